@@ -1,0 +1,235 @@
+"""Configuration: `config.yaml` as a frozen pydantic model, with environment overrides.
+
+Relative paths resolve against the folder of the config file. Environment variables win
+over the file: SUNLIGHT_CONFIG (which file), SUNLIGHT_DATABASE_URL (source and state in one
+database), SUNLIGHT_SOURCE_URL, SUNLIGHT_STATE_URL, SUNLIGHT_SMTP_URL, SUNLIGHT_METRICS_PORT,
+SUNLIGHT_METRICS_HOST, SUNLIGHT_TIMEZONE, SUNLIGHT_LOG_FORMAT.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError
+from monitor.model import Category, Level
+
+DEFAULT_CONFIG = Path("config.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Strict):
+    url: str = "sqlite:///data/sunlight.db"
+    source_url: str | None = None  # when the source is another database (a platform's views)
+    state_url: str | None = None
+    manage_source_schema: bool | None = None  # default: only when source and state are one database
+    auto_upgrade: bool = True  # create or upgrade the schema when the daemon starts
+
+    @property
+    def source(self) -> str:
+        return self.source_url or self.url
+
+    @property
+    def state(self) -> str:
+        return self.state_url or self.url
+
+    @property
+    def manages_source(self) -> bool:
+        if self.manage_source_schema is not None:
+            return self.manage_source_schema
+        return self.source == self.state
+
+
+class RulesConfig(_Strict):
+    path: Path = Path("rules")
+    calendar: Path = Path("rules/calendar")
+    reload_check_seconds: float = Field(default=5.0, gt=0)
+
+
+class DaemonConfig(_Strict):
+    poll_interval_seconds: float = Field(default=30.0, gt=0)
+    batch_size: int = Field(default=500, ge=1)
+    gap_timeout_seconds: float = Field(default=600.0, ge=0)
+    change_overlap_seconds: float = Field(default=300.0, ge=0)
+    # Processes that evaluate (one core each); more than 1 needs PostgreSQL or MariaDB state.
+    workers: int = Field(default=1, ge=1, le=64)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class MetricsConfig(_Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=9308, ge=0, le=65535)
+    # The gauges summarising stored state group every open case: at most this often.
+    state_refresh_seconds: float = Field(default=30.0, ge=0)
+
+
+class Route(_Strict):
+    """Who receives the notices of one route name that rules list under `notify`, and how."""
+
+    recipients: tuple[str, ...] = ()
+    by_department: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    levels: tuple[Level, ...] = (Level.YELLOW, Level.RED)
+    categories: tuple[Category, ...] = ()  # empty: every category
+    # immediate: one mail per notice; hourly / daily: one digest per recipient per slot.
+    mode: Literal["immediate", "hourly", "daily"] = "immediate"
+    daily_at: dt.time = dt.time(9, 0)
+    work_hours: tuple[dt.time, dt.time] = (dt.time(8, 30), dt.time(17, 30))  # hourly digests only then
+    digest_on_rest_days: bool = False  # no digest at night, on weekends or holidays unless set
+    # A route for the office above: it hears of a red alert only once it has stayed
+    # unacknowledged this many working days (e.g. 5), not when it is raised.
+    escalate_after_working_days: int | None = Field(default=None, ge=1)
+
+    def recipients_for(self, department: str) -> tuple[str, ...]:
+        return self.by_department.get(department, self.recipients)
+
+
+class SmtpConfig(_Strict):
+    url: str | None = None  # smtp://host:25, smtps://host:465, smtp+starttls://host:587
+    sender: str = "阳光监察 <sunlight@localhost>"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    username_env: str = "SUNLIGHT_SMTP_USERNAME"
+    password_env: str = "SUNLIGHT_SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a password
+
+
+class NotifyConfig(_Strict):
+    case_url: str = "https://zwfw.example.gov.cn/cases/{case_id}"
+    eml_dir: Path = Path("data/outbox")
+    smtp: SmtpConfig = SmtpConfig()
+    max_attempts: int = Field(default=12, ge=1)
+    reminder_working_days: int = Field(default=3, ge=1)  # remind of an unacknowledged red alert
+    reminder_at: dt.time = dt.time(9, 0)  # reminders go out at this time of a working day
+    report_recipients: tuple[str, ...] = ()  # who `sunlight report --mail` sends the monthly table to
+    retry_base_seconds: float = Field(default=30.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    routes: dict[str, Route] = Field(
+        default_factory=lambda: {
+            "department": Route(levels=(Level.YELLOW, Level.RED)),
+            "discipline_office": Route(levels=(Level.RED,)),
+        }
+    )
+
+
+class Config(_Strict):
+    timezone: str = "Asia/Shanghai"
+    database: DatabaseConfig = DatabaseConfig()
+    rules: RulesConfig = RulesConfig()
+    daemon: DaemonConfig = DaemonConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    notify: NotifyConfig = NotifyConfig()
+    base_dir: Path = Path()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def path(self, value: Path) -> Path:
+        """A configured path, resolved against the config file's folder."""
+        return value if value.is_absolute() else self.base_dir / value
+
+    def url(self, value: str) -> str:
+        """A SQLite URL with a relative path is resolved like any other configured path."""
+        prefix = "sqlite:///"
+        if value.startswith(prefix) and not value.startswith(prefix + "/") and value != "sqlite:///:memory:":
+            return prefix + str(self.path(Path(value[len(prefix) :])))
+        return value
+
+    @property
+    def source_url(self) -> str:
+        return self.url(self.database.source)
+
+    @property
+    def state_url(self) -> str:
+        return self.url(self.database.state)
+
+
+_KNOWN = sorted(
+    {"timezone", "database", "rules", "daemon", "metrics", "notify"}
+    | set(DatabaseConfig.model_fields)
+    | set(RulesConfig.model_fields)
+    | set(DaemonConfig.model_fields)
+    | set(MetricsConfig.model_fields)
+    | set(NotifyConfig.model_fields)
+    | set(SmtpConfig.model_fields)
+    | set(Route.model_fields)
+)
+
+
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = data
+    for key in path[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[path[-1]] = value
+
+
+_ENV = {
+    "SUNLIGHT_DATABASE_URL": ("database", "url"),
+    "SUNLIGHT_SOURCE_URL": ("database", "source_url"),
+    "SUNLIGHT_STATE_URL": ("database", "state_url"),
+    "SUNLIGHT_SMTP_URL": ("notify", "smtp", "url"),
+    "SUNLIGHT_METRICS_PORT": ("metrics", "port"),
+    "SUNLIGHT_METRICS_HOST": ("metrics", "host"),
+    "SUNLIGHT_TIMEZONE": ("timezone",),
+    "SUNLIGHT_LOG_FORMAT": ("daemon", "log_format"),
+}
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the config file (optional when it is the default one) and apply the environment."""
+    env = os.environ if environ is None else environ
+    explicit = path is not None or "SUNLIGHT_CONFIG" in env
+    file = path or Path(env.get("SUNLIGHT_CONFIG", str(DEFAULT_CONFIG)))
+    data: dict[str, Any] = {}
+    if file.exists():
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{file}: the configuration must be a mapping")
+        data = loaded or {}
+    elif explicit:
+        raise ConfigError(f"{file}: configuration file not found")
+    for var, key in _ENV.items():
+        if env.get(var):
+            _set(data, key, env[var])
+    data["base_dir"] = file.resolve().parent
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{file}: " + "; ".join(_explain(e) for e in exc.errors())) from exc
+
+
+def _explain(err: Any) -> str:
+    where = ".".join(str(x) for x in err["loc"])
+    if err["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(err["loc"][-1]), _KNOWN, n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        return f"unknown key `{where}`{hint}"
+    return f"`{where}`: {err['msg']}"

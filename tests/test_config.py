@@ -1,0 +1,62 @@
+"""Configuration: strict keys, relative paths, environment overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config
+from monitor.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_config_loads_and_resolves_paths_against_its_folder() -> None:
+    cfg = load_config(ROOT / "config.yaml", environ={})
+    assert cfg.source_url == f"sqlite:///{ROOT / 'data' / 'sunlight.db'}"
+    assert cfg.path(cfg.rules.path) == ROOT / "rules"
+    assert cfg.path(cfg.notify.eml_dir) == ROOT / "data" / "outbox"
+    assert cfg.database.manages_source
+    assert str(cfg.tz) == "Asia/Shanghai"
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    env = {
+        "SUNLIGHT_CONFIG": str(ROOT / "config.yaml"),
+        "SUNLIGHT_SOURCE_URL": "postgresql+psycopg://ro@platform/platform",
+        "SUNLIGHT_STATE_URL": "postgresql+psycopg://sunlight@db/sunlight",
+        "SUNLIGHT_SMTP_URL": "smtp+starttls://mail.example.gov.cn:587",
+        "SUNLIGHT_METRICS_PORT": "9400",
+        "SUNLIGHT_TIMEZONE": "Asia/Urumqi",
+    }
+    cfg = load_config(environ=env)
+    assert cfg.source_url == "postgresql+psycopg://ro@platform/platform"
+    assert cfg.state_url == "postgresql+psycopg://sunlight@db/sunlight"
+    assert not cfg.database.manages_source  # a platform's database is only read
+    assert cfg.notify.smtp.url == "smtp+starttls://mail.example.gov.cn:587"
+    assert cfg.metrics.port == 9400
+    assert str(cfg.tz) == "Asia/Urumqi"
+    one = load_config(ROOT / "config.yaml", environ={"SUNLIGHT_DATABASE_URL": "sqlite:///x/y.db"})
+    assert one.source_url == one.state_url == f"sqlite:///{ROOT / 'x' / 'y.db'}"
+
+
+def test_mistakes_are_named(tmp_path: Path) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text("metrics:\n  prot: 9000\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown key `metrics.prot` \(did you mean `port`\?\)"):
+        load_config(bad, environ={})
+    bad.write_text("timezone: Mars/Olympus\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
+        load_config(bad, environ={})
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path / "missing.yaml", environ={})
+    with pytest.raises(ConfigError, match=r"metrics\.port"):
+        load_config(ROOT / "config.yaml", environ={"SUNLIGHT_METRICS_PORT": "many"})
+
+
+def test_without_a_file_the_embedded_defaults_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(environ={})
+    assert cfg.source_url == f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}"
+    assert cfg.notify.smtp.url is None and cfg.metrics.host == "127.0.0.1"

@@ -1,0 +1,414 @@
+"""Loading rule sets strictly: every mistake named with its file, line, column and rule id.
+
+A set loads whole or not at all: `load_ruleset` either returns a complete `RuleSet` or raises
+`RuleError` listing every problem it found, so the daemon can keep its last good set.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cel
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from monitor.engine import rules as r
+from monitor.engine.conjuncts import split_conjuncts
+from monitor.errors import RuleError
+from monitor.model import STANDARD_EVENT_KINDS
+
+CEL_VARIABLES = frozenset({"case", "events", "event", "params", "now"})
+_PARAM_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
+Position = tuple[int, int]  # 1-based line and column
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFile:
+    path: Path
+    spec: r.RuleFile
+    selector: cel.Program | None
+    digest: str  # of the file's text
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """A loaded, checked set of rule files with their CEL programs compiled once."""
+
+    files: tuple[CompiledFile, ...]
+    programs: dict[str, cel.Program]
+    event_kinds: frozenset[str]
+    digest: str  # changes whenever any rule file changes; recorded with each evaluation
+    needs: dict[str, frozenset[str]]  # the variables each expression reads
+    parts: dict[str, tuple[str, ...]]  # an expression's top-level conjuncts, run in order
+
+    def program(self, source: str) -> cel.Program:
+        return self.programs[source]
+
+    def affected_item_types(self, old: RuleSet) -> frozenset[str] | None:
+        """The item types whose cases a change from `old` to this set can affect; None for
+        every case (a changed file that selects by more than item type, or new event kinds)."""
+        if self.event_kinds != old.event_kinds:
+            return None
+        before = {f.path.name: f for f in old.files}
+        after = {f.path.name: f for f in self.files}
+        types: set[str] = set()
+        for name in before.keys() | after.keys():
+            a, b = before.get(name), after.get(name)
+            if a is not None and b is not None and a.digest == b.digest:
+                continue
+            for f in (a, b):
+                if f is None:
+                    continue
+                sel = f.spec.select
+                if not sel.item_types:
+                    return None
+                types.update(t.value for t in sel.item_types)
+        return frozenset(types)
+
+    @property
+    def rule_count(self) -> int:
+        return sum(len(f.spec.rules) for f in self.files)
+
+
+def _positions(text: str) -> dict[tuple[Any, ...], Position]:
+    """Map each path in the YAML document (keys and list indexes) to where it starts."""
+    out: dict[tuple[Any, ...], Position] = {}
+
+    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
+        out[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, key.value)
+                walk(value, sub)
+                out[(*sub, "<key>")] = (key.start_mark.line + 1, key.start_mark.column + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return out
+
+
+def _where(path: Path, positions: dict[tuple[Any, ...], Position], loc: Iterable[Any]) -> str:
+    """`file:line:col` for the deepest part of `loc` that the document has."""
+    parts = tuple(loc)
+    for n in range(len(parts), -1, -1):
+        key = parts[:n]
+        if (*key, "<key>") in positions and n == len(parts):
+            line, col = positions[(*key, "<key>")]
+            return f"{path}:{line}:{col}"
+        if key in positions:
+            line, col = positions[key]
+            return f"{path}:{line}:{col}"
+    return str(path)
+
+
+def _rule_id(data: Any, loc: tuple[Any, ...]) -> str:
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(data, dict):
+        rules = data.get("rules")
+        if isinstance(rules, list | tuple) and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
+            return f" [rule {rules[loc[1]].get('id', '#' + str(loc[1] + 1))}]"
+    return ""
+
+
+def _all_field_names(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return set()
+    seen.add(model)
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        names.add(field.alias or name)
+        for arg in _types_in(field.annotation):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                names |= _all_field_names(arg, seen)
+    return names
+
+
+def _types_in(annotation: Any) -> Iterable[Any]:
+    yield annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        yield from _types_in(arg)
+    for meta in getattr(annotation, "__metadata__", ()) or ():
+        yield from _types_in(meta)
+
+
+_KNOWN_KEYS = sorted(_all_field_names(r.RuleFile) | {"kind"})
+
+
+def _substitute(value: Any, params: dict[str, Any], missing: list[str]) -> Any:
+    """Replace `$name` strings with the file's parameter values."""
+    if isinstance(value, str):
+        m = _PARAM_REF.match(value)
+        if m:
+            if m.group(1) in params:
+                return params[m.group(1)]
+            missing.append(m.group(1))
+        return value
+    if isinstance(value, dict):
+        return {k: _substitute(v, params, missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, params, missing) for v in value]
+    return value
+
+
+def _describe(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1])
+        close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        return f"unknown key `{key}`{hint}"
+    if err["type"] == "missing":
+        return f"missing key `{err['loc'][-1]}`"
+    if err["type"] == "union_tag_not_found":
+        return "missing key `kind`"
+    if err["type"] == "dict_type" or (
+        err["type"] == "string_type" and err["loc"] and err["loc"][-1] == "[key]"
+    ):
+        return f"{err['msg']} (YAML reads yes/no/on/off as true/false: quote them)"
+    if err["type"] == "union_tag_invalid":
+        kinds = "deadline, precedence, existence, absence, at_most, min_interval, check, unlisted"
+        given = err["input"].get("kind") if isinstance(err["input"], dict) else err["input"]
+        return f"unknown rule kind {given!r}; use one of: {kinds}"
+    return str(err["msg"])
+
+
+def _expressions(spec: r.RuleFile) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """Every CEL expression in a file, with where it sits."""
+    if spec.select.when:
+        yield ("select", "when"), spec.select.when
+    for i, rule in enumerate(spec.rules):
+        when = getattr(rule, "when", None)
+        if isinstance(when, str):
+            yield ("rules", i, "when"), when
+        for name, matches in _matches_of(rule):
+            for j, m in enumerate(matches):
+                if m.when:
+                    yield ("rules", i, *name, j, "when"), m.when
+
+
+def _matches_of(rule: Any) -> Iterable[tuple[tuple[str, ...], tuple[r.EventMatch, ...]]]:
+    if isinstance(rule, r.DeadlineRule):
+        yield ("clock", "start"), rule.clock.start
+        yield ("clock", "stop"), rule.clock.stop
+        if rule.clock.pause:
+            yield ("clock", "pause", "begin"), rule.clock.pause.begin
+            yield ("clock", "pause", "end"), rule.clock.pause.end
+        if rule.clock.deemed_start:
+            yield ("clock", "deemed_start", "event"), rule.clock.deemed_start.event
+            yield ("clock", "deemed_start", "unless"), rule.clock.deemed_start.unless
+    if isinstance(rule, r.MinIntervalRule):
+        yield ("from",), rule.from_
+        yield ("to",), rule.to
+    for name in ("before", "after", "event"):
+        value = getattr(rule, name, None)
+        if isinstance(value, tuple):
+            yield (name,), value
+
+
+def _check_file(
+    path: Path,
+    spec: r.RuleFile,
+    positions: dict[tuple[Any, ...], Position],
+    routes: frozenset[str] | None,
+    kinds: frozenset[str],
+    programs: dict[str, cel.Program],
+) -> list[str]:
+    problems: list[str] = []
+    for loc, source in _expressions(spec):
+        where = _where(path, positions, loc)
+        rid = _rule_id(spec.model_dump(), loc)
+        try:
+            program = programs.get(source) or cel.compile(source)
+        except ValueError as exc:
+            problems.append(f"{where}{rid}: bad expression `{source}`: {_cel_error(exc)}")
+            continue
+        unknown = set(program.variables()) - CEL_VARIABLES - _comprehension_vars(source)
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            problems.append(
+                f"{where}{rid}: expression `{source}` uses unknown name(s) {names}; "
+                f"available: {', '.join(sorted(CEL_VARIABLES))}"
+            )
+            continue
+        programs[source] = program
+        _compile_parts(source, programs)
+    for i, rule in enumerate(spec.rules):
+        rid = f" [rule {rule.id}]"
+        for name, matches in _matches_of(rule):
+            for j, m in enumerate(matches):
+                if m.kind not in kinds:
+                    close = difflib.get_close_matches(m.kind, sorted(kinds), n=1)
+                    hint = f" (did you mean `{close[0]}`?)" if close else ""
+                    where = _where(path, positions, ("rules", i, *name, j))
+                    problems.append(
+                        f"{where}{rid}: unknown event kind `{m.kind}`{hint}; "
+                        "declare new kinds under `event_kinds:`"
+                    )
+        if routes is not None:
+            for j, route in enumerate(rule.notify):
+                if route not in routes:
+                    where = _where(path, positions, ("rules", i, "notify", j))
+                    known = ", ".join(sorted(routes))
+                    problems.append(f"{where}{rid}: unknown notify route `{route}`; known: {known}")
+        if rule.effective_from and rule.effective_to and rule.effective_to < rule.effective_from:
+            where = _where(path, positions, ("rules", i, "effective_to"))
+            problems.append(f"{where}{rid}: effective_to is before effective_from")
+    return problems
+
+
+def _compile_parts(source: str, programs: dict[str, cel.Program]) -> None:
+    """Compile the conjuncts of a valid expression too; one that will not compile alone
+    leaves the expression whole (see RuleSet.parts)."""
+    conjuncts = split_conjuncts(source)
+    if len(conjuncts) == 1:
+        return
+    for part in conjuncts:
+        if part not in programs:
+            try:
+                programs[part] = cel.compile(part)
+            except ValueError:
+                return
+
+
+_CEL_POSITION = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
+
+
+def _cel_error(exc: Exception) -> str:
+    """'column 20: Syntax error: ...' from the CEL compiler's message."""
+    m = _CEL_POSITION.search(str(exc))
+    if not m:
+        return str(exc).splitlines()[0]
+    line, col, msg = m.groups()
+    where = f"column {col}" if line == "1" else f"line {line} column {col}"
+    return f"{where} of the expression: {msg}"
+
+
+_COMPREHENSION = re.compile(r"\.(?:all|exists|exists_one|map|filter)\(\s*([A-Za-z_]\w*)\s*,")
+
+
+def _comprehension_vars(source: str) -> set[str]:
+    return set(_COMPREHENSION.findall(source))
+
+
+def rule_files(folder: Path) -> list[Path]:
+    """The rule-set files of a folder: `*.yaml` at its top (calendar/ and tests/ are not)."""
+    if folder.is_file():
+        return [folder]
+    return sorted(p for p in folder.glob("*.yaml") if p.is_file())
+
+
+def load_ruleset(folder: Path, routes: frozenset[str] | None = None) -> RuleSet:
+    """Load and check every rule file; raise RuleError listing every problem found."""
+    problems: list[str] = []
+    compiled: list[CompiledFile] = []
+    programs: dict[str, cel.Program] = {}
+    seen_ids: dict[str, Path] = {}
+    digest = hashlib.sha256()
+    files = rule_files(folder)
+    if not files:
+        raise RuleError([f"{folder}: no rule files (*.yaml) found"])
+    parsed: list[tuple[Path, dict[str, Any], dict[tuple[Any, ...], Position], str]] = []
+    kinds = set(STANDARD_EVENT_KINDS)
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
+        try:
+            data = yaml.safe_load(text)
+            positions = _positions(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            problems.append(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}")
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"{path}:1:1: a rule file must be a mapping with `ruleset` and `rules`")
+            continue
+        declared = data.pop("event_kinds", None) or []
+        if not isinstance(declared, list) or not all(isinstance(k, str) for k in declared):
+            problems.append(
+                f"{_where(path, positions, ('event_kinds',))}: `event_kinds` must be a list of names"
+            )
+        else:
+            kinds.update(declared)
+        parsed.append((path, data, positions, hashlib.sha256(text.encode()).hexdigest()[:16]))
+    for path, data, positions, file_digest in parsed:
+        params = data.get("params") or {}
+        missing: list[str] = []
+        body = {k: (_substitute(v, params, missing) if k == "rules" else v) for k, v in data.items()}
+        for name in sorted(set(missing)):
+            problems.append(f"{path}: `${name}` is used but not defined under `params:`")
+        try:
+            spec = r.RuleFile.model_validate(body)
+        except ValidationError as exc:
+            for err in _without_echoes(exc.errors()):
+                loc = tuple(x for x in err["loc"] if not _is_union_tag(x))
+                problems.append(f"{_where(path, positions, loc)}{_rule_id(data, loc)}: {_describe(err)}")
+            # The file is rejected either way, but report its bad expressions too, so the
+            # author sees every error in one run.
+            for loc, source in _raw_expressions(data):
+                try:
+                    cel.compile(source)
+                except ValueError as cel_exc:
+                    where = f"{_where(path, positions, loc)}{_rule_id(data, loc)}"
+                    problems.append(f"{where}: bad expression `{source}`: {_cel_error(cel_exc)}")
+            continue
+        problems += _check_file(path, spec, positions, routes, frozenset(kinds), programs)
+        for i, rule in enumerate(spec.rules):
+            if rule.id in seen_ids:
+                where = _where(path, positions, ("rules", i, "id"))
+                problems.append(f"{where}: rule id `{rule.id}` is already used in {seen_ids[rule.id]}")
+            seen_ids[rule.id] = path
+        selector = programs.get(spec.select.when) if spec.select.when else None
+        compiled.append(CompiledFile(path, spec, selector, file_digest))
+    if problems:
+        raise RuleError(problems)
+    needs = {src: frozenset(prog.variables()) & CEL_VARIABLES for src, prog in programs.items()}
+    parts = {src: tuple(split_conjuncts(src)) for src in programs}
+    parts = {src: ps if all(p in programs for p in ps) else (src,) for src, ps in parts.items()}
+    return RuleSet(tuple(compiled), programs, frozenset(kinds), digest.hexdigest()[:16], needs, parts)
+
+
+def _raw_expressions(node: Any, loc: tuple[Any, ...] = ()) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """Every `when: <string>` in a document that did not validate."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "when" and isinstance(value, str):
+                yield (*loc, key), value
+            else:
+                yield from _raw_expressions(value, (*loc, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _raw_expressions(value, (*loc, i))
+
+
+def _without_echoes(errors: list[Any]) -> list[Any]:
+    """Drop "missing `category`" where the same mapping has a misspelt `categroy`: the
+    did-you-mean on the unknown key already says it."""
+    misspelt = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), _KNOWN_KEYS, n=1)
+            if close:
+                misspelt.add((*err["loc"][:-1], close[0]))
+    return [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in misspelt)]
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part in {
+        "deadline",
+        "precedence",
+        "existence",
+        "absence",
+        "at_most",
+        "check",
+        "unlisted",
+    }

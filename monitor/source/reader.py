@@ -1,0 +1,190 @@
+"""Incremental reading of the source: what changed since the last pass, and whole cases.
+
+Events are read by their increasing `seq`. A transaction that took a lower seq may commit
+after a higher one was read, so every seq skipped over is remembered as a gap and looked for
+again on later passes until `gap_timeout` has passed (a rolled-back insert leaves a gap that
+never fills). Case and catalogue rows are read by `updated_at` with an overlap window, since
+clocks of writing hosts differ; reading a case twice is harmless because evaluation looks at
+the whole case each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Text, cast, func, select
+
+from monitor.errors import RecordError
+from monitor.model import Case, PowerItem
+from monitor.source.records import case_from_rows, item_from_row
+from monitor.state.schema import case_events, cases, power_items
+
+# The JSON columns of events come back as text: nearly all are `{}` or `[]`, which
+# records.py turns into empty values without a JSON parser (the driver would parse each).
+EVENT_COLUMNS = (
+    case_events.c.seq,
+    case_events.c.event_id,
+    case_events.c.case_id,
+    case_events.c.kind,
+    case_events.c.at,
+    cast(case_events.c.actors, Text).label("actors"),
+    cast(case_events.c.attributes, Text).label("attributes"),
+)
+MAX_GAPS = 100_000  # beyond this a burst of rolled-back inserts is not worth tracking
+MAX_SEEN = 20_000  # rows remembered from the overlap window (kept in the cursor row)
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    position: int = 0
+    gaps: dict[int, datetime] = field(default_factory=dict)  # seq -> when first missed
+    case_watermark: datetime | None = None
+    item_watermark: datetime | None = None
+    # Rows already handled inside the overlap window, so re-reading the window costs nothing.
+    case_seen: dict[str, datetime] = field(default_factory=dict)
+    item_seen: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    case_ids: frozenset[str]
+    item_codes: frozenset[str]
+    events_read: int
+    newest_event_at: datetime | None
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+class SourceReader:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        gap_timeout: timedelta = timedelta(minutes=10),
+        overlap: timedelta = timedelta(minutes=5),
+        max_events: int = 200_000,
+        chunk: int = 500,
+    ) -> None:
+        self.engine = engine
+        self.gap_timeout = gap_timeout
+        self.overlap = overlap
+        self.max_events = max_events
+        self.chunk = chunk
+
+    def changes(self, cursor: Cursor, now: datetime) -> tuple[Changes, Cursor]:
+        """The cases touched since `cursor`, and the cursor to store once they are handled."""
+        case_ids: set[str] = set()
+        newest: datetime | None = None
+        read = 0
+        seen: set[int] = set()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(case_events.c.seq, case_events.c.case_id, case_events.c.at)
+                .where(case_events.c.seq > cursor.position)
+                .order_by(case_events.c.seq)
+                .limit(self.max_events)
+            ).all()
+            gap_list = sorted(cursor.gaps)
+            found_gaps: list[Any] = []
+            for part in range(0, len(gap_list), self.chunk):
+                found_gaps += conn.execute(
+                    select(case_events.c.seq, case_events.c.case_id, case_events.c.at).where(
+                        case_events.c.seq.in_(gap_list[part : part + self.chunk])
+                    )
+                ).all()
+            for seq, case_id, at in [*rows, *found_gaps]:
+                seen.add(seq)
+                case_ids.add(case_id)
+                read += 1
+                if newest is None or at > newest:
+                    newest = at
+            case_ids_by_row, case_wm, case_seen = self._updated(
+                conn, cases.c.case_id, cases.c.updated_at, cursor.case_watermark, cursor.case_seen
+            )
+            item_codes, item_wm, item_seen = self._updated(
+                conn,
+                power_items.c.item_code,
+                power_items.c.updated_at,
+                cursor.item_watermark,
+                cursor.item_seen,
+            )
+        case_ids |= case_ids_by_row
+        position = max([cursor.position, *(r[0] for r in rows)])
+        gaps = {s: t for s, t in cursor.gaps.items() if s not in seen and now - t < self.gap_timeout}
+        expected = range(cursor.position + 1, position)
+        if len(gaps) < MAX_GAPS and len(expected) - len(rows) > 0:
+            for s in set(expected) - seen:
+                if len(gaps) >= MAX_GAPS:
+                    break
+                gaps.setdefault(s, now)
+        changes = Changes(frozenset(case_ids), frozenset(item_codes), read, newest)
+        return changes, Cursor(position, gaps, case_wm, item_wm, case_seen, item_seen)
+
+    def _updated(
+        self, conn: Any, key: Any, stamp: Any, watermark: datetime | None, seen: dict[str, datetime]
+    ) -> tuple[set[str], datetime | None, dict[str, datetime]]:
+        """Rows changed since the watermark, re-reading an overlap window for late commits
+        but returning only rows (key and stamp) not handled before."""
+        if watermark is None:
+            # First start: the rows already there are the starting point. Their cases are
+            # queued by their events (read by seq, in bounded pages), so there is no need to
+            # hold millions of ids at once; the watermark is set past the overlap so the next
+            # pass reads only rows that change from now on.
+            newest = conn.execute(select(func.max(stamp))).scalar()
+            start = newest + self.overlap + timedelta(microseconds=1) if newest is not None else None
+            return set(), start, {}
+        query = select(key, stamp).where(stamp >= watermark - self.overlap)
+        rows = [(str(k), at) for k, at in conn.execute(query)]
+        found = {k for k, at in rows if seen.get(k) != at}
+        newest = max([*(at for _, at in rows), watermark])
+        floor = newest - self.overlap
+        window = {k: at for k, at in rows if at >= floor}
+        if len(window) > MAX_SEEN:
+            # A bulk load put too many rows in the window to remember them all in the cursor;
+            # they will be read again until the window has passed, which is harmless.
+            window = {}
+        return found, newest, window
+
+    def newest_event_time(self) -> datetime | None:
+        """The time of the last event written (by seq: one index step, not a scan of `at`)."""
+        with self.engine.connect() as conn:
+            value: datetime | None = conn.execute(
+                select(case_events.c.at).order_by(case_events.c.seq.desc()).limit(1)
+            ).scalar()
+            return value
+
+    def load_cases(self, case_ids: Iterable[str]) -> Iterator[Case]:
+        """Whole cases (record, catalogue item, every event), a chunk of ids per query."""
+        ids = sorted(case_ids)
+        with self.engine.connect() as conn:
+            for part in _chunks(ids, self.chunk):
+                case_rows = {
+                    r.case_id: r._mapping
+                    for r in conn.execute(select(cases).where(cases.c.case_id.in_(part)))
+                }
+                codes = sorted({str(r["item_code"]) for r in case_rows.values()})
+                items: dict[str, PowerItem] = {}
+                item_problems: dict[str, str] = {}
+                if codes:
+                    for row in conn.execute(select(power_items).where(power_items.c.item_code.in_(codes))):
+                        try:
+                            items[row.item_code] = item_from_row(row._mapping)
+                        except RecordError as exc:
+                            item_problems[row.item_code] = str(exc)
+                events: dict[str, list[Any]] = {cid: [] for cid in part}
+                for row in conn.execute(
+                    select(*EVENT_COLUMNS)
+                    .where(case_events.c.case_id.in_(part))
+                    .order_by(case_events.c.case_id, case_events.c.at, case_events.c.seq)
+                ):
+                    events[row.case_id].append(row._mapping)
+                for cid in part:
+                    record = case_rows.get(cid)
+                    code = str(record["item_code"]) if record is not None else ""
+                    yield case_from_rows(cid, record, items.get(code), events[cid], item_problems.get(code))

@@ -1,0 +1,199 @@
+"""The exchange format: validation of JSON-lines records and conversion of source rows.
+
+`parse_line` validates one line of `sunlight import` input into a typed record (pydantic,
+unknown keys rejected). `case_from_rows` turns database rows into a `Case` for evaluation;
+what it cannot read it records as a problem on the case (a data_quality finding later)
+instead of raising.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from monitor.errors import RecordError
+from monitor.model import Applicant, Case, Event, ItemType, LimitUnit, PowerItem
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ItemRecord(_Record):
+    type: Literal["item"]
+    item_code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=255)
+    item_type: ItemType
+    department: str = Field(min_length=1, max_length=128)
+    legal_limit: int | None = Field(default=None, ge=0)
+    promised_limit: int | None = Field(default=None, ge=0)
+    limit_unit: LimitUnit
+    fee_standard: Decimal = Field(default=Decimal(0), ge=0)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class ApplicantRecord(_Record):
+    name: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+
+
+class CaseRecord(_Record):
+    type: Literal["case"]
+    case_id: str = Field(min_length=1, max_length=64)
+    item_code: str = Field(min_length=1, max_length=64)
+    department: str = Field(min_length=1, max_length=128)
+    applicant: ApplicantRecord = ApplicantRecord()
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventRecord(_Record):
+    type: Literal["event"]
+    event_id: str | None = Field(default=None, min_length=1, max_length=128)
+    case_id: str = Field(min_length=1, max_length=64)
+    kind: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    at: AwareDatetime
+    actors: list[str] = Field(default_factory=list)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    def identity(self) -> str:
+        """The event's id; without one, a digest of its case, kind, time and content."""
+        if self.event_id:
+            return self.event_id
+        body = json.dumps(
+            [self.case_id, self.kind, self.at.timestamp(), self.actors, self.attributes],
+            sort_keys=True,
+            ensure_ascii=False,
+            default=str,
+        )
+        return "h:" + hashlib.sha256(body.encode()).hexdigest()[:40]
+
+
+Record = Annotated[ItemRecord | CaseRecord | EventRecord, Field(discriminator="type")]
+_RECORD = TypeAdapter(Record)
+
+
+def parse_line(line: str) -> ItemRecord | CaseRecord | EventRecord:
+    """One exchange-format line; RecordError says what is wrong with it."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
+    if not isinstance(data, dict):
+        raise RecordError("a record must be a JSON object")
+    try:
+        return _RECORD.validate_python(data)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors()[:3]:
+            loc = ".".join(str(x) for x in err["loc"] if x not in ("item", "case", "event"))
+            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            parts.append(f"{loc or 'type'}: {msg}")
+        raise RecordError("; ".join(parts)) from exc
+
+
+# -- rows to models ---------------------------------------------------------------------
+
+
+def item_from_row(row: Mapping[Any, Any]) -> PowerItem:
+    """A catalogue row; raises RecordError naming the bad column."""
+    try:
+        return PowerItem(
+            item_code=row["item_code"],
+            name=row["name"],
+            item_type=ItemType(row["item_type"]),
+            department=row["department"],
+            legal_limit=_opt_int(row["legal_limit"]),
+            promised_limit=_opt_int(row["promised_limit"]),
+            limit_unit=LimitUnit(row["limit_unit"]),
+            fee_standard=Decimal(str(row["fee_standard"] or 0)),
+            attributes=_mapping(row["attributes"]),
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RecordError(f"catalogue item {row.get('item_code')!r}: {exc}") from exc
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, str):  # read as text (events), or MariaDB and some views
+        value = {} if value == "{}" else json.loads(value)
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _sequence(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [] if value == "[]" else json.loads(value)
+    if not isinstance(value, list):
+        raise TypeError(f"expected a JSON list, got {type(value).__name__}")
+    return value
+
+
+def case_from_rows(
+    case_id: str,
+    case_row: Mapping[Any, Any] | None,
+    item: PowerItem | None,
+    event_rows: Sequence[Mapping[Any, Any]],
+    item_problem: str | None = None,
+) -> Case:
+    """Assemble a Case; every unreadable part becomes a problem on the case, never an error."""
+    problems: list[str] = []
+    if item_problem:
+        problems.append(item_problem)
+    events: list[Event] = []
+    for row in event_rows:
+        try:
+            at = row["at"]
+            if not isinstance(at, datetime) or at.tzinfo is None:
+                raise TypeError(f"time {at!r} is not a timezone-aware timestamp")
+            events.append(
+                Event(
+                    seq=int(row["seq"]),
+                    event_id=str(row["event_id"]),
+                    case_id=case_id,
+                    kind=str(row["kind"]),
+                    at=at,
+                    actors=tuple(str(a) for a in _sequence(row["actors"])),
+                    attributes=_mapping(row["attributes"]),
+                )
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            problems.append(f"事件 {row.get('event_id') or row.get('seq')}：{exc}")
+    events.sort(key=lambda e: (e.at, e.seq))
+    if case_row is None:
+        problems.append(f"办件过程引用的办件 {case_id} 在办件表中不存在")
+        return Case(case_id, "", "（未知部门）", Applicant(), {}, None, tuple(events), tuple(problems))
+    try:
+        attributes = _mapping(case_row["attributes"])
+    except (ValueError, TypeError) as exc:
+        problems.append(f"办件属性无法读取：{exc}")
+        attributes = {}
+    applicant = Applicant(
+        case_row.get("applicant_name"),
+        case_row.get("applicant_id_number"),
+        case_row.get("applicant_phone"),
+    )
+    return Case(
+        case_id=case_id,
+        item_code=str(case_row["item_code"]),
+        department=str(case_row["department"]),
+        applicant=applicant,
+        attributes=attributes,
+        item=item,
+        events=tuple(events),
+        problems=tuple(problems),
+    )

@@ -1,0 +1,247 @@
+"""Table definitions: the canonical source schema and the tables the daemon owns.
+
+Two metadata objects, because they may live in two databases: the source tables (what
+`sunlight import` fills, or views a platform exposes with the same columns) and the state
+tables (alerts, their hash-chained history, the notice outbox, per-case evaluation state and
+the ingest cursor), which only Sunlight writes. Both are created and upgraded by Alembic
+(`monitor/state/migrations`, branches `source` and `state`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere ids are 64-bit.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC on every backend; always read back as an aware UTC datetime."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))  # default drops microseconds
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # a platform view may hand over text
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def _ts() -> UTCDateTime:
+    return UTCDateTime()
+
+
+source_metadata = MetaData()
+
+power_items = Table(
+    "power_items",
+    source_metadata,
+    Column("item_code", String(64), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("item_type", String(32), nullable=False),
+    Column("department", String(128), nullable=False),
+    Column("legal_limit", Integer),
+    Column("promised_limit", Integer),
+    Column("limit_unit", String(16), nullable=False),
+    Column("fee_standard", Numeric(14, 2), nullable=False, default=0),
+    Column("attributes", JSON, nullable=False, default=dict),
+    Column("updated_at", _ts(), nullable=False),
+)
+
+cases = Table(
+    "cases",
+    source_metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("item_code", String(64), nullable=False),
+    Column("department", String(128), nullable=False),
+    Column("applicant_name", String(255)),
+    Column("applicant_id_number", String(64)),
+    Column("applicant_phone", String(64)),
+    Column("attributes", JSON, nullable=False, default=dict),
+    Column("updated_at", _ts(), nullable=False),
+    Index("ix_cases_updated_at", "updated_at"),
+    Index("ix_cases_item_code", "item_code"),
+)
+
+case_events = Table(
+    "case_events",
+    source_metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("case_id", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("at", _ts(), nullable=False),
+    Column("actors", JSON, nullable=False, default=list),
+    Column("attributes", JSON, nullable=False, default=dict),
+    Column("ingested_at", _ts(), nullable=False),
+    Index("ix_case_events_case_id", "case_id", "at"),
+)
+
+
+state_metadata = MetaData()
+
+case_state = Table(
+    "sunlight_case_state",
+    state_metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("item_code", String(64), nullable=False),
+    Column("department", String(128), nullable=False),
+    Column("item_type", String(32), nullable=False),
+    Column("open", Boolean, nullable=False),
+    Column("next_check_at", _ts()),
+    Column("evaluated_at", _ts()),  # NULL: queued, never evaluated
+    Column("ruleset_digest", String(32), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("closed_at", _ts()),
+    Column("outcome", String(16)),  # on_time, early, overdue once closed
+    Column("limit_share", Float),  # share of the time limit used, once closed
+    Index("ix_case_state_next_check", "next_check_at"),
+    Index("ix_case_state_item", "item_code"),
+)
+
+cursors = Table(
+    "sunlight_cursors",
+    state_metadata,
+    Column("name", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False, default=0),
+    Column("watermark", _ts()),  # for time-ordered sources (cases.updated_at)
+    Column("gaps", JSON, nullable=False, default=dict),
+    Column("updated_at", _ts(), nullable=False),
+)
+
+alerts = Table(
+    "sunlight_alerts",
+    state_metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("case_id", String(64), nullable=False),
+    Column("rule_id", String(128), nullable=False),
+    Column("item_code", String(64), nullable=False),
+    Column("department", String(128), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("state", String(16), nullable=False),  # open, acknowledged, resolved
+    Column("title", String(255), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("basis", Text, nullable=False, default=""),
+    Column("due", _ts()),
+    Column("raised_at", _ts(), nullable=False),
+    Column("escalated_at", _ts()),
+    Column("resolved_at", _ts()),
+    Column("closed_by", String(128)),  # set when a person closed it: never reopened by the system
+    Column("next_reminder_at", _ts()),  # while red and unacknowledged: the next reminder
+    Column("updated_at", _ts(), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    UniqueConstraint("case_id", "rule_id", name="uq_alerts_case_rule"),
+    Index("ix_alerts_state_level", "state", "level"),
+    Index("ix_alerts_next_reminder", "next_reminder_at"),
+)
+
+alert_history = Table(
+    "sunlight_alert_history",
+    state_metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("chain_seq", BigInteger, nullable=False, unique=True),
+    Column("alert_id", BigInteger, nullable=False),
+    Column("at", _ts(), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("level", String(8)),
+    Column("actor", String(128), nullable=False),
+    Column("detail", JSON, nullable=False, default=dict),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_alert_history_alert", "alert_id"),
+)
+
+chain_head = Table(
+    "sunlight_chain_head",
+    state_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+notices = Table(
+    "sunlight_notices",
+    state_metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("alert_id", BigInteger),
+    Column("kind", String(16), nullable=False),  # raised, escalated, reopened, reminder, above, digest
+    Column("route", String(64), nullable=False),
+    Column("recipient", String(255), nullable=False),
+    Column("subject", String(512), nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    Column("message_id", String(255), nullable=False, unique=True),
+    # pending (to send), held (for a digest), digested (sent inside digest `digest_id`),
+    # silenced (recorded, never mailed), sent, failed
+    Column("status", String(16), nullable=False),
+    Column("digest_id", BigInteger),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", _ts(), nullable=False),
+    Column("next_attempt_at", _ts(), nullable=False),
+    Column("sent_at", _ts()),
+    Column("last_error", Text),
+    Index("ix_notices_status_next", "status", "next_attempt_at"),
+)
+
+notice_attempts = Table(
+    "sunlight_notice_attempts",
+    state_metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("notice_id", BigInteger, nullable=False),
+    Column("at", _ts(), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("permanent", Boolean, nullable=False, default=False),
+    Column("error", Text),
+    Index("ix_notice_attempts_notice", "notice_id"),
+)
+
+silences = Table(
+    "sunlight_silences",
+    state_metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("scope", String(16), nullable=False),  # case, rule, department
+    Column("value", String(128), nullable=False),
+    Column("starts_at", _ts(), nullable=False),
+    Column("ends_at", _ts(), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Index("ix_silences_ends", "ends_at"),
+)

@@ -1,0 +1,107 @@
+"""Digests: recipients who asked for them get one mail per slot instead of one per notice.
+
+Notices for a digest route are written `held` with the slot as their time; when the slot
+comes, each recipient's held notices become one digest notice (queued like any other) and
+are marked `digested`. Slots fall in working hours on working days unless the route says
+otherwise, so nobody gets a digest at night or on a holiday.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select, update
+
+from alerts.render import one_line, render_digest
+from monitor.calendar import WorkCalendar
+from monitor.config import NotifyConfig, Route
+from monitor.state.schema import notices
+
+
+def _open_day(route: Route, cal: WorkCalendar, day: dt.date) -> bool:
+    return route.digest_on_rest_days or cal.is_workday(day)
+
+
+def next_slot(route: Route, now: dt.datetime, cal: WorkCalendar, tz: ZoneInfo) -> dt.datetime:
+    """The first digest slot at or after `now` for this route."""
+    local = now.astimezone(tz)
+    day = local.date()
+    if route.mode == "daily":
+        if local.time() > route.daily_at:
+            day += dt.timedelta(days=1)
+        while not _open_day(route, cal, day):
+            day += dt.timedelta(days=1)
+        return dt.datetime.combine(day, route.daily_at, tzinfo=tz)
+    start, end = route.work_hours
+    top = local.replace(minute=0, second=0, microsecond=0)
+    slot = top if top == local else top + dt.timedelta(hours=1)
+    first = _ceil_hour(start)
+    if slot.date() == day and _open_day(route, cal, day) and first <= slot.time() <= end:
+        return slot
+    if slot.date() == day and _open_day(route, cal, day) and slot.time() < first:
+        return dt.datetime.combine(day, first, tzinfo=tz)
+    day += dt.timedelta(days=1)
+    while not _open_day(route, cal, day):
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, first, tzinfo=tz)
+
+
+def _ceil_hour(t: dt.time) -> dt.time:
+    if t.minute == 0 and t.second == 0:
+        return t.replace(microsecond=0)
+    return dt.time(min(t.hour + 1, 23), 0)
+
+
+def build_digests(engine: Engine, cfg: NotifyConfig, now: dt.datetime, tz: ZoneInfo) -> int:
+    """Turn each recipient's due held notices into one digest notice; returns how many."""
+    made = 0
+    with engine.begin() as conn:
+        query = (
+            select(notices)
+            .where(notices.c.status == "held", notices.c.next_attempt_at <= now)
+            .order_by(notices.c.route, notices.c.recipient, notices.c.id)
+        )
+        if engine.dialect.name != "sqlite":
+            query = query.with_for_update(skip_locked=True)
+        groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for row in conn.execute(query):
+            groups[(row.route, row.recipient)].append(row)
+        for (route, recipient), rows in groups.items():
+            slot = max(r.next_attempt_at for r in rows)
+            content = render_digest(
+                {
+                    "recipient": recipient,
+                    "count": len(rows),
+                    "slot": slot.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                    "items": [{"subject": r.subject, "text": r.body_text} for r in rows],
+                }
+            )
+            tag = hashlib.sha256(f"{route}|{recipient}|{rows[0].id}".encode()).hexdigest()[:16]
+            inserted = conn.execute(
+                notices.insert().values(
+                    alert_id=None,
+                    kind="digest",
+                    route=route,
+                    recipient=recipient,
+                    subject=one_line(content.subject),
+                    body_text=content.text,
+                    body_html=content.html,
+                    message_id=f"<sunlight.digest.{tag}@sunlight.local>",
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            conn.execute(
+                update(notices)
+                .where(notices.c.id.in_([r.id for r in rows]), notices.c.status == "held")
+                .values(status="digested", digest_id=int(inserted[0]))
+            )
+            made += 1
+    return made

@@ -1,0 +1,32 @@
+"""Notices as `.eml` files in a folder: the embedded default when no SMTP server is set."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from email.message import EmailMessage
+from pathlib import Path
+
+from monitor.errors import DeliveryError
+
+
+class EmlNotifier:
+    name = "eml"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send_batch(self, messages: Sequence[EmailMessage]) -> list[DeliveryError | None]:
+        out: list[DeliveryError | None] = []
+        for msg in messages:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(msg["Message-ID"]).strip("<>"))
+                final = self.folder / f"{stem}.eml"
+                tmp = final.with_suffix(".eml.tmp")
+                tmp.write_bytes(bytes(msg))
+                tmp.replace(final)  # atomic: a reader never sees half a message
+                out.append(None)
+            except OSError as exc:
+                out.append(DeliveryError(f"cannot write {self.folder}: {exc}", permanent=False))
+        return out

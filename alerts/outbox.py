@@ -1,0 +1,165 @@
+"""The notice outbox: notices are rows written in the same transaction as the alert change
+that causes them, so a change is never lost and never mailed twice. A sender drains them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from alerts import history, silences
+from alerts.digest import next_slot
+from alerts.lifecycle import Transition
+from alerts.render import mask_id, mask_name, mask_phone, render_notice
+from monitor.calendar import WorkCalendar
+from monitor.config import NotifyConfig
+from monitor.engine.messages import fmt_deadline
+from monitor.model import Case
+from monitor.state.schema import notices
+
+NOTIFYING_ACTIONS = frozenset({"raised", "escalated", "reopened"})
+ROUTE_GREETINGS = {"discipline_office": "纪检监察室（效能监察科）", "operators": "系统运维人员"}
+
+
+def message_tag(recipient: str) -> str:
+    return hashlib.sha256(recipient.encode()).hexdigest()[:10]
+
+
+def message_id(alert_id: int, version: int, route: str, recipient: str) -> str:
+    """Stable per notice, so mail systems can drop a rare duplicate sent after a crash."""
+    return f"<sunlight.{alert_id}.{version}.{route}.{message_tag(recipient)}@sunlight.local>"
+
+
+def enqueue(
+    conn: Connection,
+    transition: Transition,
+    case: Case,
+    explanation: str,
+    cfg: NotifyConfig,
+    calendar: WorkCalendar,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    journal: history.Journal | None = None,
+    active_silences: list[Any] | None = None,
+) -> int:
+    """Write the notices one transition causes; returns how many were written.
+
+    A silenced alert's notices are written `silenced` (kept, never mailed); a digest
+    route's are `held` until its next slot; a route for the office above hears only of
+    reds left unacknowledged (see `alerts.reminders`)."""
+    f = transition.finding
+    if transition.action not in NOTIFYING_ACTIONS or f is None:
+        return 0
+    if active_silences is None:
+        silence = silences.matching(conn, case.case_id, f.rule_id, case.department, now)
+    else:
+        silence = silences.pick(active_silences, case.case_id, f.rule_id, case.department)
+    if silence is not None:
+        with history.gathering(conn, journal) as gathered:
+            gathered.add(
+                transition.alert_id,
+                "silenced",
+                now,
+                level=f.level.value,
+                actor=silence.created_by,
+                detail={
+                    "silence": silence.id,
+                    "reason": silence.reason,
+                    "until": silence.ends_at.isoformat(),
+                },
+            )
+    written = 0
+    for route_name in f.notify:
+        route = cfg.routes.get(route_name)
+        if route is None or f.level not in route.levels or route.escalate_after_working_days:
+            continue
+        if route.categories and f.category not in route.categories:
+            continue
+        if silence is not None:
+            status, at = "silenced", now
+        elif route.mode != "immediate":
+            status, at = "held", next_slot(route, now, calendar, tz)
+        else:
+            status, at = "pending", now
+        for recipient in route.recipients_for(case.department):
+            context = {
+                "recipient_greeting": ROUTE_GREETINGS.get(route_name, case.department),
+                "action": transition.action,
+                "alert_id": transition.alert_id,
+                "level": f.level.value,
+                "category": f.category.value,
+                "rule_id": f.rule_id,
+                "title": f.title,
+                "message": f.message,
+                "basis": f.basis,
+                "due": fmt_deadline(f.due, tz) if f.due else "",
+                "case_id": case.case_id,
+                "item_code": case.item_code,
+                "item_name": case.item.name if case.item else "（不在职权目录中）",
+                "department": case.department,
+                "applicant_name": mask_name(case.applicant.name),
+                "applicant_id": mask_id(case.applicant.id_number),
+                "applicant_phone": mask_phone(case.applicant.phone),
+                "case_link": cfg.case_url.format(case_id=case.case_id),
+                "timeline": explanation,
+            }
+            content = render_notice(context)
+            written += insert_notice(
+                conn,
+                alert_id=transition.alert_id,
+                kind=transition.action,
+                route=route_name,
+                recipient=recipient,
+                subject=content.subject,
+                body_text=content.text,
+                body_html=content.html,
+                message_id=message_id(transition.alert_id, transition.version, route_name, recipient),
+                status=status,
+                created_at=now,
+                next_attempt_at=at,
+            )
+    return written
+
+
+def insert_notice(conn: Connection, **values: Any) -> int:
+    """Queue one notice; 0 when its Message-ID is already queued (a retried transition)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(notices.insert().values(attempts=0, **values))
+    except IntegrityError:
+        return 0
+    return 1
+
+
+def notify_operators(engine: Engine, cfg: NotifyConfig, title: str, lines: list[str], now: datetime) -> int:
+    """Queue a notice to the `operators` route (if configured) about the daemon itself."""
+    route = cfg.routes.get("operators")
+    if route is None:
+        return 0
+    body = "\n".join(lines)
+    tag = hashlib.sha256((title + body).encode()).hexdigest()[:16]
+    queued = 0
+    with engine.begin() as conn:
+        for recipient in route.recipients:
+            queued += insert_notice(
+                conn,
+                alert_id=None,
+                kind="operations",
+                route="operators",
+                recipient=recipient,
+                subject=f"【阳光监察·运维】{title}",
+                body_text=f"{title}：\n\n{body}\n",
+                body_html=f"<p>{html.escape(title)}：</p><pre>{html.escape(body)}</pre>",
+                message_id=f"<sunlight.ops.{tag}.{message_tag(recipient)}@sunlight.local>",
+                status="pending",
+                created_at=now,
+                next_attempt_at=now,
+            )
+    return queued

@@ -1,0 +1,106 @@
+"""Notice content from Jinja2 templates: strict, autoescaped, personal data masked."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+CATEGORY_NAMES = {
+    "time_limit": "办理时限（time_limit）",
+    "disclosure": "公开公示（disclosure）",
+    "procedure": "办理程序（procedure）",
+    "fee": "收费（fee）",
+    "catalogue": "权力清单（catalogue）",
+    "data_quality": "数据质量（data_quality）",
+}
+LEVEL_NAMES = {"yellow": "黄牌预警", "red": "红牌"}
+
+
+def mask_id(value: str | None) -> str:
+    """身份证 110101199001011234 -> 110101********1234."""
+    if not value:
+        return "—"
+    if len(value) <= 10:
+        return value[:2] + "*" * max(len(value) - 4, 1) + value[-2:]
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_phone(value: str | None) -> str:
+    """Phone 13812348000 -> 138****8000."""
+    if not value:
+        return "—"
+    digits = re.sub(r"\D", "", value)
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_name(value: str | None) -> str:
+    """张三丰 -> 张**; an organisation's name (longer than four characters) is public."""
+    if not value:
+        return "—"
+    if len(value) > 4:
+        return value
+    return value[0] + "*" * (len(value) - 1)
+
+
+def one_line(value: str) -> str:
+    """Header-safe: no CR, LF or other control characters can reach a mail header."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
+
+
+@cache
+def _env(autoescape: bool) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        # Subject and plain text are not HTML: escaping would show &lt; to the reader.
+        autoescape=select_autoescape(["html.j2"]) if autoescape else False,  # noqa: S701
+        keep_trailing_newline=True,
+    )
+    env.filters.update(mask_id=mask_id, mask_phone=mask_phone, mask_name=mask_name)
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render_notice(context: dict[str, Any]) -> Rendered:
+    """Subject, plain text and HTML of one notice; a missing variable is an error."""
+    ctx = dict(context)
+    ctx.setdefault("level_name", LEVEL_NAMES.get(str(ctx.get("level")), str(ctx.get("level"))))
+    ctx.setdefault("category_name", CATEGORY_NAMES.get(str(ctx.get("category")), str(ctx.get("category"))))
+    subject = one_line(_env(False).get_template("notice_subject.txt.j2").render(ctx))[:500]
+    ctx["subject"] = subject
+    text = _env(False).get_template("notice.txt.j2").render(ctx)
+    html = _env(True).get_template("notice.html.j2").render(ctx)
+    return Rendered(subject, text, html)
+
+
+def render_digest(context: dict[str, Any]) -> Rendered:
+    """One digest of several notices for one recipient."""
+    subject = one_line(_env(False).get_template("digest_subject.txt.j2").render(context))[:500]
+    ctx = {**context, "subject": subject}
+    return Rendered(
+        subject,
+        _env(False).get_template("digest.txt.j2").render(ctx),
+        _env(True).get_template("digest.html.j2").render(ctx),
+    )
+
+
+def render_report(context: dict[str, Any]) -> Rendered:
+    """The monthly performance table as a mail: subject and HTML (text is built by the caller)."""
+    subject = one_line(_env(False).get_template("report_subject.txt.j2").render(context))[:500]
+    html = _env(True).get_template("report.html.j2").render({**context, "subject": subject})
+    return Rendered(subject, "", html)

@@ -1,0 +1,693 @@
+"""The `sunlight` command line.
+
+Exit codes: 0 fine, 1 failure, 2 bad usage or bad configuration, each with a one-line reason
+on standard error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import select
+
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, NotFoundError, SunlightError
+from monitor.logs import setup_logging
+from monitor.timeutil import parse_instant, utcnow
+
+app = typer.Typer(
+    help="Sunlight (阳光监察): electronic supervision of administrative power.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+alerts_app = typer.Typer(help="List alerts and act on them.", invoke_without_command=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident alert history.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(db_app, name="db")
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(audit_app, name="audit")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="config.yaml (default: SUNLIGHT_CONFIG or ./config.yaml)"),
+]
+NowOpt = Annotated[
+    str | None, typer.Option("--now", help="Evaluate as of this instant (ISO 8601; default: now)")
+]
+
+
+class _State:
+    config_path: Path | None = None
+
+
+_state = _State()
+
+
+@app.callback()
+def _main(config: ConfigOpt = None) -> None:
+    _state.config_path = config
+
+
+def _config() -> Config:
+    return load_config(_state.config_path)
+
+
+def _now(value: str | None, cfg: Config) -> datetime:
+    if value is None:
+        return utcnow()
+    try:
+        return parse_instant(value, cfg.tz)
+    except ValueError as exc:
+        raise ConfigError(f"--now: {value!r} is not an ISO 8601 time") from exc
+
+
+def _app(cfg: Config) -> Any:
+    from monitor.app import build
+
+    application = build(cfg)
+    if cfg.database.auto_upgrade:
+        application.upgrade()
+    return application
+
+
+def _out(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+# -- run -------------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    once: Annotated[bool, typer.Option("--once", help="One pass (and one send), then exit")] = False,
+    now: NowOpt = None,
+) -> None:
+    """Run the daemon: poll the source, evaluate, raise alerts, send notices."""
+    cfg = _config()
+    setup_logging(cfg.daemon.log_format, cfg.daemon.log_level)
+    application = _app(cfg)
+    from monitor.daemon.run import Daemon
+
+    if once:
+        from alerts.dispatch import deliver
+        from monitor.daemon.poll import poll_once
+
+        at = _now(now, cfg)
+        daemon = Daemon(application, fixed_now=at)
+        result = poll_once(daemon.pipeline, at)
+        calendar = daemon.holder.calendar()
+        sent = deliver(application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz, limit=10_000)
+        typer.echo(
+            f"pass as of {at.astimezone(cfg.tz).isoformat()}: {result.events_read} events, "
+            f"{result.cases_evaluated} cases evaluated, {result.transitions} alert changes, "
+            f"{result.notices} notices queued, {sent.sent} sent ({result.seconds:.2f}s)"
+        )
+        application.dispose()
+        return
+    Daemon(application, fixed_now=_now(now, cfg) if now is not None else None).run()
+
+
+# -- import and demo ---------------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="JSON-lines files (- for standard input)")],
+) -> None:
+    """Load exchange-format records into the source database (idempotent)."""
+    from monitor.source.importer import import_records, read_lines
+
+    cfg = _config()
+    application = _app(cfg)
+    if not cfg.database.manages_source:
+        raise ConfigError(
+            "the source is a separate database that Sunlight does not own; import into it there"
+        )
+    total_errors = 0
+    for path in files:
+        if str(path) == "-":
+            lines: Any = sys.stdin
+        elif not path.exists():
+            raise NotFoundError(f"{path}: no such file")
+        else:
+            lines = path.open(encoding="utf-8")
+        report = import_records(application.source, read_lines(lines, str(path)), utcnow())
+        for err in report.errors:
+            typer.echo(err, err=True)
+        total_errors += len(report.errors)
+        typer.echo(
+            f"{path}: {report.items} items, {report.cases} cases, {report.events} events loaded; "
+            f"{report.unchanged} unchanged; {len(report.errors)} bad lines"
+        )
+    application.dispose()
+    if total_errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    cases: Annotated[int, typer.Option("--cases", min=1, help="How many cases")] = 400,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 1,
+    now: NowOpt = None,
+) -> None:
+    """Fill the embedded database with realistic demo data relative to today."""
+    from monitor.demo import demo_records
+    from monitor.source.importer import import_records
+
+    cfg = _config()
+    application = _app(cfg)
+    at = _now(now, cfg)
+    records = ((f"demo:{i}", rec) for i, rec in enumerate(_parsed(demo_records(at, cases, seed)), start=1))
+    report = import_records(application.source, records, at)
+    application.dispose()
+    typer.echo(
+        f"demo data as of {at.astimezone(cfg.tz):%Y-%m-%d %H:%M}: {report.items} items, "
+        f"{report.cases} cases, {report.events} events loaded"
+    )
+
+
+def _parsed(records: Any) -> Any:
+    from monitor.source.records import parse_line
+
+    for rec in records:
+        yield parse_line(json.dumps(rec, ensure_ascii=False, default=str))
+
+
+# -- alerts ------------------------------------------------------------------------------
+
+
+@alerts_app.callback()
+def alerts_list(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    level: Annotated[str | None, typer.Option("--level", help="yellow or red")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="open, acknowledged or resolved")] = None,
+) -> None:
+    """List alerts (newest first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format must be table or json, not {fmt!r}")
+    if level not in (None, "yellow", "red"):
+        raise ConfigError(f"--level must be yellow or red, not {level!r}")
+    if state not in (None, "open", "acknowledged", "resolved"):
+        raise ConfigError(f"--state must be open, acknowledged or resolved, not {state!r}")
+    from monitor.state.schema import alerts
+
+    cfg = _config()
+    application = _app(cfg)
+    query = select(alerts).order_by(alerts.c.raised_at.desc(), alerts.c.id.desc())
+    if level:
+        query = query.where(alerts.c.level == level)
+    if state:
+        query = query.where(alerts.c.state == state)
+    with application.state.connect() as conn:
+        rows = [_alert_dict(r, cfg) for r in conn.execute(query)]
+    application.dispose()
+    if fmt == "json":
+        _out(rows)
+        return
+    _table(rows)
+
+
+def _alert_dict(r: Any, cfg: Config) -> dict[str, Any]:
+    def t(v: datetime | None) -> str | None:
+        return v.astimezone(cfg.tz).isoformat() if v else None
+
+    return {
+        "id": r.id,
+        "case_id": r.case_id,
+        "item_code": r.item_code,
+        "department": r.department,
+        "rule": r.rule_id,
+        "title": r.title,
+        "category": r.category,
+        "level": r.level,
+        "state": r.state,
+        "raised_at": t(r.raised_at),
+        "escalated_at": t(r.escalated_at),
+        "resolved_at": t(r.resolved_at),
+        "due": t(r.due),
+        "message": r.message,
+    }
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for name in ("id", "level", "state", "category", "case_id", "department", "rule", "raised_at"):
+        table.add_column(name)
+    colours = {"red": "bold red", "yellow": "yellow"}
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            f"[{colours[r['level']]}]{r['level']}[/]",
+            r["state"],
+            r["category"],
+            r["case_id"],
+            r["department"],
+            r["rule"],
+            (r["raised_at"] or "")[:16],
+        )
+    Console().print(table)
+    typer.echo(f"{len(rows)} alerts")
+
+
+@alerts_app.command("show")
+def alerts_show(alert_id: int) -> None:
+    """One alert with its whole history."""
+    from monitor.state.schema import alert_history, alerts
+
+    cfg = _config()
+    application = _app(cfg)
+    with application.state.connect() as conn:
+        row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        if row is None:
+            raise NotFoundError(f"no alert with the id {alert_id}")
+        hist = conn.execute(
+            select(alert_history)
+            .where(alert_history.c.alert_id == alert_id)
+            .order_by(alert_history.c.chain_seq)
+        ).all()
+    application.dispose()
+    body = _alert_dict(row, cfg)
+    body["history"] = [
+        {
+            "seq": h.chain_seq,
+            "at": h.at.astimezone(cfg.tz).isoformat(),
+            "action": h.action,
+            "level": h.level,
+            "actor": h.actor,
+            "detail": h.detail,
+        }
+        for h in hist
+    ]
+    _out(body)
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: int,
+    by: Annotated[str, typer.Option("--by", help="Who acknowledges")],
+    note: Annotated[str, typer.Option("--note", help="Why, or what was done")],
+    now: NowOpt = None,
+) -> None:
+    """Acknowledge an open alert, recording who and why."""
+    _act(alert_id, "acknowledged", by, note, now, "acknowledged", ("open",))
+
+
+@alerts_app.command("close")
+def alerts_close(
+    alert_id: int,
+    by: Annotated[str, typer.Option("--by", help="Who closes it")],
+    note: Annotated[str, typer.Option("--note", help="Why")],
+    now: NowOpt = None,
+) -> None:
+    """Close an alert after handling (it stays on record and is never reopened)."""
+    _act(alert_id, "closed", by, note, now, "resolved", ("open", "acknowledged"))
+
+
+def _act(
+    alert_id: int,
+    action: str,
+    by: str,
+    note: str,
+    now: str | None,
+    state: str,
+    allowed: tuple[str, ...],
+) -> None:
+    from alerts.lifecycle import act
+    from monitor.state.schema import alerts
+
+    if not by.strip() or not note.strip():
+        raise ConfigError("--by and --note must not be empty: the record needs who and why")
+    cfg = _config()
+    application = _app(cfg)
+    at = _now(now, cfg)
+    with application.state.begin() as conn:
+        act(conn, alert_id, action, by.strip(), note.strip(), at, state, allowed)
+        if action == "closed":
+            conn.execute(
+                alerts.update().where(alerts.c.id == alert_id).values(closed_by=by.strip(), resolved_at=at)
+            )
+    application.dispose()
+    typer.echo(f"alert {alert_id} {action} by {by.strip()}")
+
+
+# -- check, explain, db, calendar, audit -------------------------------------------------------
+
+
+@app.command()
+def check(
+    path: Annotated[
+        Path | None, typer.Argument(help="A rule file or folder (default: the configured rules)")
+    ] = None,
+) -> None:
+    """Check the configuration and the rule files; exit 2 listing every error."""
+    from monitor.calendar import load_calendar
+    from monitor.engine import load_ruleset
+    from monitor.errors import RuleError
+
+    cfg = _config()
+    target = path or cfg.path(cfg.rules.path)
+    try:
+        rules = load_ruleset(target, frozenset(cfg.notify.routes))
+    except RuleError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        typer.echo(f"{len(exc.problems)} error(s) in {target}", err=True)
+        raise typer.Exit(2) from exc
+    calendar = load_calendar(cfg.path(cfg.rules.calendar))
+    typer.echo(
+        f"ok: configuration valid; {rules.rule_count} rules in {len(rules.files)} files; "
+        f"calendar known until {calendar.known_until}"
+    )
+
+
+@app.command("test-rules")
+def test_rules(
+    path: Annotated[
+        Path | None, typer.Argument(help="A rule folder (its tests/ are run) or one fixture file")
+    ] = None,
+) -> None:
+    """Run the rule tests (YAML fixtures); exit 1 when one fails, 2 when a file is invalid."""
+    from monitor.calendar import load_calendar
+    from monitor.engine import load_ruleset
+    from monitor.engine.ruletest import locate, run_fixtures
+    from monitor.errors import RuleError
+
+    cfg = _config()
+    folder, files = locate(path or cfg.path(cfg.rules.path))
+    if not files:
+        raise ConfigError(f"{folder}: no rule tests (tests/*.yaml)")
+    try:
+        rules = load_ruleset(folder, frozenset(cfg.notify.routes))
+        outcomes = run_fixtures(files, rules, load_calendar(cfg.path(cfg.rules.calendar)), cfg.tz)
+    except RuleError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(2) from exc
+    failed = [o for o in outcomes if not o.ok]
+    for o in failed:
+        typer.echo(f"FAIL {o.file.name}: {o.name}", err=True)
+        for line in o.missing:
+            typer.echo(f"  expected but not raised: {line}", err=True)
+        for line in o.unexpected:
+            typer.echo(f"  raised but not expected: {line}", err=True)
+    typer.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def backtest(
+    from_: Annotated[str, typer.Option("--from", help="First day of the window (YYYY-MM-DD)")],
+    to: Annotated[str, typer.Option("--to", help="Last day of the window (YYYY-MM-DD)")],
+    rules: Annotated[Path | None, typer.Option("--rules", help="The proposed rule folder")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Replay recorded history under a proposed rule set and compare with the current one."""
+    from rich.progress import Progress
+
+    from monitor.backtest import backtest as run_backtest
+    from monitor.backtest import cases_in_window
+    from monitor.engine import load_ruleset
+    from monitor.errors import RuleError
+
+    cfg = _config()
+    try:
+        start, end = date.fromisoformat(from_), date.fromisoformat(to)
+    except ValueError as exc:
+        raise ConfigError(f"--from and --to must be dates (YYYY-MM-DD): {exc}") from exc
+    if end < start:
+        raise ConfigError("--to is before --from")
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format must be table or json, not {fmt!r}")
+    application = _app(cfg)
+    holder = application.holder()
+    routes = frozenset(cfg.notify.routes)
+    try:
+        proposed = load_ruleset(rules, routes) if rules is not None else holder.rules()
+    except RuleError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(2) from exc
+    ids = cases_in_window(application.source, start, end, cfg.tz)
+    until = min(datetime.combine(end, datetime.max.time(), tzinfo=cfg.tz), utcnow())
+    reader = application.pipeline(holder).reader
+    with Progress(disable=fmt == "json", transient=True) as progress:
+        task = progress.add_task("replaying cases", total=len(ids))
+        report = run_backtest(
+            reader,
+            ids,
+            holder.rules(),
+            proposed,
+            holder.calendar(),
+            until,
+            cfg.tz,
+            lambda n: progress.advance(task, n),
+        )
+    application.dispose()
+    _backtest_output(report, fmt)
+
+
+def _backtest_output(report: Any, fmt: str) -> None:
+    keys = sorted(set(report.current) | set(report.proposed))
+    rows = [
+        {
+            "rule": r,
+            "department": d,
+            "level": lv,
+            "current": report.current[(r, d, lv)],
+            "proposed": report.proposed[(r, d, lv)],
+        }
+        for r, d, lv in keys
+    ]
+    changes = [
+        {
+            "case_id": c.case_id,
+            "department": c.department,
+            "only_current": c.only_current,
+            "only_proposed": c.only_proposed,
+        }
+        for c in report.changes
+    ]
+    if fmt == "json":
+        _out(
+            {"cases": report.cases, "by_rule": rows, "changed_cases": changes, "truncated": report.truncated}
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{report.cases} cases replayed")
+    for name in ("rule", "department", "level", "current", "proposed", "change"):
+        table.add_column(name)
+    for r in rows:
+        delta = r["proposed"] - r["current"]
+        table.add_row(
+            r["rule"], r["department"], r["level"], str(r["current"]), str(r["proposed"]), f"{delta:+d}"
+        )
+    Console().print(table)
+    typer.echo(f"{len(changes)} cases would change")
+    for c in changes[:50]:
+        typer.echo(f"  {c['case_id']} ({c['department']}): -{c['only_current']} +{c['only_proposed']}")
+
+
+@app.command()
+def report(
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or html")] = "table",
+    mail: Annotated[
+        bool, typer.Option("--mail", help="Queue it as a mail to notify.report_recipients")
+    ] = False,
+) -> None:
+    """The monthly performance table (绩效评估) by department and item type."""
+    from monitor.report import COLUMNS, cells, monthly, to_csv, to_html
+
+    if fmt not in ("table", "csv", "html"):
+        raise ConfigError(f"--format must be table, csv or html, not {fmt!r}")
+    cfg = _config()
+    application = _app(cfg)
+    rows = monthly(application.state, month, cfg.tz)
+    if mail:
+        import hashlib
+
+        from alerts.outbox import insert_notice
+
+        if not cfg.notify.report_recipients:
+            raise ConfigError("notify.report_recipients is empty: nobody to mail the report to")
+        subject, text, html = to_html(rows, month)
+        at = utcnow()
+        with application.state.begin() as conn:
+            for recipient in cfg.notify.report_recipients:
+                insert_notice(
+                    conn,
+                    alert_id=None,
+                    kind="report",
+                    route="report",
+                    recipient=recipient,
+                    subject=subject,
+                    body_text=text,
+                    body_html=html,
+                    message_id=f"<sunlight.report.{month}.{hashlib.sha256(recipient.encode()).hexdigest()[:10]}@sunlight.local>",
+                    status="pending",
+                    created_at=at,
+                    next_attempt_at=at,
+                )
+        typer.echo(f"report for {month} queued for {len(cfg.notify.report_recipients)} recipient(s)")
+    application.dispose()
+    if fmt == "csv":
+        typer.echo(to_csv(rows), nl=False)
+    elif fmt == "html":
+        typer.echo(to_html(rows, month)[2])
+    elif not mail:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{month} 绩效评估")
+        for _, header in COLUMNS:
+            table.add_column(header)
+        for row in rows:
+            table.add_row(*cells(row))
+        Console().print(table)
+
+
+@app.command()
+def explain(case_id: str, now: NowOpt = None) -> None:
+    """A case's timeline, clocks and findings, in words."""
+    from monitor.engine import evaluate
+    from monitor.explain import explain_text
+
+    cfg = _config()
+    application = _app(cfg)
+    holder = application.holder()
+    reader = application.pipeline(holder).reader
+    found = list(reader.load_cases([case_id]))
+    application.dispose()
+    case = found[0] if found else None
+    if case is None or (not case.events and case.item_code == ""):
+        raise NotFoundError(f"no case with the id {case_id!r}")
+    at = _now(now, cfg)
+    ev = evaluate(case, holder.rules(), holder.calendar(), at, cfg.tz)
+    typer.echo(f"（截至 {at.astimezone(cfg.tz):%Y-%m-%d %H:%M} 北京时间）")
+    typer.echo(explain_text(case, ev, holder.calendar(), cfg.tz))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the newest revision."""
+    from monitor.app import build
+
+    cfg = _config()
+    application = build(cfg)
+    application.upgrade()
+    application.dispose()
+    typer.echo("schema is up to date")
+
+
+@calendar_app.command("due")
+def calendar_due(
+    start: str,
+    amount: int,
+    unit: Annotated[str, typer.Option("--unit", help="working_days or natural_days")] = "working_days",
+    roll_over_holidays: Annotated[bool, typer.Option("--roll-over-holidays")] = False,
+) -> None:
+    """The last day of AMOUNT days counted from START (the start day is not counted)."""
+    from monitor.calendar import load_calendar
+
+    cfg = _config()
+    try:
+        day = date.fromisoformat(start)
+    except ValueError as exc:
+        raise ConfigError(f"START {start!r} is not a date (YYYY-MM-DD)") from exc
+    if unit not in ("working_days", "natural_days"):
+        raise ConfigError(f"--unit must be working_days or natural_days, not {unit!r}")
+    if amount < 0:
+        raise ConfigError("AMOUNT must not be negative")
+    cal = load_calendar(cfg.path(cfg.rules.calendar))
+    if unit == "working_days":
+        due = cal.add_working_days(day, amount)
+    else:
+        due = cal.add_natural_days(day, amount, roll_over_holidays=roll_over_holidays)
+    span = (due - day).days
+    _out(
+        {
+            "due": due.isoformat(),
+            "provisional": cal.is_provisional(due),
+            "ends_at": f"{due.isoformat()}T24:00 {cfg.timezone}",
+            "start": day.isoformat(),
+            "amount": amount,
+            "unit": unit,
+            # Working days: the rest days inside the period; natural days: those the roll-over
+            # stepped over at its end.
+            "rest_days_skipped": span - cal.working_days_between(day, due)
+            if unit == "working_days"
+            else span - amount,
+            "calendar_known_until": cal.known_until.isoformat(),
+        }
+    )
+
+
+@calendar_app.command("show")
+def calendar_show(year: int) -> None:
+    """The year's rest days on weekdays, holidays and make-up working days, with sources."""
+    from monitor.calendar import load_calendar
+
+    cfg = _config()
+    cal = load_calendar(cfg.path(cfg.rules.calendar))
+    days = cal.overrides_in(year)
+    _out(
+        {
+            "year": year,
+            "provisional": cal.is_provisional(date(year, 12, 31)),
+            "known_until": cal.known_until.isoformat(),
+            "rest_days": [
+                {"date": o.day.isoformat(), "name": o.name, "source": o.source} for o in days if not o.workday
+            ],
+            "working_days": [
+                {"date": o.day.isoformat(), "name": o.name, "source": o.source} for o in days if o.workday
+            ],
+        }
+    )
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the alert history's hash chain; name the first row that was tampered with."""
+    from alerts.history import verify
+
+    cfg = _config()
+    application = _app(cfg)
+    with application.state.connect() as conn:
+        verdict = verify(conn)
+    application.dispose()
+    if verdict.ok:
+        typer.echo(f"ok: {verdict.rows} history rows, chain intact")
+        return
+    typer.echo(f"TAMPERED: {verdict.problem}", err=True)
+    raise typer.Exit(1)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()  # standalone: usage errors print their reason and exit 2
+    except SunlightError as exc:
+        typer.echo(f"sunlight: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

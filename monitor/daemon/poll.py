@@ -1,0 +1,301 @@
+"""One evaluation pass: read what changed, evaluate only those cases, write only changes.
+
+A pass touches the cases with new events or changed records since the last pass, and the
+cases whose stored next-change time has come; it never rescans every open case. Each chunk
+of cases commits its alert changes, their notices and the cases' new state together; the
+ingest cursor moves only after every chunk is done, so a crash re-reads (harmlessly) rather
+than skips.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, or_, update
+from sqlalchemy.exc import OperationalError
+
+from alerts import history, silences
+from alerts.history import ChainConflictError
+from alerts.lifecycle import AlertConflictError, alerts_of, reconcile
+from alerts.outbox import enqueue
+from alerts.reminders import next_reminder
+from monitor.calendar import WorkCalendar
+from monitor.config import Config
+from monitor.engine import RuleSet, evaluate
+from monitor.explain import explain_text
+from monitor.metrics import Metrics
+from monitor.model import Case, Category, Evaluation, Level
+from monitor.source.reader import SourceReader
+from monitor.state import store
+from monitor.state.schema import case_state
+
+log = logging.getLogger(__name__)
+RETRIES = 5
+ANALYZE_AFTER = 10_000  # queued cases in one ingest that call for fresh planner statistics
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    events_read: int
+    cases_evaluated: int
+    transitions: int
+    notices: int
+    seconds: float
+
+    @property
+    def worked(self) -> bool:
+        return self.cases_evaluated > 0
+
+
+@dataclass
+class Pipeline:
+    """Everything a pass needs; the rules and calendar are read through providers so a
+    reload takes effect at the next pass."""
+
+    config: Config
+    source: Engine
+    state: Engine
+    reader: SourceReader
+    rules: Callable[[], RuleSet]
+    calendar: Callable[[], WorkCalendar]
+    metrics: Metrics | None = None
+    last_digest: str | None = None
+    last_rules: RuleSet | None = None
+    last_calendar_digest: str | None = None
+
+
+def limit_share(case: Case, ev: Evaluation) -> float | None:
+    """The largest share of a time limit the closed case used (1.0 = all of it)."""
+    if not case.is_closed:
+        return None
+    shares = [
+        c.used / c.limit
+        for c in ev.clocks
+        if c.category is Category.TIME_LIMIT and c.stop is not None and c.limit and c.used is not None
+    ]
+    return round(max(shares), 4) if shares else None
+
+
+def outcome(case: Case, ev: Evaluation) -> str | None:
+    """How a closed case ended against its time limits: overdue, early or on_time."""
+    if not case.is_closed:
+        return None
+    if any(f.category is Category.TIME_LIMIT and f.level is Level.RED for f in ev.findings):
+        return "overdue"
+    timed = [(c.used, c.limit) for c in ev.clocks if c.stop is not None and c.limit and c.used is not None]
+    if timed and all(used < limit for used, limit in timed):
+        return "early"
+    return "on_time"
+
+
+def _mark_rule_change(
+    p: Pipeline, rules: RuleSet, calendar: WorkCalendar, digest: str, now: datetime
+) -> None:
+    """Queue the open cases a new rule set or calendar can affect.
+
+    Within one process the old set is known, so only the item types of the changed files
+    are queued; after a restart (or a calendar change) every open case evaluated under
+    another digest is."""
+    query = update(case_state).where(case_state.c.open.is_(True), case_state.c.ruleset_digest != digest)
+    types = None
+    if p.last_rules is not None and p.last_calendar_digest == calendar.digest:
+        types = rules.affected_item_types(p.last_rules)
+    if types is not None:
+        query = query.where(case_state.c.item_type.in_(sorted(types)))
+    with p.state.begin() as conn:
+        moved = conn.execute(
+            query.where(or_(case_state.c.next_check_at.is_(None), case_state.c.next_check_at > now)).values(
+                next_check_at=now
+            )
+        )
+        if types is not None and p.last_digest is not None:
+            # The rest were evaluated under rules that did not change for them: re-stamp them,
+            # so a restart does not take them for stale.
+            conn.execute(
+                update(case_state)
+                .where(
+                    case_state.c.ruleset_digest == p.last_digest, case_state.c.item_type.not_in(sorted(types))
+                )
+                .values(ruleset_digest=digest)
+            )
+    scope = "every type" if types is None else ", ".join(sorted(types)) or "none"
+    log.info("rules or calendar changed: %d open cases queued (item types: %s)", moved.rowcount, scope)
+    p.last_digest, p.last_rules, p.last_calendar_digest = digest, rules, calendar.digest
+
+
+def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None) -> PassResult:
+    """Ingest what changed, then evaluate due cases batch by batch until none is left.
+
+    Ingesting moves the cursor and queues the touched cases (their `next_check_at` becomes
+    now) in one transaction; evaluating claims due cases with row locks, so replicas on one
+    PostgreSQL share the queue and a killed replica's claims simply return to it."""
+    started = time.perf_counter()
+    rules = p.rules()
+    calendar = p.calendar()
+    digest = f"{rules.digest}{calendar.digest}"[:32]
+    if digest != p.last_digest:
+        _mark_rule_change(p, rules, calendar, digest, now)
+    events_read, newest = _ingest(p, now)
+    evaluated = transitions = notices = 0
+    limit = max_cases if max_cases is not None else 10**12
+    while evaluated < limit:
+        batch = _retrying(lambda: _evaluate_batch(p, rules, calendar, digest, now))
+        if batch is None:
+            break
+        evaluated += batch[0]
+        transitions += batch[1]
+        notices += batch[2]
+    seconds = time.perf_counter() - started
+    if p.metrics is not None:
+        m = p.metrics
+        m.events.inc(events_read)
+        m.cases_evaluated.inc(evaluated)
+        m.pass_seconds.observe(seconds)
+        m.passes.labels("ok").inc()
+        m.last_success.set(time.time())
+        m.refresh_state(p.state, newest or p.reader.newest_event_time(), now)
+    log.info(
+        "pass done: %d events, %d cases evaluated, %d alert changes, %d notices in %.3fs",
+        events_read,
+        evaluated,
+        transitions,
+        notices,
+        seconds,
+    )
+    return PassResult(events_read, evaluated, transitions, notices, seconds)
+
+
+def _ingest(p: Pipeline, now: datetime) -> tuple[int, datetime | None]:
+    """Read the source's changes and queue their cases; skipped while another replica does it."""
+    with p.state.begin() as conn:
+        if not store.lock_cursor(conn, now):
+            return 0, None
+        cursor = store.read_cursor(conn)
+        changes, new_cursor = p.reader.changes(cursor, now)
+        ids = set(changes.case_ids)
+        if changes.item_codes and cursor.item_watermark is not None:
+            ids |= store.open_cases_of_items(conn, changes.item_codes)
+        store.mark_due(conn, ids, now)
+        store.write_cursor(conn, new_cursor, now)
+    if len(ids) >= ANALYZE_AFTER:
+        # A first start (or a bulk load) changes the queue's shape at once; fresh statistics
+        # keep the planner on the index for claiming due cases.
+        store.analyze(p.state)
+    return changes.events_read, changes.newest_event_at
+
+
+T = TypeVar("T")
+
+
+def _retrying(work: Callable[[], T]) -> T:
+    """Run a transaction again when another writer won a race (alert, chain or deadlock)."""
+    for attempt in range(1, RETRIES + 1):
+        try:
+            return work()
+        except (AlertConflictError, ChainConflictError, OperationalError) as exc:
+            if attempt == RETRIES:
+                raise
+            log.warning("retrying a batch after a conflict: %s", exc)
+    raise AssertionError("unreachable")
+
+
+def _evaluate_batch(
+    p: Pipeline, rules: RuleSet, calendar: WorkCalendar, digest: str, now: datetime
+) -> tuple[int, int, int] | None:
+    """Claim due cases, evaluate them, write their alerts, notices and state; one transaction."""
+    transitions = notices = 0
+    tz = p.config.tz
+    reminder_at = next_reminder(p.config.notify, calendar, now, tz)
+    # A case's next check is always in the future, so the loop in poll_once cannot spin.
+    floor = now + timedelta(seconds=1)
+    with p.state.begin() as conn:
+        claimed = store.claim_due(conn, now, p.config.daemon.batch_size)
+        if not claimed:
+            return None
+        results = [(case, evaluate(case, rules, calendar, now, tz)) for case in p.reader.load_cases(claimed)]
+        prints = {case.case_id: store.fingerprint(ev) for case, ev in results}
+        changed = [cid for cid, fp in prints.items() if claimed[cid] != fp]
+        rows = alerts_of(conn, changed)  # one query for the batch, not one per case
+        journal = history.Journal()  # the batch's history rows, chained once at the end
+        quiet = silences.active(conn, now) if changed else []
+        states = []
+        for case, ev in results:
+            if case.case_id in rows:
+                t, n = _write_alerts(
+                    p, conn, case, ev, rows[case.case_id], calendar, now, reminder_at, journal, quiet
+                )
+                transitions += t
+                notices += n
+            nxt = ev.next_check_at
+            states.append(
+                {
+                    "case_id": case.case_id,
+                    "item_code": case.item_code,
+                    "department": case.department,
+                    "item_type": case.item.item_type.value if case.item else "unlisted",
+                    "open": not case.is_closed,
+                    "next_check_at": max(nxt, floor) if nxt is not None else None,
+                    "evaluated_at": now,
+                    "ruleset_digest": digest,
+                    "fingerprint": prints[case.case_id],
+                    "closed_at": next((e.at for e in case.events if e.kind == "closed"), None),
+                    "outcome": outcome(case, ev),
+                    "limit_share": limit_share(case, ev),
+                }
+            )
+        store.save_states(conn, states)
+        journal.flush(conn)
+    return len(claimed), transitions, notices
+
+
+def _write_alerts(
+    p: Pipeline,
+    conn: Connection,
+    case: Case,
+    ev: Evaluation,
+    existing: list[Any],
+    calendar: WorkCalendar,
+    now: datetime,
+    reminder_at: datetime,
+    journal: history.Journal,
+    quiet: list[Any],
+) -> tuple[int, int]:
+    """Reconcile one case's alerts with its findings and queue the notices they cause."""
+    tz = p.config.tz
+    changes = reconcile(
+        conn, case.case_id, case.item_code, case.department, ev.findings, now, reminder_at, existing, journal
+    )
+    notices = 0
+    explanation: str | None = None
+    for t in changes:
+        if p.metrics is not None:
+            _count(p.metrics, t.action, t.category, t.level.value, case.department)
+        if t.finding is None:
+            continue
+        if explanation is None:
+            explanation = explain_text(case, ev, calendar, tz)
+        notices += enqueue(
+            conn,
+            t,
+            case,
+            explanation,
+            p.config.notify,
+            calendar,
+            now,
+            tz,
+            journal=journal,
+            active_silences=quiet,
+        )
+    return len(changes), notices
+
+
+def _count(m: Metrics, action: str, category: str, level: str, department: str) -> None:
+    if action in ("raised", "escalated", "reopened"):
+        m.raised.labels(category, level, department).inc()
+    elif action == "cured":
+        m.cured.labels(category, department).inc()

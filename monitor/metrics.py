@@ -1,0 +1,100 @@
+"""Prometheus metrics on a registry the daemon owns, never the global one.
+
+Labels come only from small sets (department, category, level, rule, item type, outcome);
+never a case number or a person.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
+from sqlalchemy import Engine
+
+from monitor import __version__
+from monitor.statemetrics import StateCollector
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None, state_interval: float = 30.0) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.build = Info("sunlight_build", "Version of the running daemon.", registry=r)
+        self.state = StateCollector(state_interval)
+        r.register(self.state)
+        ProcessCollector(registry=r)  # memory, CPU and start time of the daemon itself
+        self.build.info({"version": __version__})
+        self.passes = Counter(
+            "sunlight_passes_total", "Evaluation passes run, by result.", ["result"], registry=r
+        )
+        self.pass_seconds = Histogram(
+            "sunlight_pass_duration_seconds",
+            "Duration of one evaluation pass.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "sunlight_last_successful_pass_timestamp_seconds",
+            "When the last pass finished without error.",
+            registry=r,
+        )
+        self.events = Counter("sunlight_events_ingested_total", "Source events read.", registry=r)
+        self.cases_evaluated = Counter("sunlight_cases_evaluated_total", "Case evaluations.", registry=r)
+        self.source_lag = Gauge(
+            "sunlight_source_lag_seconds",
+            "Now minus the time of the newest event seen in the source.",
+            registry=r,
+        )
+        self.raised = Counter(
+            "sunlight_alerts_raised_total",
+            "Alerts raised, escalated or reopened.",
+            ["category", "level", "department"],
+            registry=r,
+        )
+        self.cured = Counter(
+            "sunlight_alerts_cured_total",
+            "Yellow alerts cured.",
+            ["category", "department"],
+            registry=r,
+        )
+        self.notices_sent = Counter(
+            "sunlight_notices_sent_total", "Notices accepted by the mail server.", registry=r
+        )
+        self.notices_failed = Counter(
+            "sunlight_notices_failed_total",
+            "Notice attempts that failed, by kind.",
+            ["permanent"],
+            registry=r,
+        )
+        self.reload_ok = Gauge(
+            "sunlight_rules_last_reload_success",
+            "1 if the last rule load succeeded, else 0.",
+            registry=r,
+        )
+        self.reload_time = Gauge(
+            "sunlight_rules_last_reload_timestamp_seconds",
+            "When rules were last loaded successfully.",
+            registry=r,
+        )
+        self.rules_loaded = Gauge("sunlight_rules_loaded", "Rules in the active set.", registry=r)
+        # Series that exist from the start, so rate() sees the first failure too.
+        for result in ("ok", "error"):
+            self.passes.labels(result)
+        for permanent in ("true", "false"):
+            self.notices_failed.labels(permanent)
+        self.calendar_known = Gauge(
+            "sunlight_calendar_known_until_timestamp_seconds",
+            "The last day (00:00 UTC) covered by an official holiday notice.",
+            registry=r,
+        )
+
+    def set_calendar(self, known_until: date) -> None:
+        self.calendar_known.set(
+            datetime(known_until.year, known_until.month, known_until.day, tzinfo=UTC).timestamp()
+        )
+
+    def refresh_state(self, state: Engine, source_newest: datetime | None, now: datetime) -> None:
+        """Summaries of stored state (rate-limited) and the source's lag."""
+        self.state.refresh(state, now)
+        if source_newest is not None:
+            self.source_lag.set(max(0.0, (now - source_newest).total_seconds()))

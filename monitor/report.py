@@ -1,0 +1,178 @@
+"""`sunlight report`: the monthly performance table (绩效评估) by department and item type.
+
+Closed cases come from the per-case state (closed time, outcome against the time limit,
+share of the limit used); warnings from the alerts raised in the month. Rates are of the
+cases closed in the month: on time (按时办结率, early included), early (提前办结率), overdue
+(超期率).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+
+from alerts.render import render_report
+from monitor.errors import ConfigError
+from monitor.state.schema import alerts, case_state
+
+ITEM_TYPE_NAMES = {
+    "licensing": "行政许可",
+    "penalty": "行政处罚",
+    "enforcement": "行政强制",
+    "levy": "行政征收",
+    "payment": "行政给付",
+    "confirmation": "行政确认",
+    "adjudication": "行政裁决",
+    "inspection": "行政检查",
+    "public_service": "公共服务",
+    "complaint": "投诉",
+    "other": "其他",
+    "unlisted": "清单外",
+}
+
+
+@dataclass
+class Row:
+    department: str
+    item_type: str
+    closed: int = 0
+    on_time: int = 0  # early included
+    early: int = 0
+    overdue: int = 0
+    share_sum: float = 0.0
+    share_n: int = 0
+    yellow: int = 0
+    red: int = 0
+    cured: int = 0
+
+    def rate(self, n: int) -> float | None:
+        return round(n / self.closed, 4) if self.closed else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "department": self.department,
+            "item_type": self.item_type,
+            "closed": self.closed,
+            "on_time": self.on_time,
+            "early": self.early,
+            "overdue": self.overdue,
+            "on_time_rate": self.rate(self.on_time),
+            "early_rate": self.rate(self.early),
+            "overdue_rate": self.rate(self.overdue),
+            "avg_limit_share": round(self.share_sum / self.share_n, 4) if self.share_n else None,
+            "yellow": self.yellow,
+            "red": self.red,
+            "cured": self.cured,
+        }
+
+
+def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError as exc:
+        raise ConfigError(f"--month {month!r} is not YYYY-MM") from exc
+    nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return datetime.combine(first, datetime.min.time(), tz), datetime.combine(nxt, datetime.min.time(), tz)
+
+
+def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:
+    start, end = month_bounds(month, tz)
+    rows: dict[tuple[str, str], Row] = {}
+
+    def row(dept: str, item_type: str) -> Row:
+        return rows.setdefault((dept, item_type), Row(dept, item_type))
+
+    with state.connect() as conn:
+        closed = conn.execute(
+            select(
+                case_state.c.department,
+                case_state.c.item_type,
+                case_state.c.outcome,
+                case_state.c.limit_share,
+            )
+            .where(case_state.c.closed_at >= start, case_state.c.closed_at < end)
+            .execution_options(yield_per=10_000)
+        )
+        for dept, item_type, result, share in closed:
+            r = row(dept, item_type)
+            r.closed += 1
+            r.on_time += result in ("on_time", "early")
+            r.early += result == "early"
+            r.overdue += result == "overdue"
+            if share is not None:
+                r.share_sum += share
+                r.share_n += 1
+        raised = conn.execute(
+            select(
+                alerts.c.department,
+                case_state.c.item_type,
+                alerts.c.level,
+                alerts.c.resolved_at,
+                alerts.c.closed_by,
+            )
+            .join(case_state, case_state.c.case_id == alerts.c.case_id, isouter=True)
+            .where(alerts.c.raised_at >= start, alerts.c.raised_at < end)
+        )
+        for dept, item_type, level, resolved_at, closed_by in raised:
+            r = row(dept, item_type or "unlisted")
+            r.yellow += level == "yellow"
+            r.red += level == "red"
+            r.cured += level == "yellow" and resolved_at is not None and closed_by is None
+    return [rows[k].as_dict() for k in sorted(rows)]
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+COLUMNS = [
+    ("department", "承办单位"),
+    ("item_type", "事项类型"),
+    ("closed", "办结数"),
+    ("on_time_rate", "按时办结率"),
+    ("early_rate", "提前办结率"),
+    ("overdue_rate", "超期率"),
+    ("avg_limit_share", "平均用时占时限"),
+    ("yellow", "黄牌"),
+    ("red", "红牌"),
+    ("cured", "黄牌已纠正"),
+]
+
+
+def cells(row: dict[str, Any]) -> list[str]:
+    out = []
+    for key, _ in COLUMNS:
+        value = row[key]
+        if key == "item_type":
+            out.append(ITEM_TYPE_NAMES.get(value, value))
+        elif key.endswith("_rate") or key == "avg_limit_share":
+            out.append(_pct(value))
+        else:
+            out.append(str(value))
+    return out
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """Every figure, counts and rates, for a spreadsheet."""
+    buf = io.StringIO()
+    keys = list(Row("", "").as_dict())
+    writer = csv.writer(buf)
+    writer.writerow(keys)
+    for row in rows:
+        writer.writerow(["" if row[k] is None else row[k] for k in keys])
+    return buf.getvalue()
+
+
+def to_html(rows: list[dict[str, Any]], month: str) -> tuple[str, str, str]:
+    """Subject, plain text and HTML (inline styles only: mail clients drop style sheets)."""
+    text = "\n".join("\t".join(cells(r)) for r in rows)
+    content = render_report(
+        {"month": month, "headers": [h for _, h in COLUMNS], "rows": [cells(r) for r in rows]}
+    )
+    return content.subject, "\t".join(h for _, h in COLUMNS) + "\n" + text + "\n", content.html

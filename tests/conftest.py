@@ -1,0 +1,217 @@
+"""Shared fixtures: real databases, the shipped rules, and a pipeline with an explicit clock.
+
+Tests that need PostgreSQL or MariaDB fail when the server is missing in CI (CI=true) and
+skip elsewhere, so a developer without the servers can still run the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, make_url, text
+
+from monitor.app import App, build
+from monitor.config import Config, load_config
+from monitor.daemon.poll import Pipeline
+from monitor.daemon.reload import RuleHolder
+from monitor.source.importer import import_records
+from monitor.source.records import parse_line
+from monitor.state.db import make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules"
+BJ = ZoneInfo("Asia/Shanghai")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+PG_URL = os.environ.get("SUNLIGHT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARIADB_URL = os.environ.get(
+    "SUNLIGHT_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
+)
+
+
+def bj(text_: str) -> datetime:
+    """A Beijing-time instant from 'YYYY-MM-DD HH:MM'."""
+    return datetime.fromisoformat(text_).replace(tzinfo=BJ)
+
+
+def write_config(folder: Path, url: str, **extra: Any) -> Path:
+    """A config file in `folder` that uses the shipped rules and the given database."""
+    body: dict[str, Any] = {
+        "database": {"url": url},
+        "rules": {"path": str(RULES), "calendar": str(RULES / "calendar")},
+        "metrics": {"enabled": False},
+        "notify": {
+            "eml_dir": "outbox",
+            "routes": {
+                "discipline_office": {"recipients": ["jjjc@example.gov.cn"], "levels": ["red"]},
+                "department": {
+                    "recipients": ["dept@example.gov.cn"],
+                    "by_department": {"市市场监督管理局": ["scjg@example.gov.cn"]},
+                    "levels": ["yellow", "red"],
+                },
+            },
+        },
+    }
+    for key, value in extra.items():
+        body.setdefault(key, {}).update(value)
+    path = folder / "config.yaml"
+    path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+class Harness:
+    """An app on a real database with its own schema, and helpers to feed and poll it."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.app: App = build(config)
+        self.app.upgrade()
+        self.holder = RuleHolder(
+            config.path(config.rules.path),
+            config.path(config.rules.calendar),
+            frozenset(config.notify.routes),
+        )
+        self.pipeline: Pipeline = self.app.pipeline(self.holder)
+
+    def load(self, *records: dict[str, Any], now: datetime | None = None) -> None:
+        parsed = [(f"test:{i}", parse_line(json.dumps(r, ensure_ascii=False))) for i, r in enumerate(records)]
+        report = import_records(self.app.source, parsed, now or bj("2026-11-23 09:00"))
+        assert not report.errors, report.errors
+
+    def poll(self, now: datetime) -> Any:
+        from monitor.daemon.poll import poll_once
+
+        return poll_once(self.pipeline, now)
+
+    def alerts(self) -> list[Any]:
+        from sqlalchemy import select
+
+        from monitor.state.schema import alerts
+
+        with self.app.state.connect() as conn:
+            return list(conn.execute(select(alerts).order_by(alerts.c.id)))
+
+    def notices(self) -> list[Any]:
+        from sqlalchemy import select
+
+        from monitor.state.schema import notices
+
+        with self.app.state.connect() as conn:
+            return list(conn.execute(select(notices).order_by(notices.c.id)))
+
+
+def server_or_skip(url: str, name: str) -> Engine:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means the server is not there
+        engine.dispose()
+        if IN_CI:
+            pytest.fail(f"{name} is required in CI but unreachable at {url}: {exc}")
+        pytest.skip(f"{name} not reachable at {url}")
+    return engine
+
+
+@contextmanager
+def scratch_database(kind: str) -> Iterator[str]:
+    """A database of its own on the PostgreSQL or MariaDB server, dropped afterwards, so
+    tests (and two test runs) never see each other's tables."""
+    base = PG_URL if kind == "postgres" else MARIADB_URL
+    admin = server_or_skip(base, kind)
+    name = f"sunlight_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if kind == "postgres":
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            else:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'sunlight.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mariadb"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test on all three backends."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sunlight.db'}"
+        return
+    with scratch_database(request.param) as url:
+        yield url
+
+
+@pytest.fixture
+def harness(tmp_path: Path, sqlite_url: str) -> Iterator[Harness]:
+    h = Harness(load_config(write_config(tmp_path, sqlite_url), environ={}))
+    yield h
+    h.app.dispose()
+
+
+# -- record builders ----------------------------------------------------------------------
+
+
+def item(
+    code: str = "XK-1",
+    *,
+    item_type: str = "licensing",
+    promised: int | None = 5,
+    legal: int | None = 20,
+    unit: str = "working_days",
+    fee: float = 0,
+    department: str = "市市场监督管理局",
+    **attributes: Any,
+) -> dict[str, Any]:
+    return {
+        "type": "item",
+        "item_code": code,
+        "name": f"测试事项{code}",
+        "item_type": item_type,
+        "department": department,
+        "legal_limit": legal,
+        "promised_limit": promised,
+        "limit_unit": unit,
+        "fee_standard": fee,
+        "attributes": attributes,
+    }
+
+
+def case(
+    case_id: str, code: str = "XK-1", department: str = "市市场监督管理局", **attributes: Any
+) -> dict[str, Any]:
+    return {
+        "type": "case",
+        "case_id": case_id,
+        "item_code": code,
+        "department": department,
+        "applicant": {"name": "张三", "id_number": "110101199001011234", "phone": "13812348000"},
+        "attributes": attributes,
+    }
+
+
+def event(case_id: str, kind: str, at: str, *actors: str, **attributes: Any) -> dict[str, Any]:
+    return {
+        "type": "event",
+        "case_id": case_id,
+        "kind": kind,
+        "at": bj(at).isoformat(),
+        "actors": list(actors),
+        "attributes": attributes,
+    }

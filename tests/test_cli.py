@@ -1,0 +1,171 @@
+"""The command line as a person uses it: real processes, a real SQLite file, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import case, event, item, write_config
+
+NOW = "2026-11-23T10:00:00+08:00"
+
+
+def sunlight(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUNLIGHT_")}
+    env["SUNLIGHT_CONFIG"] = str(config)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return write_config(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}")
+
+
+def test_demo_run_once_and_alerts_json_show_every_required_category(config: Path) -> None:
+    assert sunlight(config, "demo", "--cases", "300", "--now", NOW).returncode == 0
+    run = sunlight(config, "run", "--once", "--now", NOW)
+    assert run.returncode == 0, run.stderr
+    listed = sunlight(config, "alerts", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    alerts = json.loads(listed.stdout)
+    keys = {
+        "case_id",
+        "item_code",
+        "department",
+        "rule",
+        "category",
+        "level",
+        "state",
+        "raised_at",
+        "message",
+    }
+    assert all(keys <= set(a) for a in alerts)
+    seen = {(a["category"], a["level"]) for a in alerts}
+    for category in ("time_limit", "disclosure", "procedure"):
+        assert (category, "red") in seen, category
+    assert ("time_limit", "yellow") in seen and ("disclosure", "yellow") in seen
+    reds = json.loads(sunlight(config, "alerts", "--format", "json", "--level", "red").stdout)
+    assert reds and all(a["level"] == "red" for a in reds)
+    # A second pass over the same data changes nothing.
+    again = sunlight(config, "run", "--once", "--now", NOW)
+    assert "0 alert changes" in again.stdout
+    assert (config.parent / "outbox").is_dir() and any((config.parent / "outbox").glob("*.eml"))
+
+
+def test_import_reports_bad_lines_with_numbers_and_loads_the_rest(config: Path, tmp_path: Path) -> None:
+    lines = [
+        json.dumps(item(), ensure_ascii=False),
+        json.dumps(case("C1"), ensure_ascii=False),
+        "{not json",
+        json.dumps({**event("C1", "accepted", "2026-11-03 09:00"), "colour": "red"}),
+        json.dumps(event("C1", "received", "2026-11-02 09:00")),
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first = sunlight(config, "import", str(source))
+    assert first.returncode == 1
+    assert f"{source}:3: not valid JSON" in first.stderr
+    assert f"{source}:4: colour: unknown field" in first.stderr
+    assert "1 items, 1 cases, 1 events loaded" in first.stdout
+    second = sunlight(config, "import", str(source))
+    assert "0 items, 0 cases, 0 events loaded; 3 unchanged" in second.stdout
+
+
+def test_explain_prints_the_timeline_and_the_clock(config: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    records = [
+        item(),
+        case("C1"),
+        event("C1", "received", "2026-11-02 09:00"),
+        event("C1", "accepted", "2026-11-03 09:00"),
+    ]
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    assert sunlight(config, "import", str(source)).returncode == 0
+    out = sunlight(config, "explain", "C1", "--now", NOW)
+    assert out.returncode == 0, out.stderr
+    assert "2026-11-03 09:00  受理" in out.stdout
+    assert "期限届满：2026-11-10 24:00" in out.stdout
+    assert "红牌" in out.stdout and "超期9个工作日" in out.stdout
+    missing = sunlight(config, "explain", "NOPE")
+    assert missing.returncode == 1 and "no case with the id 'NOPE'" in missing.stderr
+
+
+def test_check_exits_2_and_lists_every_error(config: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "bad"
+    rules.mkdir()
+    (rules / "x.yaml").write_text(
+        "ruleset: x\ntitle: 坏\nrules:\n  - id: x.a\n    title: t\n    kind: check\n    category: fee\n"
+        "    when: 'case.fee_charged >'\n  - id: x.b\n    title: t\n    kind: chek\n    category: fee\n",
+        encoding="utf-8",
+    )
+    out = sunlight(config, "check", str(rules))
+    assert out.returncode == 2
+    assert "x.yaml:8:" in out.stderr and "x.yaml:9:" in out.stderr
+    assert "2 error(s)" in out.stderr
+    assert sunlight(config, "check").returncode == 0
+
+
+def test_bad_configuration_exits_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text("databse:\n  url: sqlite:///x.db\n", encoding="utf-8")
+    out = sunlight(bad, "check")
+    assert out.returncode == 2
+    assert "unknown key `databse` (did you mean `database`?)" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_bad_usage_exits_2(config: Path) -> None:
+    assert sunlight(config, "alerts", "--format", "xml").returncode == 2
+    assert sunlight(config, "run", "--now", "yesterday").returncode == 2
+    assert sunlight(config, "no-such-command").returncode == 2
+
+
+def test_calendar_due_prints_json(config: Path) -> None:
+    out = sunlight(config, "calendar", "due", "2026-02-12", "3")
+    body = json.loads(out.stdout)
+    assert body["due"] == "2026-02-24" and body["provisional"] is False
+    later = json.loads(sunlight(config, "calendar", "due", "2026-12-28", "5").stdout)
+    assert later["provisional"] is True
+    # 90 natural days from 2026-09-28 end on Sunday 12-27; rolled over to Monday 12-28.
+    rolled = sunlight(
+        config, "calendar", "due", "2026-09-28", "90", "--unit", "natural_days", "--roll-over-holidays"
+    )
+    body = json.loads(rolled.stdout)
+    assert (body["due"], body["rest_days_skipped"]) == ("2026-12-28", 1)
+
+
+def test_ack_and_show_record_who_and_why(config: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    records = [item(), case("C1"), event("C1", "accepted", "2026-11-03 09:00")]
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    sunlight(config, "import", str(source))
+    sunlight(config, "run", "--once", "--now", NOW)
+    [alert] = json.loads(sunlight(config, "alerts", "--format", "json").stdout)
+    ack = sunlight(
+        config, "alerts", "ack", str(alert["id"]), "--by", "王科长", "--note", "已督办", "--now", NOW
+    )
+    assert ack.returncode == 0, ack.stderr
+    shown = json.loads(sunlight(config, "alerts", "show", str(alert["id"])).stdout)
+    assert shown["state"] == "acknowledged"
+    actions = [h["action"] for h in shown["history"]]
+    assert actions == ["raised", "notice_sent", "notice_sent", "acknowledged"]
+    assert {h["detail"]["recipient"] for h in shown["history"] if h["action"] == "notice_sent"} == {
+        "jjjc@example.gov.cn",
+        "scjg@example.gov.cn",
+    }
+    ack = shown["history"][-1]
+    assert ack["actor"] == "王科长" and ack["detail"]["note"] == "已督办"
+    assert sunlight(config, "audit", "verify").returncode == 0

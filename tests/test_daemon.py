@@ -1,0 +1,119 @@
+"""The daemon's parts: hot reload keeps the last good set; the HTTP endpoints answer."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from monitor.daemon.http import make_app
+from monitor.daemon.reload import RuleHolder
+from monitor.metrics import Metrics
+from tests.conftest import RULES
+
+ROUTES = frozenset({"department", "discipline_office"})
+
+
+def _copy_rules(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(RULES, target)
+    return target
+
+
+def test_broken_rule_file_keeps_the_last_good_set_and_says_so(tmp_path: Path) -> None:
+    rules = _copy_rules(tmp_path)
+    metrics = Metrics()
+    holder = RuleHolder(rules, rules / "calendar", ROUTES, metrics)
+    good = holder.rules()
+    assert metrics.reload_ok._value.get() == 1
+    path = rules / "licensing.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("kind: deadline", "kind: dedline", 1), encoding="utf-8"
+    )
+    assert holder.changed()
+    assert holder.reload() is False
+    assert holder.rules() is good  # still the last good set
+    assert metrics.reload_ok._value.get() == 0
+    assert any("unknown rule kind 'dedline'" in e for e in holder.errors)
+    assert not holder.changed()  # the same broken files are not retried every few seconds
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("kind: dedline", "kind: deadline"), encoding="utf-8"
+    )
+    assert holder.reload() is True
+    assert holder.rules() is not good and holder.errors == []
+    assert metrics.reload_ok._value.get() == 1
+
+
+def test_new_rule_file_is_picked_up(tmp_path: Path) -> None:
+    rules = _copy_rules(tmp_path)
+    holder = RuleHolder(rules, rules / "calendar", ROUTES)
+    before = holder.rules().rule_count
+    (rules / "extra.yaml").write_text(
+        "ruleset: extra\ntitle: 额外\nrules:\n  - id: extra.fee\n    title: 收费\n    kind: check\n"
+        "    category: fee\n    when: 'case.fee_charged > 1000.0'\n",
+        encoding="utf-8",
+    )
+    assert holder.changed() and holder.reload()
+    assert holder.rules().rule_count == before + 1
+
+
+def _call(app: Any, path: str) -> tuple[str, bytes]:
+    status: list[str] = []
+
+    def start_response(s: str, headers: list[tuple[str, str]]) -> None:
+        status.append(s)
+
+    body = b"".join(app({"PATH_INFO": path, "REQUEST_METHOD": "GET", "QUERY_STRING": ""}, start_response))
+    return status[0], body
+
+
+def test_endpoints_answer_health_readiness_and_metrics() -> None:
+    metrics = Metrics()
+    metrics.cases_evaluated.inc(3)
+    ready = {"value": (True, "ready: 10 rules")}
+    app = make_app(metrics.registry, lambda: ready["value"])
+    assert _call(app, "/healthz") == ("200 OK", b"ok\n")
+    assert _call(app, "/readyz")[0] == "200 OK"
+    ready["value"] = (False, "database unreachable")
+    status, body = _call(app, "/readyz")
+    assert status.startswith("503") and b"database unreachable" in body
+    status, body = _call(app, "/metrics")
+    assert status == "200 OK" and b"sunlight_cases_evaluated_total 3.0" in body
+    assert _call(app, "/nope")[0].startswith("404")
+
+
+def test_failed_reload_notifies_the_operators_once(tmp_path: Path) -> None:
+    from monitor.app import build
+    from monitor.config import load_config
+    from monitor.daemon.run import Daemon
+    from tests.conftest import bj, write_config
+
+    rules = _copy_rules(tmp_path)
+    routes = {
+        "discipline_office": {"recipients": ["jjjc@example.gov.cn"]},
+        "department": {"recipients": ["dept@example.gov.cn"]},
+        "operators": {"recipients": ["ops@example.gov.cn"]},
+    }
+    rules_cfg = {"path": str(rules), "calendar": str(rules / "calendar")}
+    config = write_config(
+        tmp_path, f"sqlite:///{tmp_path / 's.db'}", notify={"routes": routes}, rules=rules_cfg
+    )
+    cfg = load_config(config, environ={})
+    app = build(cfg)
+    app.upgrade()
+    daemon = Daemon(app, clock=lambda: bj("2026-11-23 10:00"))
+    path = rules / "penalty.yaml" if (rules / "penalty.yaml").exists() else rules / "licensing.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n  - id: broken\n", encoding="utf-8")
+    daemon.check_rules()
+    daemon.check_rules()  # the same broken files: no second notice
+    from sqlalchemy import select
+
+    from monitor.state.schema import notices
+
+    with app.state.connect() as conn:
+        rows = conn.execute(select(notices)).all()
+    app.dispose()
+    assert [(n.route, n.recipient, n.kind) for n in rows] == [
+        ("operators", "ops@example.gov.cn", "operations")
+    ]
+    assert "规则重新加载失败" in rows[0].subject and "broken" in rows[0].body_text

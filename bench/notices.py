@@ -1,0 +1,288 @@
+"""Benchmark: notices per second from the outbox to a local SMTP server, over one connection.
+
+Queues N notices in a fresh SQLite state database, starts aiosmtpd on 127.0.0.1 (STARTTLS
+and AUTH required, with a throwaway certificate from trustme, unless --plain), and times
+one `alerts.sender.drain` of all of them: the select, building the messages, the SMTP
+conversation (one connection: the sender batches) and recording every outcome, committed.
+
+    .venv/bin/python bench/notices.py                  # 2,000 notices, STARTTLS + AUTH
+    .venv/bin/python bench/notices.py --plain          # smtp:// to a local relay, no login
+    .venv/bin/python bench/notices.py --notices 10000 --min-rate 100
+
+The server runs in a process of its own, as a mail server would, rather than in a thread
+sharing the client's interpreter lock. The figure includes building
+every message (`alerts.notify.base.build_message`), which costs as much as the SMTP exchange.
+Not part of the test suite; the exit status is 1 when the rate is under --min-rate, or when
+not every notice was accepted over exactly one connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import shlex
+import shutil
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+import alerts.sender
+from alerts.notify.base import build_message
+from alerts.notify.smtp import SmtpNotifier
+from alerts.outbox import message_id
+from alerts.sender import drain, stats
+from monitor.app import build
+from monitor.config import Config, DatabaseConfig, MetricsConfig, NotifyConfig, SmtpConfig
+from monitor.errors import DeliveryError
+from monitor.state.schema import notices
+
+USER, PASSWORD = "bench", "bench-password"
+USER_ENV, PASSWORD_ENV = "SUNLIGHT_BENCH_SMTP_USER", "SUNLIGHT_BENCH_SMTP_PASSWORD"
+
+# A notice of realistic size and script: Chinese subject and body, an HTML alternative.
+SUBJECT = "【阳光监察·红牌】市市场监督管理局｜承诺时限内未办结｜办件 {case_id}"
+TEXT = (
+    "纪检监察室（效能监察科）：\n\n"
+    "办件 {case_id}（测试事项XK-1，市市场监督管理局）已超过承诺办理时限，现予红牌预警。\n"
+    "依据：《行政许可法》第四十二条；承诺时限5个工作日，2026-11-10 24:00到期，超期9个工作日。\n"
+    "申请人：张*，身份证 110101********1234，电话 138****8000。\n\n"
+    "办理过程：\n" + "".join(f"  2026-11-0{d} 09:00 受理环节 经办人{d} 处理\n" for d in range(3, 10)) + "\n"
+    "查看办件：https://zwfw.example.gov.cn/cases/{case_id}\n"
+)
+HTML = (
+    "<!doctype html><html><body><p>纪检监察室（效能监察科）：</p>"
+    "<p>办件 <b>{case_id}</b>（测试事项XK-1，市市场监督管理局）已超过承诺办理时限，现予"
+    "<b style='color:#c00'>红牌</b>预警。</p><table>"
+    + "".join(
+        f"<tr><td>2026-11-0{d} 09:00</td><td>受理环节</td><td>经办人{d}</td></tr>" for d in range(3, 10)
+    )
+    + "</table><p><a href='https://zwfw.example.gov.cn/cases/{case_id}'>查看办件</a></p></body></html>"
+)
+
+
+class Sink:
+    """Counts what it accepts; keeps no content, so the server costs as little as it can."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.octets = 0
+        self.connections = 0
+        self.lock = threading.Lock()
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and auth_data == (USER.encode(), PASSWORD.encode())
+        return AuthResult(success=ok, handled=False)
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        with self.lock:
+            self.accepted += 1
+            self.octets += len(envelope.original_content or b"")
+        return "250 2.0.0 accepted"
+
+
+class CountingController(Controller):
+    """Counts connections: aiosmtpd builds one SMTP protocol object per connection."""
+
+    def __init__(self, sink: Sink, **kwargs: Any) -> None:
+        super().__init__(sink, **kwargs)
+        self.sink = sink
+
+    def factory(self) -> SMTP:
+        with self.sink.lock:
+            self.sink.connections += 1
+        return super().factory()  # type: ignore[no-untyped-call,no-any-return]
+
+
+class TimedBuild:
+    """`build_message` as the sender calls it, timed: it is half of the cost per notice."""
+
+    def __init__(self) -> None:
+        self.real = build_message
+        self.seconds = 0.0
+
+    def __call__(self, row: Any, sender: str) -> EmailMessage:
+        start = time.perf_counter()
+        try:
+            return self.real(row, sender)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+class Timed:
+    """The notifier, with the time spent in SMTP (as opposed to the database) measured."""
+
+    def __init__(self, inner: SmtpNotifier) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.seconds = 0.0
+
+    def send_batch(self, messages: Sequence[EmailMessage]) -> list[DeliveryError | None]:
+        start = time.perf_counter()
+        try:
+            return self.inner.send_batch(messages)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def queue(config: Config, n: int, now: datetime) -> None:
+    """N pending notices, inserted as `alerts.outbox.enqueue` would leave them."""
+    app = build(config)
+    app.upgrade()
+    rows = []
+    for i in range(1, n + 1):
+        case_id = f"BENCH-{i:06d}"
+        recipient = ("jjjc@example.gov.cn", "scjg@example.gov.cn")[i % 2]
+        route = ("discipline_office", "department")[i % 2]
+        rows.append(
+            {
+                "alert_id": i,
+                "kind": "raised",
+                "route": route,
+                "recipient": recipient,
+                "subject": SUBJECT.format(case_id=case_id),
+                "body_text": TEXT.format(case_id=case_id),
+                "body_html": HTML.format(case_id=case_id),
+                "message_id": message_id(i, 1, route, recipient),
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+        )
+    with app.state.begin() as conn:
+        conn.execute(notices.insert(), rows)
+    app.dispose()
+
+
+def serve(port: int, cert_file: str | None, pipe: Connection) -> None:
+    """The SMTP server, in its own process: it must not share the client's interpreter."""
+    logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's deprecation chatter
+    sink = Sink()
+    kwargs: dict[str, Any] = {}
+    if cert_file is not None:
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_tls.load_cert_chain(cert_file)
+        kwargs = {
+            "tls_context": server_tls,
+            "require_starttls": True,
+            "authenticator": sink,
+            "auth_required": True,
+        }
+    controller = CountingController(sink, hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    sink.connections = 0  # the controller's own start-up probe is not ours
+    pipe.send("ready")
+    pipe.recv()  # until the client is done
+    controller.stop()
+    pipe.send((sink.accepted, sink.octets, sink.connections))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--notices", type=int, default=2000, help="how many to queue and send (2000)")
+    parser.add_argument("--plain", action="store_true", help="smtp:// without TLS or login")
+    parser.add_argument("--min-rate", type=float, default=100.0, help="exit 1 below this many per second")
+    parser.add_argument("--keep", action="store_true", help="keep the state database and print its path")
+    args = parser.parse_args(argv)
+
+    folder = Path(tempfile.mkdtemp(prefix="sunlight-bench-"))
+    port = free_port()
+    client_tls: ssl.SSLContext | None = None
+    cert_file: str | None = None
+    if args.plain:
+        url = f"smtp://127.0.0.1:{port}"
+    else:
+        try:
+            import trustme
+        except ImportError:
+            sys.exit("STARTTLS needs trustme (pip install -e '.[dev]'), or run with --plain")
+        ca = trustme.CA()
+        cert_file = str(folder / "server.pem")
+        ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(cert_file)
+        client_tls = ssl.create_default_context()
+        ca.configure_trust(client_tls)
+        url = f"smtp+starttls://127.0.0.1:{port}"
+        os.environ[USER_ENV], os.environ[PASSWORD_ENV] = USER, PASSWORD
+    config = Config(
+        database=DatabaseConfig(url=f"sqlite:///{folder / 'state.db'}"),
+        metrics=MetricsConfig(enabled=False),
+        notify=NotifyConfig(
+            smtp=SmtpConfig(url=url, username_env=USER_ENV, password_env=PASSWORD_ENV, timeout_seconds=30)
+        ),
+        base_dir=folder,
+    )
+    now = datetime.now(UTC)
+    queue(config, args.notices, now)
+
+    ours, theirs = multiprocessing.get_context("spawn").Pipe()
+    server = multiprocessing.get_context("spawn").Process(target=serve, args=(port, cert_file, theirs))
+    server.start()
+    app = build(config)
+    try:
+        if not ours.poll(30) or ours.recv() != "ready":
+            sys.exit("the SMTP server did not start")
+        notifier = Timed(SmtpNotifier(config.notify.smtp, tls_context=client_tls))
+        builder = TimedBuild()
+        sender_module: Any = alerts.sender  # the name drain looks up, replaced by a timed one
+        sender_module.build_message = builder
+        start = time.perf_counter()
+        result = drain(app.state, notifier, config.notify, now + timedelta(seconds=1), limit=args.notices)
+        seconds = time.perf_counter() - start
+        outbox = stats(app.state)
+        ours.send("stop")
+        accepted, octets, connections = ours.recv()
+    finally:
+        server.join(30)
+        if server.is_alive():
+            server.terminate()
+        app.dispose()
+
+    rate = result.sent / seconds if seconds else 0.0
+    mode = "smtp:// plain" if args.plain else "STARTTLS + AUTH"
+    smtp_s, build_s = notifier.seconds, builder.seconds
+    db_s = seconds - smtp_s - build_s
+    exe = Path(sys.executable)
+    python = str(exe.relative_to(Path.cwd())) if exe.is_relative_to(Path.cwd()) else str(exe)
+    print(f"command:   {shlex.join([python, *sys.argv])}")
+    print(f"server:    aiosmtpd in another process on 127.0.0.1:{port} ({mode}); state: SQLite")
+    print(f"sent:      {result.sent} of {args.notices} (failed {result.failed}, retrying {result.retrying})")
+    print(f"accepted:  {accepted} messages, {octets / 1e6:.1f} MB, over {connections} connection(s)")
+    print(f"outbox:    {outbox.sent} sent, {outbox.pending} pending, {outbox.failed} failed")
+    print(
+        f"time:      {seconds:.2f} s: {smtp_s:.2f} SMTP, {build_s:.2f} building messages, {db_s:.2f} database"
+    )
+    print(f"rate:      {rate:.0f} notices/second (target {args.min_rate:.0f})")
+    if args.keep:
+        print(f"state db:  {folder / 'state.db'}")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+    ok = result.sent == args.notices == accepted and connections == 1 and rate >= args.min_rate
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

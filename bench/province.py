@@ -1,0 +1,281 @@
+"""Benchmark at province scale on PostgreSQL (not part of the test suite).
+
+    .venv/bin/python bench/province.py [--cases 2000000] [--small 20000] [--new-events 1000]
+        [--cold-sample 50000] [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+
+In one run it:
+1. creates two scratch databases and loads, with COPY, a province-sized data set into the
+   big one (`--cases` open cases, five events each) and a small one (`--small` cases);
+2. measures a cold evaluation (first start: every case queued, evaluated, written) on the
+   small database, and on `--cold-sample` cases of the big one;
+3. brings every case of the big database to the state a cold evaluation leaves (queued,
+   then evaluated by the real code, batch after batch) — or, with `--synthesize-state`,
+   writes that state directly, for a quicker run;
+4. measures a steady pass — `--new-events` new events for as many cases — at both sizes, and
+   the same pass done the naive way (every open case evaluated again);
+5. reports the ratio (big / small, target at most 1.5), the pass times (target under one
+   second), the cold rate (target 20,000 cases per second) and the peak memory (RSS, target
+   500 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import func, make_url, select, text, update
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from monitor.app import App, build
+from monitor.config import load_config
+from monitor.daemon.poll import poll_once
+from monitor.state.schema import case_state
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+DEPARTMENTS = [f"市第{i:02d}局" for i in range(1, 51)]
+KINDS = ["licensing"] * 6 + ["penalty"] * 2 + ["public_service", "complaint"]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def items() -> list[tuple[Any, ...]]:
+    out = []
+    for i in range(400):
+        kind = KINDS[i % len(KINDS)]
+        natural = kind in ("penalty", "complaint")
+        out.append(
+            (
+                f"ITEM{i:04d}", f"事项{i:04d}", kind, DEPARTMENTS[i % len(DEPARTMENTS)],
+                90 if kind == "penalty" else (15 if kind == "complaint" else 20),
+                None if kind == "penalty" else 5 + i % 11,
+                "natural_days" if natural else "working_days", 0, "{}", NOW,
+            )
+        )  # fmt: skip
+    return out
+
+
+def case_rows(n: int, seed: int) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
+    """Open cases, each with five events over the last weeks; deterministic for a seed."""
+    rng = random.Random(seed)
+    all_items = items()
+    for c in range(n):
+        item = all_items[rng.randrange(len(all_items))]
+        case_id = f"P{seed}{c:09d}"
+        kind = item[2]
+        # Most open cases are young and in time; one in twenty has been open long enough to
+        # be near or past its limit (a realistic backlog is quiet).
+        age = rng.randint(20, 40) if rng.random() < 0.05 else rng.randint(0, 4)
+        first = NOW - timedelta(days=age, minutes=rng.randint(30, 600))
+        steps = (
+            ["filed", "investigated", "pre_decision_notice", "statement_heard", "legal_review"]
+            if kind == "penalty"
+            else ["received", "accepted", "reviewed", "reviewed", "reviewed"]
+        )
+        events = []
+        at = first
+        for k, step in enumerate(steps):
+            actors = '["执法人员甲", "执法人员乙"]' if step == "investigated" else "[]"
+            events.append((f"{case_id}-{k}", case_id, step, at, actors, "{}", at))
+            at = at + timedelta(minutes=rng.randint(10, 300))
+            if at > NOW:
+                at = NOW - timedelta(minutes=5 - k)
+        yield (
+            (
+                case_id,
+                item[0],
+                item[3],
+                "张三",
+                None,
+                None,
+                '{"party_type": "person", "procedure": "general"}',
+                first,
+            ),
+            events,
+        )
+
+
+def copy_load(url: str, n: int, seed: int) -> None:
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+        with cur.copy(
+            "COPY power_items (item_code, name, item_type, department, legal_limit, promised_limit, "
+            "limit_unit, fee_standard, attributes, updated_at) FROM STDIN"
+        ) as cp:
+            for row in items():
+                cp.write_row(row)
+        # Two streams from the same seed: nothing of the data set is held in memory.
+        with cur.copy(
+            "COPY cases (case_id, item_code, department, applicant_name, applicant_id_number, "
+            "applicant_phone, attributes, updated_at) FROM STDIN"
+        ) as cp:
+            for case, _ in case_rows(n, seed):
+                cp.write_row(_naive(case))
+        with cur.copy(
+            "COPY case_events (event_id, case_id, kind, at, actors, attributes, ingested_at) FROM STDIN"
+        ) as cp:
+            for _, events in case_rows(n, seed):
+                for ev in events:
+                    cp.write_row(_naive(ev))
+        conn.commit()
+        cur.execute("ANALYZE")
+
+
+def _naive(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Stored times are naive UTC (see monitor.state.schema.UTCDateTime)."""
+    return tuple(v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v for v in row)
+
+
+def scratch(url: str, name: str) -> str:
+    admin = psycopg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
+    )
+    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.execute(f"CREATE DATABASE {name}")
+    admin.close()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def app_for(url: str, folder: Path) -> App:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "config.yaml"
+    root = Path(__file__).resolve().parent.parent
+    config.write_text(
+        json.dumps(
+            {
+                "database": {"url": url},
+                "rules": {"path": str(root / "rules"), "calendar": str(root / "rules" / "calendar")},
+                "metrics": {"enabled": False},
+                "daemon": {"batch_size": 1000},
+                "notify": {
+                    "eml_dir": str(folder / "outbox"),
+                    "routes": {"department": {"recipients": ["d@example.gov.cn"]}, "discipline_office": {}},
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    app = build(load_config(config, environ={}))
+    app.upgrade()
+    return app
+
+
+def new_events(app: App, count: int, total: int, seed: int, at: datetime) -> None:
+    """`count` new events, each for a different existing case."""
+    rng = random.Random(seed * 7919 + count)
+    ids = rng.sample(range(total), count)
+    with app.source.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO case_events (event_id, case_id, kind, at, actors, attributes, ingested_at) "
+                "VALUES (:e, :c, 'reviewed', :at, '[]', '{}', :at)"
+            ),
+            [
+                {"e": f"new-{uuid.uuid4().hex}", "c": f"P{seed}{i:09d}", "at": at.replace(tzinfo=None)}
+                for i in ids
+            ],
+        )
+
+
+def timed_pass(app: App, at: datetime, **kw: Any) -> tuple[float, int]:
+    holder = app.holder()
+    pipeline = app.pipeline(holder)
+    pipeline.last_digest = f"{holder.rules().digest}{holder.calendar().digest}"[:32]  # a warm daemon
+    started = time.perf_counter()
+    result = poll_once(pipeline, at, **kw)
+    return time.perf_counter() - started, result.cases_evaluated
+
+
+def naive_pass(app: App, at: datetime) -> tuple[float, int]:
+    """The baseline: queue every open case again, then pass."""
+    with app.state.begin() as conn:
+        conn.execute(update(case_state).where(case_state.c.open.is_(True)).values(next_check_at=at))
+    return timed_pass(app, at)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=2_000_000)
+    parser.add_argument("--small", type=int, default=20_000)
+    parser.add_argument("--new-events", type=int, default=1000)
+    parser.add_argument("--cold-sample", type=int, default=50_000)
+    parser.add_argument("--naive-big", action="store_true", help="also time the naive pass on the big set")
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("SUNLIGHT_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    )
+    args = parser.parse_args()
+    work = Path("/tmp/sunlight-bench")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    report: dict[str, Any] = {}
+    for label, n, seed in (("small", args.small, 1), ("big", args.cases, 2)):
+        url = scratch(args.url, f"sunlight_bench_{label}")
+        app = app_for(url, work / label)
+        t = time.perf_counter()
+        copy_load(url, n, seed)
+        load_s = time.perf_counter() - t
+        print(f"[{label}] loaded {n:,} cases and {5 * n:,} events with COPY in {load_s:.0f}s")
+        # Cold: the first start queues every case; evaluate (all, or a sample on the big set).
+        limit = n if label == "small" else min(n, args.cold_sample)
+        cold_s, cold_n = timed_pass(app, NOW, max_cases=limit)
+        report[f"cold_{label}_rate"] = cold_n / cold_s
+        rate = cold_n / cold_s
+        print(
+            f"[{label}] cold pass: {cold_n:,} cases in {cold_s:.1f}s = {rate:,.0f} cases/s, "
+            f"rss {rss_mb():.0f} MB"
+        )
+        t = time.perf_counter()
+        rest = 0
+        while True:  # the rest of the first start, in the same batches the daemon uses
+            _, k = timed_pass(app, NOW, max_cases=200_000)
+            rest += k
+            if k == 0:
+                break
+        if rest:
+            took = time.perf_counter() - t
+            print(f"[{label}] rest of the cold start: {rest:,} cases in {took:.0f}s, rss {rss_mb():.0f} MB")
+        with app.state.connect() as conn:
+            evaluated = conn.execute(
+                select(func.count()).select_from(case_state).where(case_state.c.evaluated_at.is_not(None))
+            ).scalar_one()
+        assert evaluated == n, f"{evaluated} of {n} cases evaluated"
+        steady = []
+        for k in range(3):
+            at = NOW + timedelta(minutes=1 + k)
+            new_events(app, args.new_events, n, seed, at)
+            steady.append(timed_pass(app, at))
+        best = min(s for s, _ in steady)
+        report[f"steady_{label}"] = best
+        print(
+            f"[{label}] steady pass, {args.new_events} new events: "
+            + ", ".join(f"{s:.3f}s/{k}" for s, k in steady)
+        )
+        if label == "small" or args.naive_big:
+            ns, nk = naive_pass(app, NOW + timedelta(minutes=10))
+            report[f"naive_{label}"] = ns
+            print(f"[{label}] naive pass (every open case again): {nk:,} cases in {ns:.1f}s")
+        app.dispose()
+    ratio = report["steady_big"] / report["steady_small"]
+    print()
+    print(f"steady pass ratio big/small: {ratio:.2f} (target <= 1.5)")
+    print(f"steady pass at {args.cases:,} open cases: {report['steady_big']:.3f}s (target < 1s)")
+    print(f"cold evaluation: {report['cold_big_rate']:,.0f} cases/s (target >= 20,000)")
+    print(f"peak memory (RSS): {rss_mb():.0f} MB (target <= 500)")
+
+
+if __name__ == "__main__":
+    main()

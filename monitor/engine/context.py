@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +38,10 @@ class CaseContext:
         self._cel: cel.Context | None = None
         self._loaded: set[str] = set()
         self._params: dict[str, Any] | None = None
+        counts: dict[str, int] = {}
+        for e in case.events:
+            counts[e.kind] = counts.get(e.kind, 0) + 1
+        self.counts = counts  # events by kind: rule gates and `case.counts` read it
 
     def _case_value(self) -> dict[str, Any]:
         c = self.case
@@ -60,7 +63,7 @@ class CaseContext:
                 "fee_standard": float(item.fee_standard),
                 "attributes": dict(item.attributes),
             },
-            "counts": dict(Counter(e.kind for e in c.events)),
+            "counts": dict(self.counts),
             # The first time of each kind: order checks without walking `events` (which is
             # costlier to hand to CEL).
             "first": {e.kind: e.at.astimezone(UTC) for e in reversed(c.events)},

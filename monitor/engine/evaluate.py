@@ -32,8 +32,10 @@ def evaluate(
     clocks: list[ClockReport] = []
     next_check: datetime | None = None
     began = local_date(case.events[0].at, tz) if case.events else local_date(now, tz)
-    for file in rules.files:
-        params = dict(file.spec.params)
+    counts = ctx.counts
+    gates = rules.gates
+    for file in rules.by_type[case.item.item_type if case.item else None]:
+        params = file.params
         try:
             if not _selected(file, case, ctx, params):
                 continue
@@ -43,6 +45,8 @@ def evaluate(
         for rule in file.spec.rules:
             if not rule.enabled or not _effective(rule, began):
                 continue
+            if not all(g.open(counts) for g in gates[rule.id]):
+                continue  # the rule's steps are not in the case: it has nothing to say
             try:
                 for item in _apply(rule, case, ctx, params, calendar, now, tz):
                     if isinstance(item, Finding):
@@ -65,9 +69,7 @@ def _effective(rule: r._RuleBase, began: Any) -> bool:
 
 
 def _selected(file: CompiledFile, case: Case, ctx: CaseContext, params: dict[str, Any]) -> bool:
-    sel = file.spec.select
-    if sel.item_types and (case.item is None or case.item.item_type not in sel.item_types):
-        return False
+    sel = file.spec.select  # item types: already chosen through RuleSet.by_type
     if sel.item_codes and case.item_code not in sel.item_codes:
         return False
     if sel.departments and case.department not in sel.departments:

@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,9 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.engine import rules as r
 from monitor.engine.conjuncts import split_conjuncts
+from monitor.engine.gates import Gate, gates_of
 from monitor.errors import RuleError
-from monitor.model import STANDARD_EVENT_KINDS
+from monitor.model import STANDARD_EVENT_KINDS, ItemType
 
 CEL_VARIABLES = frozenset({"case", "events", "event", "params", "now"})
 _PARAM_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
@@ -34,6 +35,12 @@ class CompiledFile:
     spec: r.RuleFile
     selector: cel.Program | None
     digest: str  # of the file's text
+    # The parameters as expressions see them; one dict per file, so a CEL context converts
+    # them once per case rather than once per rule.
+    params: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", dict(self.spec.params))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,18 @@ class RuleSet:
     digest: str  # changes whenever any rule file changes; recorded with each evaluation
     needs: dict[str, frozenset[str]]  # the variables each expression reads
     parts: dict[str, tuple[str, ...]]  # an expression's top-level conjuncts, run in order
+    gates: dict[str, tuple[Gate, ...]] = field(init=False)  # by rule id, see monitor.engine.gates
+    # The files whose item-type selection admits a type (None: a case whose item is unlisted).
+    by_type: dict[ItemType | None, tuple[CompiledFile, ...]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        rules = [rule for f in self.files for rule in f.spec.rules]
+        object.__setattr__(self, "gates", {rule.id: gates_of(rule) for rule in rules})
+        by_type = {
+            t: tuple(f for f in self.files if not f.spec.select.item_types or t in f.spec.select.item_types)
+            for t in (*ItemType, None)
+        }
+        object.__setattr__(self, "by_type", by_type)
 
     def program(self, source: str) -> cel.Program:
         return self.programs[source]
@@ -125,9 +144,9 @@ def _all_field_names(model: type[BaseModel], seen: set[type[BaseModel]] | None =
         return set()
     seen.add(model)
     names: set[str] = set()
-    for name, field in model.model_fields.items():
-        names.add(field.alias or name)
-        for arg in _types_in(field.annotation):
+    for name, info in model.model_fields.items():
+        names.add(info.alias or name)
+        for arg in _types_in(info.annotation):
             if isinstance(arg, type) and issubclass(arg, BaseModel):
                 names |= _all_field_names(arg, seen)
     return names

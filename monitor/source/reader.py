@@ -10,12 +10,12 @@ the whole case each time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Text, cast, func, select
+from sqlalchemy import ARRAY, ColumnElement, Connection, Engine, Text, any_, cast, func, select
 
 from monitor.errors import RecordError
 from monitor.model import Case, PowerItem
@@ -34,6 +34,7 @@ EVENT_COLUMNS = (
     cast(case_events.c.attributes, Text).label("attributes"),
 )
 MAX_GAPS = 100_000  # beyond this a burst of rolled-back inserts is not worth tracking
+STREAM_BATCH = 10_000  # rows fetched at a time from a server-side cursor
 MAX_SEEN = 20_000  # rows remembered from the overlap window (kept in the cursor row)
 
 
@@ -83,13 +84,24 @@ class SourceReader:
         newest: datetime | None = None
         read = 0
         seen: set[int] = set()
+        position = cursor.position
         with self.engine.connect() as conn:
-            rows = conn.execute(
+            # A server-side cursor: a backlog of events (a first start reads up to
+            # `max_events` of them per pass) streams through in batches, never held whole.
+            stream = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
                 select(case_events.c.seq, case_events.c.case_id, case_events.c.at)
                 .where(case_events.c.seq > cursor.position)
                 .order_by(case_events.c.seq)
                 .limit(self.max_events)
-            ).all()
+            )
+            for seq, case_id, at in stream:
+                seen.add(seq)
+                case_ids.add(case_id)
+                read += 1
+                position = seq  # ordered by seq
+                if newest is None or at > newest:
+                    newest = at
+            in_order = read
             gap_list = sorted(cursor.gaps)
             found_gaps: list[Any] = []
             for part in range(0, len(gap_list), self.chunk):
@@ -98,7 +110,7 @@ class SourceReader:
                         case_events.c.seq.in_(gap_list[part : part + self.chunk])
                     )
                 ).all()
-            for seq, case_id, at in [*rows, *found_gaps]:
+            for seq, case_id, at in found_gaps:
                 seen.add(seq)
                 case_ids.add(case_id)
                 read += 1
@@ -115,10 +127,9 @@ class SourceReader:
                 cursor.item_seen,
             )
         case_ids |= case_ids_by_row
-        position = max([cursor.position, *(r[0] for r in rows)])
         gaps = {s: t for s, t in cursor.gaps.items() if s not in seen and now - t < self.gap_timeout}
         expected = range(cursor.position + 1, position)
-        if len(gaps) < MAX_GAPS and len(expected) - len(rows) > 0:
+        if len(gaps) < MAX_GAPS and len(expected) - in_order > 0:
             for s in set(expected) - seen:
                 if len(gaps) >= MAX_GAPS:
                     break
@@ -163,16 +174,20 @@ class SourceReader:
         """Whole cases (record, catalogue item, every event), a chunk of ids per query."""
         ids = sorted(case_ids)
         with self.engine.connect() as conn:
+            among = _membership(conn)
+            # Catalogue items repeat across chunks; each is read once per call.
+            items: dict[str, PowerItem] = {}
+            item_problems: dict[str, str] = {}
             for part in _chunks(ids, self.chunk):
                 case_rows = {
                     r.case_id: r._mapping
-                    for r in conn.execute(select(cases).where(cases.c.case_id.in_(part)))
+                    for r in conn.execute(select(cases).where(among(cases.c.case_id, part)))
                 }
-                codes = sorted({str(r["item_code"]) for r in case_rows.values()})
-                items: dict[str, PowerItem] = {}
-                item_problems: dict[str, str] = {}
+                codes = sorted(
+                    {str(r["item_code"]) for r in case_rows.values()} - items.keys() - item_problems.keys()
+                )
                 if codes:
-                    for row in conn.execute(select(power_items).where(power_items.c.item_code.in_(codes))):
+                    for row in conn.execute(select(power_items).where(among(power_items.c.item_code, codes))):
                         try:
                             items[row.item_code] = item_from_row(row._mapping)
                         except RecordError as exc:
@@ -180,11 +195,20 @@ class SourceReader:
                 events: dict[str, list[Any]] = {cid: [] for cid in part}
                 for row in conn.execute(
                     select(*EVENT_COLUMNS)
-                    .where(case_events.c.case_id.in_(part))
+                    .where(among(case_events.c.case_id, part))
                     .order_by(case_events.c.case_id, case_events.c.at, case_events.c.seq)
-                ):
+                ).all():
                     events[row.case_id].append(row._mapping)
                 for cid in part:
                     record = case_rows.get(cid)
                     code = str(record["item_code"]) if record is not None else ""
                     yield case_from_rows(cid, record, items.get(code), events[cid], item_problems.get(code))
+
+
+def _membership(conn: Connection) -> Callable[[Any, Sequence[str]], ColumnElement[bool]]:
+    """`column IN (ids)` as the server takes it best: on PostgreSQL one array parameter
+    (`= ANY(%s)`: the statement stays the same size and is parsed once), elsewhere a list of
+    bound parameters."""
+    if conn.dialect.name == "postgresql":
+        return lambda column, values: column == any_(cast(list(values), ARRAY(Text)))
+    return lambda column, values: column.in_(values)

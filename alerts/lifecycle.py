@@ -143,24 +143,26 @@ def _raise(
     now: datetime,
     reminder_at: datetime | None,
 ) -> Transition:
+    # No savepoint: the claim on the case keeps other workers away from its alerts, and if
+    # one got there anyway the whole batch is retried, so the failed transaction is simply
+    # rolled back (a savepoint would cost two more round trips per alert).
     try:
-        with conn.begin_nested():
-            inserted = conn.execute(
-                alerts.insert().values(
-                    case_id=case_id,
-                    rule_id=f.rule_id,
-                    item_code=item_code,
-                    department=department,
-                    state="open",
-                    raised_at=now,
-                    updated_at=now,
-                    version=1,
-                    next_reminder_at=reminder_at,
-                    **_content(f),
-                )
-            ).inserted_primary_key
-            assert inserted is not None
-            alert_id = inserted[0]
+        inserted = conn.execute(
+            alerts.insert().values(
+                case_id=case_id,
+                rule_id=f.rule_id,
+                item_code=item_code,
+                department=department,
+                state="open",
+                raised_at=now,
+                updated_at=now,
+                version=1,
+                next_reminder_at=reminder_at,
+                **_content(f),
+            )
+        ).inserted_primary_key
+        assert inserted is not None
+        alert_id = inserted[0]
     except IntegrityError as exc:
         raise AlertConflictError(
             f"alert for case {case_id} rule {f.rule_id} was raised by another worker"

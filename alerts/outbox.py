@@ -75,7 +75,7 @@ def enqueue(
                     "until": silence.ends_at.isoformat(),
                 },
             )
-    written = 0
+    rows: dict[str, dict[str, Any]] = {}  # by Message-ID: a recipient listed twice gets one
     for route_name in f.notify:
         route = cfg.routes.get(route_name)
         if route is None or f.level not in route.levels or route.escalate_after_working_days:
@@ -110,22 +110,29 @@ def enqueue(
                 "case_link": cfg.case_url.format(case_id=case.case_id),
                 "timeline": explanation,
             }
+            mid = message_id(transition.alert_id, transition.version, route_name, recipient)
+            if mid in rows:
+                continue
             content = render_notice(context)
-            written += insert_notice(
-                conn,
-                alert_id=transition.alert_id,
-                kind=transition.action,
-                route=route_name,
-                recipient=recipient,
-                subject=content.subject,
-                body_text=content.text,
-                body_html=content.html,
-                message_id=message_id(transition.alert_id, transition.version, route_name, recipient),
-                status=status,
-                created_at=now,
-                next_attempt_at=at,
-            )
-    return written
+            rows[mid] = {
+                "alert_id": transition.alert_id,
+                "kind": transition.action,
+                "route": route_name,
+                "recipient": recipient,
+                "subject": content.subject,
+                "body_text": content.text,
+                "body_html": content.html,
+                "message_id": mid,
+                "status": status,
+                "created_at": now,
+                "next_attempt_at": at,
+                "attempts": 0,
+            }
+    if rows:
+        # One statement, no savepoint: a transition's version is new, so its Message-IDs
+        # cannot be queued already; the alert change and its notices commit together.
+        conn.execute(notices.insert(), list(rows.values()))
+    return len(rows)
 
 
 def insert_notice(conn: Connection, **values: Any) -> int:

@@ -165,3 +165,19 @@ def test_red_left_open_reaches_the_office_above_once(h: Harness) -> None:
     above = [n for n in h.notices() if n.route == "office_above"]
     assert len(above) == 1 and above[0].recipient == "shangji@example.gov.cn"
     assert "已5个工作日未处理" in above[0].subject
+
+
+def test_a_recipient_listed_twice_gets_one_notice(tmp_path: Path, sqlite_url: str) -> None:
+    twice = ["jjjc@example.gov.cn", "jjjc@example.gov.cn"]
+    routes = {**ROUTES, "discipline_office": {"recipients": twice, "levels": ["red"]}}
+    config = write_config(tmp_path, sqlite_url, notify={"eml_dir": "outbox", "routes": routes})
+    h = Harness(load_config(config, environ={}))
+    try:
+        overdue(h)
+        h.poll(bj("2026-11-23 10:00"))
+        [alert] = h.alerts()
+        assert alert.level == "red"
+        office = [n.recipient for n in h.notices() if n.route == "discipline_office"]
+        assert office == ["jjjc@example.gov.cn"]
+    finally:
+        h.app.dispose()

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, case, or_, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    String,
+    TextClause,
+    and_,
+    bindparam,
+    case,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from monitor.model import Evaluation
 from monitor.source.reader import Cursor
-from monitor.state.schema import case_state, cursors
+from monitor.state.schema import UTCDateTime, case_state, cursors
 
 EVENTS_CURSOR = "events"
 
@@ -138,16 +154,54 @@ def open_cases_of_items(conn: Connection, item_codes: Iterable[str]) -> set[str]
 
 
 def save_states(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Write a batch of cases' new state with one executemany, not a statement per case."""
+    """Write a batch of cases' new state in one statement (PostgreSQL) or one executemany."""
     if not rows:
         return
     columns = [k for k in rows[0] if k != "case_id"]
+    if conn.dialect.name == "postgresql":
+        # One UPDATE joined to the batch as arrays: the server plans and runs it once, where
+        # an executemany is a thousand statements (about three times the server's time).
+        arrays = {k: [_pg_value(row[k]) for row in rows] for k in ("case_id", *columns)}
+        conn.execute(_pg_update(tuple(columns)), arrays)
+        return
     conn.execute(
         update(case_state)
         .where(case_state.c.case_id == bindparam("b_case_id"))
         .values({k: bindparam(f"b_{k}") for k in columns}),
         [{f"b_{k}": v for k, v in row.items()} for row in rows],
     )
+
+
+@functools.cache
+def _pg_update(columns: tuple[str, ...]) -> TextClause:
+    names = ("case_id", *columns)
+    arrays = ", ".join(f"CAST(:{n} AS {_pg_type(case_state.c[n])}[])" for n in names)
+    sets = ", ".join(f"{n} = v.{n}" for n in columns)
+    # Every name is a column of case_state (looked up above), never data.
+    table, alias = case_state.name, ", ".join(names)
+    statement = (
+        f"UPDATE {table} AS s SET {sets} FROM unnest({arrays}) AS v({alias}) WHERE s.case_id = v.case_id"  # noqa: S608
+    )
+    return text(statement)
+
+
+def _pg_type(column: Column[Any]) -> str:
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return "timestamp"  # naive UTC, as UTCDateTime stores it
+    if isinstance(kind, Boolean):
+        return "boolean"
+    if isinstance(kind, Float):
+        return "float8"
+    if isinstance(kind, String):
+        return "text"
+    raise TypeError(f"{column.name}: no PostgreSQL array type for {kind!r}")
+
+
+def _pg_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def lock_cursor(conn: Connection, now: datetime) -> bool:

@@ -33,8 +33,7 @@ def evaluate(
     next_check: datetime | None = None
     began = local_date(case.events[0].at, tz) if case.events else local_date(now, tz)
     counts = ctx.counts
-    gates = rules.gates
-    for file in rules.by_type[case.item.item_type if case.item else None]:
+    for file, planned in rules.plan[case.item.item_type if case.item else None]:
         params = file.params
         try:
             if not _selected(file, case, ctx, params):
@@ -42,10 +41,11 @@ def evaluate(
         except Exception as exc:  # noqa: BLE001 - any failure of one expression is a finding
             findings.append(_failed(f"ruleset {file.spec.ruleset}", exc))
             continue
-        for rule in file.spec.rules:
-            if not rule.enabled or not _effective(rule, began):
+        for p in planned:
+            rule = p.rule
+            if p.dated and not _effective(rule, began):
                 continue
-            if not all(g.open(counts) for g in gates[rule.id]):
+            if p.gates and not p.applies(counts):
                 continue  # the rule's steps are not in the case: it has nothing to say
             try:
                 for item in _apply(rule, case, ctx, params, calendar, now, tz):
@@ -69,7 +69,7 @@ def _effective(rule: r._RuleBase, began: Any) -> bool:
 
 
 def _selected(file: CompiledFile, case: Case, ctx: CaseContext, params: dict[str, Any]) -> bool:
-    sel = file.spec.select  # item types: already chosen through RuleSet.by_type
+    sel = file.spec.select  # item types: already chosen through RuleSet.plan
     if sel.item_codes and case.item_code not in sel.item_codes:
         return False
     if sel.departments and case.department not in sel.departments:

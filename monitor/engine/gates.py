@@ -33,6 +33,20 @@ class Gate:
         return sum(counts.get(k, 0) for k in self.kinds) >= self.count
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedRule:
+    rule: r.Rule
+    gates: tuple[Gate, ...]
+    dated: bool = False  # has effective dates to check against the case's start
+
+    def __post_init__(self) -> None:
+        dated = self.rule.effective_from is not None or self.rule.effective_to is not None
+        object.__setattr__(self, "dated", dated)
+
+    def applies(self, counts: Mapping[str, int]) -> bool:
+        return all(gate.open(counts) for gate in self.gates)
+
+
 def _kinds(matches: tuple[r.EventMatch, ...]) -> frozenset[str]:
     return frozenset(m.kind for m in matches)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import cel
 import yaml
@@ -20,10 +20,12 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.engine import rules as r
 from monitor.engine.conjuncts import split_conjuncts
-from monitor.engine.gates import Gate, gates_of
+from monitor.engine.fastpath import compile_fast
+from monitor.engine.gates import PlannedRule, gates_of
 from monitor.errors import RuleError
 from monitor.model import STANDARD_EVENT_KINDS, ItemType
 
+FastCondition = Callable[[Mapping[str, Any]], object]  # True, False or fastpath.UNSURE
 CEL_VARIABLES = frozenset({"case", "events", "event", "params", "now"})
 _PARAM_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 Position = tuple[int, int]  # 1-based line and column
@@ -43,6 +45,15 @@ class CompiledFile:
         object.__setattr__(self, "params", dict(self.spec.params))
 
 
+PlannedFile = tuple[CompiledFile, tuple[PlannedRule, ...]]
+
+
+class Step(NamedTuple):
+    source: str
+    fast: FastCondition | None
+    reads_events: bool
+
+
 @dataclass(frozen=True, slots=True)
 class RuleSet:
     """A loaded, checked set of rule files with their CEL programs compiled once."""
@@ -53,18 +64,31 @@ class RuleSet:
     digest: str  # changes whenever any rule file changes; recorded with each evaluation
     needs: dict[str, frozenset[str]]  # the variables each expression reads
     parts: dict[str, tuple[str, ...]]  # an expression's top-level conjuncts, run in order
-    gates: dict[str, tuple[Gate, ...]] = field(init=False)  # by rule id, see monitor.engine.gates
-    # The files whose item-type selection admits a type (None: a case whose item is unlisted).
-    by_type: dict[ItemType | None, tuple[CompiledFile, ...]] = field(init=False)
+    # What to run for a case, by its item type (None: an unlisted item): the files whose
+    # selection admits the type, each with its enabled rules and their gates.
+    plan: dict[ItemType | None, tuple[PlannedFile, ...]] = field(init=False)
+    # How to run each expression: its conjuncts in order, each with its fast-path function
+    # (monitor.engine.fastpath; None: CEL only) and whether it reads `events`.
+    steps: dict[str, tuple[Step, ...]] = field(init=False)
 
     def __post_init__(self) -> None:
-        rules = [rule for f in self.files for rule in f.spec.rules]
-        object.__setattr__(self, "gates", {rule.id: gates_of(rule) for rule in rules})
-        by_type = {
-            t: tuple(f for f in self.files if not f.spec.select.item_types or t in f.spec.select.item_types)
+        fast = {src: compile_fast(src) for src in self.programs}
+        steps = {
+            src: tuple(Step(part, fast[part], "events" in self.needs[part]) for part in self.parts[src])
+            for src in self.programs
+        }
+        object.__setattr__(self, "steps", steps)
+        planned = [
+            (f, tuple(PlannedRule(rule, gates_of(rule)) for rule in f.spec.rules if rule.enabled))
+            for f in self.files
+        ]
+        plan = {
+            t: tuple(
+                p for p in planned if not p[0].spec.select.item_types or t in p[0].spec.select.item_types
+            )
             for t in (*ItemType, None)
         }
-        object.__setattr__(self, "by_type", by_type)
+        object.__setattr__(self, "plan", plan)
 
     def program(self, source: str) -> cel.Program:
         return self.programs[source]

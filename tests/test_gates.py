@@ -1,0 +1,111 @@
+"""A rule whose steps a case lacks is skipped before its conditions run (monitor.engine.gates)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from monitor.calendar import WorkCalendar
+from monitor.engine import RuleSet, evaluate, load_ruleset
+from monitor.engine.context import CaseContext
+from monitor.engine.gates import Gate
+from monitor.model import ItemType
+from tests.conftest import bj
+from tests.test_shipped_rules import LICENCE, make
+
+ROUTES = frozenset({"department", "discipline_office", "operators"})
+NOW = bj("2026-11-23 10:00")
+
+# `when` fails on a case whose `fine` is a string: comparing it with a number has no overload.
+RULES = """\
+ruleset: gated
+title: 门控测试
+rules:
+  - id: gated.decided_after_review
+    title: 作出决定前应当审核
+    category: procedure
+    kind: precedence
+    before: reviewed
+    after: decided
+    when: 'case.attributes.fine > 10'
+  - id: gated.one_correction
+    title: 一次性告知
+    category: procedure
+    kind: at_most
+    event: correction_requested
+    count: 1
+  - id: gated.always
+    title: 始终检查
+    category: data_quality
+    kind: check
+    when: 'case.attributes.fine > 10'
+"""
+
+
+def _rules(tmp_path: Path) -> RuleSet:
+    (tmp_path / "gated.yaml").write_text(textwrap.dedent(RULES), encoding="utf-8")
+    return load_ruleset(tmp_path, ROUTES)
+
+
+def _found(rules: RuleSet, *events: tuple[str, str], **attributes: object) -> dict[str, str]:
+    """Rule id -> its findings' messages, one per line."""
+    case = make(*events, **attributes)
+    out: dict[str, str] = {}
+    for f in evaluate(case, rules, WorkCalendar.default(), NOW).findings:
+        out[f.rule_id] = f"{out.get(f.rule_id, '')}{f.message}\n"
+    return out
+
+
+def test_a_rule_without_its_step_does_not_run_its_condition(tmp_path: Path) -> None:
+    rules = _rules(tmp_path)
+    found = _found(rules, ("received", "2026-11-16 09:00"), fine="a lot")
+    # The check rule has no gate: its condition runs and cannot be applied to this case.
+    assert "gated.always" in found["data_quality.rule_not_applicable"]
+    assert "gated.decided_after_review" not in found["data_quality.rule_not_applicable"]
+
+
+def test_the_same_rule_runs_once_its_step_is_there(tmp_path: Path) -> None:
+    rules = _rules(tmp_path)
+    found = _found(rules, ("received", "2026-11-16 09:00"), ("decided", "2026-11-17 09:00"), fine=50)
+    assert "gated.decided_after_review" in found
+    found = _found(rules, ("received", "2026-11-16 09:00"), ("decided", "2026-11-17 09:00"), fine="a lot")
+    assert "gated.decided_after_review" in found["data_quality.rule_not_applicable"]
+
+
+def test_an_at_most_rule_opens_only_past_its_count(tmp_path: Path) -> None:
+    rules = _rules(tmp_path)
+    once = ("correction_requested", "2026-11-16 10:00")
+    twice = ("correction_requested", "2026-11-17 10:00")
+    assert "gated.one_correction" not in _found(rules, ("received", "2026-11-16 09:00"), once, fine=1)
+    assert "gated.one_correction" in _found(rules, ("received", "2026-11-16 09:00"), once, twice, fine=1)
+    [gate] = rules.plan[ItemType.LICENSING][0][1][1].gates
+    assert gate == Gate(frozenset({"correction_requested"}), 2)
+
+
+def test_gate_counts() -> None:
+    gate = Gate(frozenset({"a", "b"}), 2)
+    assert not gate.open({"a": 1})
+    assert gate.open({"a": 1, "b": 1})
+    assert Gate(frozenset({"a", "b"})).open({"b": 3})
+    assert not Gate(frozenset({"a"})).open({"b": 3})
+
+
+def test_the_plan_holds_only_the_files_that_select_a_type(tmp_path: Path) -> None:
+    from tests.conftest import RULES as SHIPPED
+
+    rules = load_ruleset(SHIPPED, ROUTES)
+    penalty = {f.spec.ruleset for f, _ in rules.plan[ItemType.PENALTY]}
+    unlisted = {f.spec.ruleset for f, _ in rules.plan[None]}
+    assert "penalty" in penalty and "licensing" not in penalty
+    assert "licensing" not in unlisted and "penalty" not in unlisted and "catalogue" in unlisted
+
+
+def test_case_counts_are_the_steps_by_kind() -> None:
+    from tests.conftest import RULES as SHIPPED
+
+    rules = load_ruleset(SHIPPED, ROUTES)
+    case = make(
+        ("received", "2026-11-16 09:00"), ("reviewed", "2026-11-16 10:00"), ("reviewed", "2026-11-17 10:00")
+    )
+    assert CaseContext(case, rules, NOW).counts == {"received": 1, "reviewed": 2}
+    assert case.item is LICENCE

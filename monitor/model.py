@@ -8,7 +8,7 @@ hundreds of thousands of them per pass; validation happens once, at the source b
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -176,9 +176,15 @@ class ClockReport:
     extension_days: int
     provisional: bool
     level: Level | None
-    reason: str
+    # The sentence saying where the clock stands, written only when read: most clocks of a
+    # pass are in time and never shown, and formatting dates costs more than counting them.
+    reason_of: Callable[[], str] = field(compare=False, repr=False)
     next_change: datetime | None = None  # when this clock's level can next change
     category: Category = Category.TIME_LIMIT
+
+    @property
+    def reason(self) -> str:
+        return self.reason_of()
 
 
 @dataclass(frozen=True, slots=True)

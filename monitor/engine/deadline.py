@@ -77,7 +77,10 @@ def deadline(
     yield from ext_findings
     if extension:
         result = run_clock(spec, start.at, stop_at, pauses, extension, cal, now, tz)
-    reason = deadline_message(rule.title, result, unit, stop is not None, tz) + deemed_note
+
+    def reason() -> str:
+        return deadline_message(rule.title, result, unit, stop is not None, tz) + deemed_note
+
     next_change = min((t for t in (result.next_change, overrun_next) if t is not None), default=None)
     yield ClockReport(
         rule.id,
@@ -99,7 +102,7 @@ def deadline(
         rule.category,
     )
     if result.level is not None:
-        yield finding_for(rule, result.level, reason, result.due)
+        yield finding_for(rule, result.level, reason(), result.due)
 
 
 def _deemed(
@@ -132,7 +135,9 @@ def _deemed(
 
 
 def _waiting(rule: r.DeadlineRule, until: datetime) -> ClockReport:
-    reason = f"{rule.title}：尚未起算，如至 {fmt_deadline(until)} 仍未答复，视为自收件之日起受理。"
+    def reason() -> str:
+        return f"{rule.title}：尚未起算，如至 {fmt_deadline(until)} 仍未答复，视为自收件之日起受理。"
+
     return ClockReport(
         rule.id,
         rule.title,

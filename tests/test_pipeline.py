@@ -190,3 +190,19 @@ def test_rule_change_requeues_only_the_item_types_it_can_affect(harness: Harness
     with harness.app.state.connect() as conn:
         stamps = set(conn.execute(select(case_state.c.ruleset_digest)).scalars())
     assert len(stamps) == 1  # both now carry the new set's digest
+
+
+def test_a_pass_without_ingest_only_takes_from_the_queue(harness: Harness) -> None:
+    """Extra evaluation processes (daemon.workers) evaluate queued cases and never read the source."""
+    from monitor.daemon.poll import _ingest, poll_once
+
+    harness.load(item(), case("C1"), event("C1", "accepted", "2026-11-03 09:00"))
+    now = bj("2026-11-23 10:00")
+    idle = poll_once(harness.pipeline, now, ingest=False)
+    assert (idle.events_read, idle.cases_evaluated) == (0, 0)  # nothing queued yet
+    assert harness.alerts() == []
+    # The main process reads the event and queues the case; a worker's pass then evaluates it.
+    assert _ingest(harness.pipeline, now)[0] == 1
+    done = poll_once(harness.pipeline, now, ingest=False)
+    assert (done.events_read, done.cases_evaluated) == (0, 1)
+    assert [a.level for a in harness.alerts()] == ["red"]

@@ -128,19 +128,20 @@ def _mark_rule_change(
     p.last_digest, p.last_rules, p.last_calendar_digest = digest, rules, calendar.digest
 
 
-def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None) -> PassResult:
+def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, ingest: bool = True) -> PassResult:
     """Ingest what changed, then evaluate due cases batch by batch until none is left.
 
     Ingesting moves the cursor and queues the touched cases (their `next_check_at` becomes
     now) in one transaction; evaluating claims due cases with row locks, so replicas on one
-    PostgreSQL share the queue and a killed replica's claims simply return to it."""
+    PostgreSQL share the queue and a killed replica's claims simply return to it. Extra
+    evaluation processes (`daemon.workers`) pass `ingest=False`: they only take from the queue."""
     started = time.perf_counter()
     rules = p.rules()
     calendar = p.calendar()
     digest = f"{rules.digest}{calendar.digest}"[:32]
     if digest != p.last_digest:
         _mark_rule_change(p, rules, calendar, digest, now)
-    events_read, newest = _ingest(p, now)
+    events_read, newest = _ingest(p, now) if ingest else (0, None)
     evaluated = transitions = notices = 0
     limit = max_cases if max_cases is not None else 10**12
     while evaluated < limit:

@@ -1,9 +1,9 @@
 """More processes for evaluation: `daemon.workers: N` on a server database.
 
 Evaluation is Python and runs on one core per process. The due cases are a queue that any
-number of processes claim from (`FOR UPDATE SKIP LOCKED`), so N-1 extra processes — the same
-passes as the main one, started and stopped with it — use N cores for a first start or a rule
-change. They only evaluate: the main process also sends notices and serves the endpoints.
+number of processes claim from (`FOR UPDATE SKIP LOCKED`), so N-1 extra processes, started and
+stopped with the main one, use N cores for a first start or a rule change. They only evaluate:
+the main process reads the source (filling the queue), sends notices and serves the endpoints.
 SQLite has one writer at a time, so there the setting is ignored.
 """
 
@@ -20,6 +20,7 @@ from monitor.config import Config
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+IDLE_SECONDS = 1.0
 
 
 def _work(config: Config, fixed_now: datetime | None, stop: Any) -> None:
@@ -40,11 +41,13 @@ def _work(config: Config, fixed_now: datetime | None, stop: Any) -> None:
                 holder.reload()
             worked = False
             try:
-                worked = poll_once(pipeline, fixed_now or utcnow()).worked
+                worked = poll_once(pipeline, fixed_now or utcnow(), ingest=False).worked
             except Exception:
                 log.exception("worker pass failed; retrying after the poll interval")
             if not worked:
-                stop.wait(config.daemon.poll_interval_seconds)
+                # Looking at the queue is one index probe, so an idle worker looks often: the
+                # main process refills it page by page during a first start.
+                stop.wait(min(config.daemon.poll_interval_seconds, IDLE_SECONDS))
     finally:
         app.dispose()
 

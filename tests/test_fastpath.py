@@ -689,6 +689,7 @@ def test_views_are_read_like_maps_and_lazily() -> None:
         "1.5e3 == v",
         ".5 == v",
         "01 == v",
+        "\u0663 == v",  # a digit, but not an ASCII one
         "9223372036854775808 > 0",
         "v == 1 // a comment",
         "if == 1",
@@ -696,6 +697,7 @@ def test_views_are_read_like_maps_and_lazily() -> None:
         "l.exists(as, true)",
         ".v == 1",
         "v ? w",
+        "v ? w ? 1 : 2 : 3",  # CEL's grammar wants the middle in parentheses too
         "(v",
         "[1,,]",
         "v == 1 w",

@@ -605,3 +605,15 @@ def test_calendar_answers_are_the_same_after_changing_the_process_time_zone(
     fresh = WorkCalendar.default()
     assert [fresh.add_working_days(d("2026-02-12"), n) for n in range(1, 15)] == expected
     assert fresh.add_working_days(d("2026-02-12"), 3) == d("2026-02-24")
+
+
+def test_difference_names_the_days_two_calendars_count_differently(tmp_path: Path) -> None:
+    base = load_calendar(tmp_path)
+    assert base.difference(load_calendar(tmp_path)) is None
+    write(tmp_path, "2027.yaml", OVERLAY_2027)
+    with_2027 = load_calendar(tmp_path)
+    # Every day of 2027 went from a guess to a notice, whether or not its status changed.
+    assert base.difference(with_2027) == (d("2027-01-01"), d("2027-12-31"))
+    assert with_2027.difference(base) == (d("2027-01-01"), d("2027-12-31"))
+    write(tmp_path, "local.yaml", "notice: 自治县通知\nrest_days:\n  - {date: 2026-11-20, name: 县庆}\n")
+    assert with_2027.difference(load_calendar(tmp_path)) == (d("2026-11-20"), d("2026-11-20"))

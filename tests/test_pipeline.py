@@ -206,3 +206,58 @@ def test_a_pass_without_ingest_only_takes_from_the_queue(harness: Harness) -> No
     done = poll_once(harness.pipeline, now, ingest=False)
     assert (done.events_read, done.cases_evaluated) == (0, 1)
     assert [a.level for a in harness.alerts()] == ["red"]
+
+
+def test_calendar_change_requeues_only_the_cases_whose_days_it_touches(
+    harness: Harness, tmp_path: object
+) -> None:
+    import shutil
+    from pathlib import Path
+
+    from monitor.daemon.reload import RuleHolder
+
+    rules = Path(str(tmp_path)) / "rules"
+    shutil.copytree(harness.config.path(harness.config.rules.path), rules)
+    (rules / "calendar").mkdir(exist_ok=True)
+    holder = RuleHolder(rules, rules / "calendar", frozenset(harness.config.notify.routes))
+    harness.pipeline.rules, harness.pipeline.calendar = holder.rules, holder.calendar
+    harness.load(
+        item(),  # 20 working days: the licensing case counts days up to mid-December 2026
+        item("CF-1", item_type="penalty", promised=None, legal=90, unit="natural_days"),  # into 2027
+        case("L1"),
+        case("P1", code="CF-1"),
+        event("L1", "accepted", "2026-11-16 09:00"),
+        event("P1", "filed", "2026-11-16 09:00"),
+    )
+    assert harness.poll(bj("2026-11-17 10:00")).cases_evaluated == 2
+
+    def change(name: str, text: str, at: str) -> int:
+        (rules / "calendar" / name).write_text(text, encoding="utf-8")
+        assert holder.reload()
+        return harness.poll(bj(at)).cases_evaluated
+
+    # Next year's notice: only the penalty case counts days in 2027.
+    notice_2027 = (
+        "notice: 国务院办公厅关于2027年部分节假日安排的通知\ncovers: 2027\n"
+        "rest_days:\n  - {date: 2027-01-01, name: 元旦}\n"
+    )
+    assert change("2027.yaml", notice_2027, "2026-11-17 10:01") == 1
+    # A change in days no open case counts queues none.
+    assert (
+        change(
+            "2030.yaml", "notice: 测试\nrest_days:\n  - {date: 2030-05-06, name: 测试}\n", "2026-11-17 10:02"
+        )
+        == 0
+    )
+    # A regional rest day inside both cases' periods queues both.
+    assert (
+        change(
+            "local.yaml",
+            "notice: 自治县通知\nrest_days:\n  - {date: 2026-11-20, name: 县庆}\n",
+            "2026-11-17 10:03",
+        )
+        == 2
+    )
+    with harness.app.state.connect() as conn:
+        stamps = set(conn.execute(select(case_state.c.ruleset_digest)).scalars())
+    assert len(stamps) == 1  # every case carries the current digest

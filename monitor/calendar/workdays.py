@@ -148,6 +148,26 @@ class WorkCalendar:
         due = start + timedelta(days=n)
         return self.next_workday(due) if roll_over_holidays else due
 
+    def difference(self, other: WorkCalendar) -> tuple[date, date] | None:
+        """The first and last day on which the two calendars count differently: a day that is
+        a working day in one and not in the other, or one that one of them knows from a notice
+        and the other only guesses (its answers were provisional). None when they agree."""
+        days: list[date] = []
+        mine, theirs = self._cum, other._cum
+        mine_before = theirs_before = 0
+        for i in range(len(mine)):
+            if mine[i] - mine_before != theirs[i] - theirs_before:
+                days.append(INDEX_FIRST + timedelta(days=i))
+            mine_before, theirs_before = mine[i], theirs[i]
+        one_day = timedelta(days=1)
+        low, high = sorted((self.known_until, other.known_until))
+        if low != high:
+            days += [low + one_day, high]
+        low, high = sorted((self.known_from, other.known_from))
+        if low != high:
+            days += [low, high - one_day]
+        return (min(days), max(days)) if days else None
+
 
 def package_overrides() -> list[DayOverride]:
     """Holidays and make-up working days as the chinese-calendar package records them."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, or_, update
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from alerts import history, silences
@@ -26,13 +26,13 @@ from alerts.outbox import enqueue
 from alerts.reminders import next_reminder
 from monitor.calendar import WorkCalendar
 from monitor.config import Config
+from monitor.daemon.requeue import Generation, clock_span, queue_affected
 from monitor.engine import RuleSet, evaluate
 from monitor.explain import explain_text
 from monitor.metrics import Metrics
 from monitor.model import Case, Category, Evaluation, Level
 from monitor.source.reader import SourceReader
 from monitor.state import store
-from monitor.state.schema import case_state
 
 log = logging.getLogger(__name__)
 RETRIES = 5
@@ -66,7 +66,7 @@ class Pipeline:
     metrics: Metrics | None = None
     last_digest: str | None = None
     last_rules: RuleSet | None = None
-    last_calendar_digest: str | None = None
+    last_calendar: WorkCalendar | None = None
 
 
 def limit_share(case: Case, ev: Evaluation) -> float | None:
@@ -96,36 +96,15 @@ def outcome(case: Case, ev: Evaluation) -> str | None:
 def _mark_rule_change(
     p: Pipeline, rules: RuleSet, calendar: WorkCalendar, digest: str, now: datetime
 ) -> None:
-    """Queue the open cases a new rule set or calendar can affect.
-
-    Within one process the old set is known, so only the item types of the changed files
-    are queued; after a restart (or a calendar change) every open case evaluated under
-    another digest is."""
-    query = update(case_state).where(case_state.c.open.is_(True), case_state.c.ruleset_digest != digest)
-    types = None
-    if p.last_rules is not None and p.last_calendar_digest == calendar.digest:
-        types = rules.affected_item_types(p.last_rules)
-    if types is not None:
-        query = query.where(case_state.c.item_type.in_(sorted(types)))
-    with p.state.begin() as conn:
-        moved = conn.execute(
-            query.where(or_(case_state.c.next_check_at.is_(None), case_state.c.next_check_at > now)).values(
-                next_check_at=now
-            )
-        )
-        if types is not None and p.last_digest is not None:
-            # The rest were evaluated under rules that did not change for them: re-stamp them,
-            # so a restart does not take them for stale.
-            conn.execute(
-                update(case_state)
-                .where(
-                    case_state.c.ruleset_digest == p.last_digest, case_state.c.item_type.not_in(sorted(types))
-                )
-                .values(ruleset_digest=digest)
-            )
-    scope = "every type" if types is None else ", ".join(sorted(types)) or "none"
-    log.info("rules or calendar changed: %d open cases queued (item types: %s)", moved.rowcount, scope)
-    p.last_digest, p.last_rules, p.last_calendar_digest = digest, rules, calendar.digest
+    """Queue the open cases a new rule set or calendar can affect (see monitor.daemon.requeue)."""
+    queue_affected(
+        p.state,
+        Generation(digest, rules, calendar),
+        Generation(p.last_digest, p.last_rules, p.last_calendar),
+        now,
+        p.config.tz,
+    )
+    p.last_digest, p.last_rules, p.last_calendar = digest, rules, calendar
 
 
 def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, ingest: bool = True) -> PassResult:
@@ -233,6 +212,7 @@ def _evaluate_batch(
                 transitions += t
                 notices += n
             nxt = ev.next_check_at
+            clock_from, clock_until = clock_span(case, ev, now)
             states.append(
                 {
                     "case_id": case.case_id,
@@ -247,6 +227,8 @@ def _evaluate_batch(
                     "closed_at": next((e.at for e in case.events if e.kind == "closed"), None),
                     "outcome": outcome(case, ev),
                     "limit_share": limit_share(case, ev),
+                    "clock_from": clock_from,
+                    "clock_until": clock_until,
                 }
             )
         store.save_states(conn, states)

@@ -81,6 +81,8 @@ def upgrade() -> None:
         sa.Column("closed_at", UTCDateTime(), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=True),
         sa.Column("limit_share", sa.Float(), nullable=True),
+        sa.Column("clock_from", UTCDateTime(), nullable=True),
+        sa.Column("clock_until", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("case_id"),
     )
     op.create_index("ix_case_state_item", "sunlight_case_state", ["item_code"], unique=False)

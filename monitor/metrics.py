@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
-from sqlalchemy import Engine
 
 from monitor import __version__
 from monitor.statemetrics import StateCollector
@@ -93,8 +92,6 @@ class Metrics:
             datetime(known_until.year, known_until.month, known_until.day, tzinfo=UTC).timestamp()
         )
 
-    def refresh_state(self, state: Engine, source_newest: datetime | None, now: datetime) -> None:
-        """Summaries of stored state (rate-limited) and the source's lag."""
-        self.state.refresh(state, now)
+    def set_source_lag(self, source_newest: datetime | None, now: datetime) -> None:
         if source_newest is not None:
             self.source_lag.set(max(0.0, (now - source_newest).total_seconds()))

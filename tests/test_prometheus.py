@@ -219,6 +219,10 @@ def populated(folder: Path) -> Harness:
     h.poll(bj("2026-11-20 10:00"))  # CURED turns yellow on its 4th working day
     h.load(event("CURED", "decided", "2026-11-20 11:00", result="approved"))
     h.poll(bj("2026-11-20 11:05"))
+    # A pass leaves the state gauges alone; the daemon refreshes them in a job of its own
+    # (Daemon.refresh_metrics), which this does once.
+    assert "sunlight_alerts_open{" not in generate_latest(h.app.metrics.registry).decode()
+    assert h.app.metrics.state.refresh(h.app.state, bj("2026-11-20 11:05"), force=True)
     return h
 
 

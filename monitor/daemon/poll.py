@@ -138,7 +138,7 @@ def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, inges
         m.pass_seconds.observe(seconds)
         m.passes.labels("ok").inc()
         m.last_success.set(time.time())
-        m.refresh_state(p.state, newest or p.reader.newest_event_time(), now)
+        m.set_source_lag(newest or p.reader.newest_event_time(), now)
     log.info(
         "pass done: %d events, %d cases evaluated, %d alert changes, %d notices in %.3fs",
         events_read,

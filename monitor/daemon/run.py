@@ -71,6 +71,15 @@ class Daemon:
         self.passes_ok += 1
         return result.worked
 
+    def refresh_metrics(self) -> None:
+        """The state gauges (open cases and alerts by department, outcomes) as one snapshot,
+        every `metrics.state_refresh_seconds`: a job of its own, so that no evaluation pass
+        pays for aggregating every case."""
+        try:
+            self.app.metrics.state.refresh(self.app.state, self.clock(), force=True)
+        except Exception:
+            log.exception("refreshing the state metrics failed; the last snapshot stays")
+
     def send_notices(self) -> bool:
         try:
             cfg = self.app.config
@@ -141,6 +150,15 @@ class Daemon:
             id="send",
             max_instances=1,
             coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.refresh_metrics,
+            "interval",
+            seconds=max(cfg.metrics.state_refresh_seconds, 1.0),
+            id="metrics",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(self.app.config.tz),
         )
         self._install_signals()
         workers = None

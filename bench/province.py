@@ -42,8 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from monitor.app import App, build
 from monitor.config import load_config
 from monitor.daemon.poll import poll_once
+from monitor.daemon.requeue import Generation
 from monitor.daemon.workers import Workers
-from monitor.state.schema import case_state
+from monitor.state.schema import case_state, stored
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 DEPARTMENTS = [f"市第{i:02d}局" for i in range(1, 51)]
@@ -138,7 +139,7 @@ def copy_load(url: str, n: int, seed: int) -> None:
 
 def _naive(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """Stored times are naive UTC (see monitor.state.schema.UTCDateTime)."""
-    return tuple(v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v for v in row)
+    return tuple(stored(v) if isinstance(v, datetime) else v for v in row)
 
 
 def scratch(url: str, name: str) -> str:
@@ -185,17 +186,14 @@ def new_events(app: App, count: int, total: int, seed: int, at: datetime) -> Non
                 "INSERT INTO case_events (event_id, case_id, kind, at, actors, attributes, ingested_at) "
                 "VALUES (:e, :c, 'reviewed', :at, '[]', '{}', :at)"
             ),
-            [
-                {"e": f"new-{uuid.uuid4().hex}", "c": f"P{seed}{i:09d}", "at": at.replace(tzinfo=None)}
-                for i in ids
-            ],
+            [{"e": f"new-{uuid.uuid4().hex}", "c": f"P{seed}{i:09d}", "at": stored(at)} for i in ids],
         )
 
 
 def timed_pass(app: App, at: datetime, **kw: Any) -> tuple[float, int]:
     holder = app.holder()
     pipeline = app.pipeline(holder)
-    pipeline.last_digest = f"{holder.rules().digest}{holder.calendar().digest}"[:32]  # a warm daemon
+    pipeline.last = Generation.of(holder.rules(), holder.calendar())  # a warm daemon
     started = time.perf_counter()
     result = poll_once(pipeline, at, **kw)
     return time.perf_counter() - started, result.cases_evaluated

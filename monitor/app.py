@@ -72,4 +72,4 @@ class App:
 def build(config: Config, metrics: Metrics | None = None) -> App:
     source = make_engine(config.source_url)
     state = source if config.state_url == config.source_url else make_engine(config.state_url)
-    return App(config, source, state, metrics or Metrics(state_interval=config.metrics.state_refresh_seconds))
+    return App(config, source, state, metrics or Metrics())

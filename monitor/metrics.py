@@ -15,11 +15,11 @@ from monitor.statemetrics import StateCollector
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry | None = None, state_interval: float = 30.0) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
         self.build = Info("sunlight_build", "Version of the running daemon.", registry=r)
-        self.state = StateCollector(state_interval)
+        self.state = StateCollector()
         r.register(self.state)
         ProcessCollector(registry=r)  # memory, CPU and start time of the daemon itself
         self.build.info({"version": __version__})

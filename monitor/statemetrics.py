@@ -2,14 +2,14 @@
 
 The values come from a few grouped queries. They are computed first and then swapped in as
 a whole, so a scrape never sees a half-filled set (as clearing and refilling live gauges
-would allow); and they are refreshed at most every `interval` seconds, because at province
-scale the grouping reads every open case.
+would allow). The daemon refreshes them in a job of its own every
+`metrics.state_refresh_seconds`, never inside an evaluation pass, because at province scale
+the grouping reads every open case.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -24,10 +24,8 @@ LEVEL_RANK = case((alerts.c.level == "red", 2), else_=1)
 
 
 class StateCollector(Collector):
-    def __init__(self, interval: float = 30.0) -> None:
-        self.interval = interval
+    def __init__(self) -> None:
         self._families: list[GaugeMetricFamily] = []
-        self._refreshed = 0.0
         self._lock = threading.Lock()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -38,15 +36,11 @@ class StateCollector(Collector):
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(())  # the families vary with the data; nothing to check at registration
 
-    def refresh(self, state: Engine, now: datetime, *, force: bool = False) -> bool:
-        """Recompute the snapshot if `interval` has passed; returns whether it did."""
-        if not force and time.monotonic() - self._refreshed < self.interval:
-            return False
+    def refresh(self, state: Engine, now: datetime) -> None:
+        """Recompute the snapshot and swap it in."""
         families = _query(state, now)
         with self._lock:
             self._families = families
-        self._refreshed = time.monotonic()
-        return True
 
 
 def _query(state: Engine, now: datetime) -> list[GaugeMetricFamily]:

@@ -222,7 +222,8 @@ def populated(folder: Path) -> Harness:
     # A pass leaves the state gauges alone; the daemon refreshes them in a job of its own
     # (Daemon.refresh_metrics), which this does once.
     assert "sunlight_alerts_open{" not in generate_latest(h.app.metrics.registry).decode()
-    assert h.app.metrics.state.refresh(h.app.state, bj("2026-11-20 11:05"), force=True)
+    h.app.metrics.state.refresh(h.app.state, bj("2026-11-20 11:05"))
+    assert "sunlight_alerts_open{" in generate_latest(h.app.metrics.registry).decode()
     return h
 
 

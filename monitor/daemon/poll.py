@@ -64,9 +64,7 @@ class Pipeline:
     rules: Callable[[], RuleSet]
     calendar: Callable[[], WorkCalendar]
     metrics: Metrics | None = None
-    last_digest: str | None = None
-    last_rules: RuleSet | None = None
-    last_calendar: WorkCalendar | None = None
+    last: Generation | None = None  # the rules and calendar of the last pass
 
 
 def limit_share(case: Case, ev: Evaluation) -> float | None:
@@ -93,20 +91,6 @@ def outcome(case: Case, ev: Evaluation) -> str | None:
     return "on_time"
 
 
-def _mark_rule_change(
-    p: Pipeline, rules: RuleSet, calendar: WorkCalendar, digest: str, now: datetime
-) -> None:
-    """Queue the open cases a new rule set or calendar can affect (see monitor.daemon.requeue)."""
-    queue_affected(
-        p.state,
-        Generation(digest, rules, calendar),
-        Generation(p.last_digest, p.last_rules, p.last_calendar),
-        now,
-        p.config.tz,
-    )
-    p.last_digest, p.last_rules, p.last_calendar = digest, rules, calendar
-
-
 def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, ingest: bool = True) -> PassResult:
     """Ingest what changed, then evaluate due cases batch by batch until none is left.
 
@@ -117,9 +101,12 @@ def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, inges
     started = time.perf_counter()
     rules = p.rules()
     calendar = p.calendar()
-    digest = f"{rules.digest}{calendar.digest}"[:32]
-    if digest != p.last_digest:
-        _mark_rule_change(p, rules, calendar, digest, now)
+    current = Generation.of(rules, calendar)
+    digest = current.digest
+    if p.last is None or digest != p.last.digest:
+        # Queue the open cases the new rules or calendar can affect (monitor.daemon.requeue).
+        queue_affected(p.state, current, p.last, now, p.config.tz)
+        p.last = current
     events_read, newest = _ingest(p, now) if ingest else (0, None)
     evaluated = transitions = notices = 0
     limit = max_cases if max_cases is not None else 10**12

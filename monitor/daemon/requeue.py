@@ -31,17 +31,23 @@ log = logging.getLogger(__name__)
 class Generation:
     """What cases were evaluated under: the digest stamped on them, its rules and calendar."""
 
-    digest: str | None
-    rules: RuleSet | None
-    calendar: WorkCalendar | None
+    digest: str
+    rules: RuleSet
+    calendar: WorkCalendar
+
+    @classmethod
+    def of(cls, rules: RuleSet, calendar: WorkCalendar) -> Generation:
+        return cls(f"{rules.digest}{calendar.digest}"[:32], rules, calendar)
 
 
-def queue_affected(state: Engine, new: Generation, old: Generation, now: datetime, tz: ZoneInfo) -> int:
-    """Make due the open cases `new` can judge differently from `old`; returns how many."""
-    assert new.digest is not None and new.rules is not None and new.calendar is not None
+def queue_affected(
+    state: Engine, new: Generation, old: Generation | None, now: datetime, tz: ZoneInfo
+) -> int:
+    """Make due the open cases `new` can judge differently from `old` (None: unknown, as
+    after a restart); returns how many."""
     affected: ColumnElement[bool] | None = None  # None: every open case
     scope = "every open case"
-    if old.rules is not None and old.calendar is not None:
+    if old is not None:
         if old.calendar.digest == new.calendar.digest:
             types = new.rules.affected_item_types(old.rules)
             if types is not None:
@@ -60,7 +66,7 @@ def queue_affected(state: Engine, new: Generation, old: Generation, now: datetim
                 next_check_at=now
             )
         )
-        if affected is not None and old.digest is not None:
+        if affected is not None and old is not None:
             # The rest were evaluated under rules and days that did not change for them:
             # re-stamp them, so a restart does not take them for stale.
             conn.execute(

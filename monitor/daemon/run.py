@@ -76,7 +76,7 @@ class Daemon:
         every `metrics.state_refresh_seconds`: a job of its own, so that no evaluation pass
         pays for aggregating every case."""
         try:
-            self.app.metrics.state.refresh(self.app.state, self.clock(), force=True)
+            self.app.metrics.state.refresh(self.app.state, self.clock())
         except Exception:
             log.exception("refreshing the state metrics failed; the last snapshot stays")
 

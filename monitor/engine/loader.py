@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -20,12 +20,11 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.engine import rules as r
 from monitor.engine.conjuncts import split_conjuncts
-from monitor.engine.fastpath import compile_fast
+from monitor.engine.fastpath import FastCondition, compile_fast
 from monitor.engine.gates import PlannedRule, gates_of
 from monitor.errors import RuleError
 from monitor.model import STANDARD_EVENT_KINDS, ItemType
 
-FastCondition = Callable[[Mapping[str, Any]], object]  # True, False or fastpath.UNSURE
 CEL_VARIABLES = frozenset({"case", "events", "event", "params", "now"})
 _PARAM_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 Position = tuple[int, int]  # 1-based line and column

@@ -36,6 +36,13 @@ from sqlalchemy.types import TypeDecorator
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def stored(value: datetime) -> datetime:
+    """An instant as the state and canonical tables hold it: naive UTC."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stored as naive UTC on every backend; always read back as an aware UTC datetime."""
 
@@ -48,11 +55,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return None if value is None else stored(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

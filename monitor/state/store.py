@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor.model import Evaluation
 from monitor.source.reader import Cursor
-from monitor.state.schema import UTCDateTime, case_state, cursors
+from monitor.state.schema import UTCDateTime, case_state, cursors, stored
 
 EVENTS_CURSOR = "events"
 
@@ -199,9 +199,7 @@ def _pg_type(column: Column[Any]) -> str:
 
 
 def _pg_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    return stored(value) if isinstance(value, datetime) else value
 
 
 def lock_cursor(conn: Connection, now: datetime) -> bool:

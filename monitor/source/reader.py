@@ -12,26 +12,44 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, Engine, Text, any_, cast, func, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    DateTime,
+    Engine,
+    Text,
+    any_,
+    cast,
+    func,
+    select,
+    type_coerce,
+)
 
 from monitor.errors import RecordError
 from monitor.model import Case, PowerItem
-from monitor.source.records import case_from_rows, item_from_row
+from monitor.source.records import case_from_parts, item_from_row
 from monitor.state.schema import case_events, cases, power_items
 
-# The JSON columns of events come back as text: nearly all are `{}` or `[]`, which
-# records.py turns into empty values without a JSON parser (the driver would parse each).
+# The JSON columns come back as text: nearly all are `{}` or `[]`, which records.py turns
+# into empty values without a JSON parser (the driver would parse each). The event time is
+# read as a plain (naive UTC) timestamp and made aware here, in one loop, rather than by the
+# column type's result processor value by value. The order is records.EVENT_FIELDS.
 EVENT_COLUMNS = (
     case_events.c.seq,
     case_events.c.event_id,
     case_events.c.case_id,
     case_events.c.kind,
-    case_events.c.at,
+    type_coerce(case_events.c.at, DateTime()).label("at"),
     cast(case_events.c.actors, Text).label("actors"),
     cast(case_events.c.attributes, Text).label("attributes"),
+)
+CASE_COLUMNS = (
+    *(c for c in cases.c if c.name != "attributes"),
+    cast(cases.c.attributes, Text).label("attributes"),
 )
 MAX_GAPS = 100_000  # beyond this a burst of rolled-back inserts is not worth tracking
 STREAM_BATCH = 10_000  # rows fetched at a time from a server-side cursor
@@ -179,10 +197,9 @@ class SourceReader:
             items: dict[str, PowerItem] = {}
             item_problems: dict[str, str] = {}
             for part in _chunks(ids, self.chunk):
-                case_rows = {
-                    r.case_id: r._mapping
-                    for r in conn.execute(select(cases).where(among(cases.c.case_id, part)))
-                }
+                result = conn.execute(select(*CASE_COLUMNS).where(among(cases.c.case_id, part)))
+                names = tuple(result.keys())
+                case_rows = {row.case_id: dict(zip(names, row, strict=True)) for row in result.all()}
                 codes = sorted(
                     {str(r["item_code"]) for r in case_rows.values()} - items.keys() - item_problems.keys()
                 )
@@ -198,11 +215,15 @@ class SourceReader:
                     .where(among(case_events.c.case_id, part))
                     .order_by(case_events.c.case_id, case_events.c.at, case_events.c.seq)
                 ).all():
-                    events[row.case_id].append(row._mapping)
+                    at = row[4]
+                    if at is not None and at.tzinfo is None:  # stored naive UTC
+                        events[row[2]].append((*row[:4], at.replace(tzinfo=UTC), *row[5:]))
+                    else:
+                        events[row[2]].append(row)
                 for cid in part:
                     record = case_rows.get(cid)
                     code = str(record["item_code"]) if record is not None else ""
-                    yield case_from_rows(cid, record, items.get(code), events[cid], item_problems.get(code))
+                    yield case_from_parts(cid, record, items.get(code), events[cid], item_problems.get(code))
 
 
 def _membership(conn: Connection) -> Callable[[Any, Sequence[str]], ColumnElement[bool]]:

@@ -1,9 +1,9 @@
 """The exchange format: validation of JSON-lines records and conversion of source rows.
 
 `parse_line` validates one line of `sunlight import` input into a typed record (pydantic,
-unknown keys rejected). `case_from_rows` turns database rows into a `Case` for evaluation;
-what it cannot read it records as a problem on the case (a data_quality finding later)
-instead of raising.
+unknown keys rejected). `case_from_rows` (mappings) and `case_from_parts` (positional rows)
+turn database rows into a `Case` for evaluation; what they cannot read they record as a
+problem on the case (a data_quality finding later) instead of raising.
 """
 
 from __future__ import annotations
@@ -143,6 +143,10 @@ def _sequence(value: Any) -> list[Any]:
     return value
 
 
+# The columns of an event row as `case_from_parts` takes them, in this order.
+EVENT_FIELDS = ("seq", "event_id", "case_id", "kind", "at", "actors", "attributes")
+
+
 def case_from_rows(
     case_id: str,
     case_row: Mapping[Any, Any] | None,
@@ -150,29 +154,45 @@ def case_from_rows(
     event_rows: Sequence[Mapping[Any, Any]],
     item_problem: str | None = None,
 ) -> Case:
-    """Assemble a Case; every unreadable part becomes a problem on the case, never an error."""
+    """Assemble a Case from mappings (column name -> value); see `case_from_parts`."""
+    parts = [tuple(row.get(name) for name in EVENT_FIELDS) for row in event_rows]
+    return case_from_parts(case_id, case_row, item, parts, item_problem)
+
+
+def case_from_parts(
+    case_id: str,
+    case_row: Mapping[Any, Any] | None,
+    item: PowerItem | None,
+    event_rows: Sequence[Sequence[Any]],
+    item_problem: str | None = None,
+) -> Case:
+    """Assemble a Case from event rows in `EVENT_FIELDS` order (the reader's own rows, read
+    by position: a first start builds millions of events); every unreadable part becomes a
+    problem on the case, never an error."""
     problems: list[str] = []
     if item_problem:
         problems.append(item_problem)
     events: list[Event] = []
-    for row in event_rows:
+    for seq, event_id, _, kind, at, actors, attributes in event_rows:
         try:
-            at = row["at"]
             if not isinstance(at, datetime) or at.tzinfo is None:
                 raise TypeError(f"time {at!r} is not a timezone-aware timestamp")
+            if kind is None or event_id is None:
+                raise TypeError("the row has no kind or no event_id")
+            listed = _sequence(actors)
             events.append(
                 Event(
-                    seq=int(row["seq"]),
-                    event_id=str(row["event_id"]),
-                    case_id=case_id,
-                    kind=str(row["kind"]),
-                    at=at,
-                    actors=tuple(str(a) for a in _sequence(row["actors"])),
-                    attributes=_mapping(row["attributes"]),
+                    int(seq),
+                    str(event_id),
+                    case_id,
+                    str(kind),
+                    at,
+                    tuple(map(str, listed)) if listed else (),
+                    _mapping(attributes),
                 )
             )
-        except (ValueError, TypeError, KeyError) as exc:
-            problems.append(f"事件 {row.get('event_id') or row.get('seq')}：{exc}")
+        except (ValueError, TypeError) as exc:
+            problems.append(f"事件 {event_id or seq}：{exc}")
     events.sort(key=lambda e: (e.at, e.seq))
     if case_row is None:
         problems.append(f"办件过程引用的办件 {case_id} 在办件表中不存在")

@@ -90,3 +90,50 @@ def test_an_event_that_commits_late_with_a_lower_seq_is_not_lost(any_db_url: str
             ]
     finally:
         h.app.dispose()
+
+
+def test_states_saved_in_two_batches_of_one_transaction_all_land(any_db_url: str, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from monitor.state import store
+    from monitor.state.schema import case_state
+
+    h = Harness(load_config(write_config(tmp_path, any_db_url), environ={}))
+    try:
+        h.load(
+            item(),
+            case("C1"),
+            case("C2"),
+            case("C3"),
+            *(event(c, "accepted", "2026-11-03 09:00") for c in ("C1", "C2", "C3")),
+        )
+        h.poll(bj("2026-11-04 10:00"))
+        later = bj("2026-11-05 10:30")
+        rows = [
+            {
+                "case_id": c,
+                "next_check_at": later + timedelta(microseconds=n),
+                "limit_share": share,
+                "outcome": out,
+                "open": n != 2,
+            }
+            for n, (c, share, out) in enumerate(
+                (("C1", 0.25, "early"), ("C2", None, None), ("C3", 1.5, "overdue"))
+            )
+        ]
+        with h.app.state.begin() as conn:
+            store.save_states(conn, rows[:2])
+            store.save_states(conn, rows[2:])  # a second batch in the same transaction
+        with h.app.state.connect() as conn:
+            got = conn.execute(
+                select(
+                    case_state.c.case_id,
+                    case_state.c.next_check_at,
+                    case_state.c.limit_share,
+                    case_state.c.outcome,
+                    case_state.c.open,
+                ).order_by(case_state.c.case_id)
+            ).all()
+        assert [tuple(r) for r in got] == [tuple(r.values()) for r in rows]
+    finally:
+        h.app.dispose()

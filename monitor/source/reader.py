@@ -32,7 +32,7 @@ from sqlalchemy import (
 from monitor.errors import RecordError
 from monitor.model import Case, PowerItem
 from monitor.source.records import case_from_parts, item_from_row
-from monitor.state.schema import case_events, cases, power_items
+from monitor.state.schema import aware, case_events, cases, power_items
 
 # The JSON columns come back as text: nearly all are `{}` or `[]`, which records.py turns
 # into empty values without a JSON parser (the driver would parse each). The event time is
@@ -106,19 +106,22 @@ class SourceReader:
         with self.engine.connect() as conn:
             # A server-side cursor: a backlog of events (a first start reads up to
             # `max_events` of them per pass) streams through in batches, never held whole.
+            # Times as stored (naive UTC): only the newest is made aware, not ten million.
             stream = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
-                select(case_events.c.seq, case_events.c.case_id, case_events.c.at)
+                select(case_events.c.seq, case_events.c.case_id, type_coerce(case_events.c.at, DateTime()))
                 .where(case_events.c.seq > cursor.position)
                 .order_by(case_events.c.seq)
                 .limit(self.max_events)
             )
+            latest: Any = None
             for seq, case_id, at in stream:
                 seen.add(seq)
                 case_ids.add(case_id)
                 read += 1
                 position = seq  # ordered by seq
-                if newest is None or at > newest:
-                    newest = at
+                if latest is None or at > latest:
+                    latest = at
+            newest = aware(latest) if latest is not None else None
             in_order = read
             gap_list = sorted(cursor.gaps)
             found_gaps: list[Any] = []
@@ -216,14 +219,24 @@ class SourceReader:
                     .order_by(case_events.c.case_id, case_events.c.at, case_events.c.seq)
                 ).all():
                     at = row[4]
-                    if at is not None and at.tzinfo is None:  # stored naive UTC
+                    if isinstance(at, datetime) and at.tzinfo is None:  # stored naive UTC
                         events[row[2]].append((*row[:4], at.replace(tzinfo=UTC), *row[5:]))
+                    elif isinstance(at, str):  # a platform view may hand over text
+                        events[row[2]].append((*row[:4], _parsed(at), *row[5:]))
                     else:
                         events[row[2]].append(row)
                 for cid in part:
                     record = case_rows.get(cid)
                     code = str(record["item_code"]) if record is not None else ""
                     yield case_from_parts(cid, record, items.get(code), events[cid], item_problems.get(code))
+
+
+def _parsed(text: str) -> datetime | str:
+    """Text from a view as an instant; left as text when unreadable (a problem on the case)."""
+    try:
+        return aware(text)
+    except ValueError:
+        return text
 
 
 def _membership(conn: Connection) -> Callable[[Any, Sequence[str]], ColumnElement[bool]]:

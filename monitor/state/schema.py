@@ -58,13 +58,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else stored(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # a platform view may hand over text
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
-        return value.astimezone(UTC)  # type: ignore[no-any-return]
+        return None if value is None else aware(value)
+
+
+def aware(value: datetime | str) -> datetime:
+    """A stored instant (naive UTC, or text from a platform view) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _ts() -> UTCDateTime:

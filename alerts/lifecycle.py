@@ -48,6 +48,27 @@ def _strongest(findings: Sequence[Finding]) -> dict[str, Finding]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class CaseFindings:
+    """One case's findings, with its alert rows as the caller read them."""
+
+    case_id: str
+    item_code: str
+    department: str
+    findings: Sequence[Finding]
+    existing_rows: Sequence[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One change `reconcile` decided on: a new alert (row is None) or a change of one."""
+
+    action: str
+    finding: Finding | None
+    row: Any = None
+    values: dict[str, Any] | None = None
+
+
 def reconcile(
     conn: Connection,
     case_id: str,
@@ -63,59 +84,72 @@ def reconcile(
 
     `reminder_at` is when an alert that becomes red should first be mailed again if nobody
     acknowledges it. `existing_rows` are the case's alert rows when the caller has already
-    read them (a batch reads them for all its cases at once); `journal` gathers the history
-    rows for the caller to chain at the end of its transaction (without one, they are
-    chained before returning)."""
+    read them; `journal` gathers the history rows for the caller to chain at the end of its
+    transaction (without one, they are chained before returning)."""
+    if existing_rows is None:
+        existing_rows = conn.execute(select(alerts).where(alerts.c.case_id == case_id)).all()
+    one = CaseFindings(case_id, item_code, department, findings, existing_rows)
+    return reconcile_many(conn, [one], now, reminder_at, journal)[case_id]
+
+
+def reconcile_many(
+    conn: Connection,
+    cases: Sequence[CaseFindings],
+    now: datetime,
+    reminder_at: datetime | None = None,
+    journal: history.Journal | None = None,
+) -> dict[str, list[Transition]]:
+    """`reconcile` for a batch of cases: every new alert of the batch goes in one INSERT
+    (a first start raises thousands), changes to existing alerts one conditional UPDATE each.
+    Transitions and history rows come out case by case, in the order they were decided."""
     with history.gathering(conn, journal) as journal:
-        if existing_rows is None:
-            existing_rows = conn.execute(select(alerts).where(alerts.c.case_id == case_id)).all()
-        existing = {r.rule_id: r for r in existing_rows}
-        wanted = _strongest(findings)
-        if not wanted and not any(r.state in OPEN_STATES for r in existing_rows):
-            return []  # the common case: nothing found, nothing open
-        out: list[Transition] = []
-        for rule_id, f in wanted.items():
-            row = existing.get(rule_id)
-            if row is None:
-                out.append(
-                    _raise(conn, journal, case_id, item_code, department, f, now, _remind(f, reminder_at))
-                )
-            elif row.state == "resolved":
-                if row.closed_by:
-                    continue  # closed by a person: the finding is on record, nothing to reopen
-                out.append(
-                    _change(
-                        conn,
-                        journal,
-                        row,
-                        "reopened",
-                        f,
-                        now,
-                        state="open",
-                        resolved_at=None,
-                        next_reminder_at=_remind(f, reminder_at),
+        plans = [(c, _plan(c, now, reminder_at)) for c in cases]
+        new = [(c, step) for c, steps in plans for step in steps if step.row is None]
+        ids = iter(_insert_alerts(conn, new, now))
+        out: dict[str, list[Transition]] = {}
+        for c, steps in plans:
+            done = out.setdefault(c.case_id, [])
+            for step in steps:
+                if step.row is None:
+                    f = step.finding
+                    assert f is not None  # a new alert always has its finding
+                    alert_id = next(ids)
+                    journal.add(alert_id, "raised", now, level=f.level.value, detail={"message": f.message})
+                    done.append(Transition(alert_id, "raised", f.level, f.category.value, f, 1))
+                else:
+                    done.append(
+                        _change(
+                            conn, journal, step.row, step.action, step.finding, now, **(step.values or {})
+                        )
                     )
-                )
-            elif f.level.rank > Level(row.level).rank:
-                out.append(
-                    _change(
-                        conn,
-                        journal,
-                        row,
-                        "escalated",
-                        f,
-                        now,
-                        escalated_at=now,
-                        next_reminder_at=_remind(f, reminder_at),
-                    )
-                )
-        for rule_id, row in existing.items():
-            if rule_id in wanted or row.state not in OPEN_STATES:
-                continue
-            if row.level == Level.YELLOW.value:
-                out.append(_change(conn, journal, row, "cured", None, now, state="resolved", resolved_at=now))
-            # A red alert is a recorded breach: it stays until a person acknowledges or closes it.
         return out
+
+
+def _plan(c: CaseFindings, now: datetime, reminder_at: datetime | None) -> list[_Step]:
+    existing = {r.rule_id: r for r in c.existing_rows}
+    wanted = _strongest(c.findings)
+    if not wanted and not any(r.state in OPEN_STATES for r in c.existing_rows):
+        return []  # the common case: nothing found, nothing open
+    steps: list[_Step] = []
+    for rule_id, f in wanted.items():
+        row = existing.get(rule_id)
+        if row is None:
+            steps.append(_Step("raised", f, values={"next_reminder_at": _remind(f, reminder_at)}))
+        elif row.state == "resolved":
+            if row.closed_by:
+                continue  # closed by a person: the finding is on record, nothing to reopen
+            values = {"state": "open", "resolved_at": None, "next_reminder_at": _remind(f, reminder_at)}
+            steps.append(_Step("reopened", f, row, values))
+        elif f.level.rank > Level(row.level).rank:
+            values = {"escalated_at": now, "next_reminder_at": _remind(f, reminder_at)}
+            steps.append(_Step("escalated", f, row, values))
+    for rule_id, row in existing.items():
+        if rule_id in wanted or row.state not in OPEN_STATES:
+            continue
+        if row.level == Level.YELLOW.value:
+            steps.append(_Step("cured", None, row, {"state": "resolved", "resolved_at": now}))
+        # A red alert is a recorded breach: it stays until a person acknowledges or closes it.
+    return steps
 
 
 def _content(f: Finding) -> dict[str, Any]:
@@ -133,42 +167,38 @@ def _remind(f: Finding, reminder_at: datetime | None) -> datetime | None:
     return reminder_at if f.level is Level.RED else None
 
 
-def _raise(
-    conn: Connection,
-    journal: history.Journal,
-    case_id: str,
-    item_code: str,
-    department: str,
-    f: Finding,
-    now: datetime,
-    reminder_at: datetime | None,
-) -> Transition:
-    # No savepoint: the claim on the case keeps other workers away from its alerts, and if
-    # one got there anyway the whole batch is retried, so the failed transaction is simply
-    # rolled back (a savepoint would cost two more round trips per alert).
-    try:
-        inserted = conn.execute(
-            alerts.insert().values(
-                case_id=case_id,
-                rule_id=f.rule_id,
-                item_code=item_code,
-                department=department,
-                state="open",
-                raised_at=now,
-                updated_at=now,
-                version=1,
-                next_reminder_at=reminder_at,
+def _insert_alerts(conn: Connection, new: list[tuple[CaseFindings, _Step]], now: datetime) -> list[int]:
+    """Insert the batch's new alerts in one statement; their ids in the same order."""
+    if not new:
+        return []
+    rows = []
+    for c, step in new:
+        f = step.finding
+        assert f is not None and step.values is not None
+        rows.append(
+            {
+                "case_id": c.case_id,
+                "rule_id": f.rule_id,
+                "item_code": c.item_code,
+                "department": c.department,
+                "state": "open",
+                "raised_at": now,
+                "updated_at": now,
+                "version": 1,
+                **step.values,
                 **_content(f),
-            )
-        ).inserted_primary_key
-        assert inserted is not None
-        alert_id = inserted[0]
+            }
+        )
+    # No savepoint: the claim on the cases keeps other workers away from their alerts, and if
+    # one got there anyway the whole batch is retried, so the failed transaction is simply
+    # rolled back.
+    try:
+        result = conn.execute(alerts.insert().returning(alerts.c.id, sort_by_parameter_order=True), rows)
+        return [int(i) for i in result.scalars()]
     except IntegrityError as exc:
         raise AlertConflictError(
-            f"alert for case {case_id} rule {f.rule_id} was raised by another worker"
+            f"an alert of cases {new[0][0].case_id}… was raised by another worker"
         ) from exc
-    journal.add(int(alert_id), "raised", now, level=f.level.value, detail={"message": f.message})
-    return Transition(int(alert_id), "raised", f.level, f.category.value, f, 1)
 
 
 def _change(

@@ -48,12 +48,14 @@ def enqueue(
     *,
     journal: history.Journal | None = None,
     active_silences: list[Any] | None = None,
+    into: list[dict[str, Any]] | None = None,
 ) -> int:
     """Write the notices one transition causes; returns how many were written.
 
     A silenced alert's notices are written `silenced` (kept, never mailed); a digest
     route's are `held` until its next slot; a route for the office above hears only of
-    reds left unacknowledged (see `alerts.reminders`)."""
+    reds left unacknowledged (see `alerts.reminders`). With `into`, the notices are added to
+    that list instead of written."""
     f = transition.finding
     if transition.action not in NOTIFYING_ACTIONS or f is None:
         return 0
@@ -128,11 +130,19 @@ def enqueue(
                 "next_attempt_at": at,
                 "attempts": 0,
             }
-    if rows:
-        # One statement, no savepoint: a transition's version is new, so its Message-IDs
-        # cannot be queued already; the alert change and its notices commit together.
-        conn.execute(notices.insert(), list(rows.values()))
+    if into is not None:
+        into.extend(rows.values())  # the caller writes a batch's notices at once (`write`)
+    else:
+        write(conn, list(rows.values()))
     return len(rows)
+
+
+def write(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Queue notices built by `enqueue`. One statement, no savepoint: a transition's version
+    is new, so its Message-IDs cannot be queued already; the alert changes and their notices
+    commit together."""
+    if rows:
+        conn.execute(notices.insert(), rows)
 
 
 def insert_notice(conn: Connection, **values: Any) -> int:

@@ -19,10 +19,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from alerts import history, silences
+from alerts import history, outbox, silences
 from alerts.history import ChainConflictError
-from alerts.lifecycle import AlertConflictError, alerts_of, reconcile
-from alerts.outbox import enqueue
+from alerts.lifecycle import AlertConflictError, CaseFindings, Transition, alerts_of, reconcile_many
 from alerts.reminders import next_reminder
 from monitor.calendar import WorkCalendar
 from monitor.config import Config
@@ -190,14 +189,19 @@ def _evaluate_batch(
         rows = alerts_of(conn, changed)  # one query for the batch, not one per case
         journal = history.Journal()  # the batch's history rows, chained once at the end
         quiet = silences.active(conn, now) if changed else []
+        found = [
+            CaseFindings(case.case_id, case.item_code, case.department, ev.findings, rows[case.case_id])
+            for case, ev in results
+            if case.case_id in rows
+        ]
+        moved = reconcile_many(conn, found, now, reminder_at, journal)  # new alerts: one INSERT
+        queued: list[dict[str, Any]] = []
         states = []
         for case, ev in results:
-            if case.case_id in rows:
-                t, n = _write_alerts(
-                    p, conn, case, ev, rows[case.case_id], calendar, now, reminder_at, journal, quiet
-                )
-                transitions += t
-                notices += n
+            changes = moved.get(case.case_id)
+            if changes:
+                transitions += len(changes)
+                notices += _notify(p, conn, case, ev, changes, calendar, now, journal, quiet, queued)
             nxt = ev.next_check_at
             clock_from, clock_until = clock_span(case, ev, now)
             states.append(
@@ -218,28 +222,26 @@ def _evaluate_batch(
                     "clock_until": clock_until,
                 }
             )
+        outbox.write(conn, queued)
         store.save_states(conn, states)
         journal.flush(conn)
     return len(claimed), transitions, notices
 
 
-def _write_alerts(
+def _notify(
     p: Pipeline,
     conn: Connection,
     case: Case,
     ev: Evaluation,
-    existing: list[Any],
+    changes: list[Transition],
     calendar: WorkCalendar,
     now: datetime,
-    reminder_at: datetime,
     journal: history.Journal,
     quiet: list[Any],
-) -> tuple[int, int]:
-    """Reconcile one case's alerts with its findings and queue the notices they cause."""
+    queued: list[dict[str, Any]],
+) -> int:
+    """Count one case's alert changes and build the notices they cause into `queued`."""
     tz = p.config.tz
-    changes = reconcile(
-        conn, case.case_id, case.item_code, case.department, ev.findings, now, reminder_at, existing, journal
-    )
     notices = 0
     explanation: str | None = None
     for t in changes:
@@ -249,7 +251,7 @@ def _write_alerts(
             continue
         if explanation is None:
             explanation = explain_text(case, ev, calendar, tz)
-        notices += enqueue(
+        notices += outbox.enqueue(
             conn,
             t,
             case,
@@ -260,8 +262,9 @@ def _write_alerts(
             tz,
             journal=journal,
             active_silences=quiet,
+            into=queued,
         )
-    return len(changes), notices
+    return notices
 
 
 def _count(m: Metrics, action: str, category: str, level: str, department: str) -> None:

@@ -26,6 +26,7 @@ from monitor.daemon.http import serve
 from monitor.daemon.poll import poll_once
 from monitor.daemon.reload import RuleHolder
 from monitor.daemon.workers import Workers
+from monitor.engine import build as engine_build
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class Daemon:
             else:
                 workers = Workers(cfg, cfg.daemon.workers, self.fixed_now)
                 workers.start()
-        log.info("sunlight daemon started: polling every %.0fs", interval)
+        log.info("sunlight daemon started: polling every %.0fs, %s engine", interval, engine_build())
         try:
             self.scheduler.start()
         finally:

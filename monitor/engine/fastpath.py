@@ -224,7 +224,9 @@ def _in(x: object, container: object) -> object:
 
 @dataclass(frozen=True, slots=True)
 class _Lit:
-    value: object
+    # `Any`, not `object`: a dataclass compiled by mypyc looks its field types up among the
+    # module's names, where the builtin `object` is not (the import fails with KeyError).
+    value: Any
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Appended, not prepended: an installed build (a compiled one, see setup.py) comes first.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from province import NOW, case_rows, items
 
 from monitor.calendar import WorkCalendar
-from monitor.engine import evaluate, load_ruleset
+from monitor.engine import build, evaluate, load_ruleset
 from monitor.model import Case
 from monitor.source.records import case_from_rows, item_from_row
 
@@ -87,7 +88,7 @@ def main() -> None:
         best = min(best, time.perf_counter() - started)
     mode = "CEL only" if args.cel_only else "fast path"
     print(
-        f"{len(cases):,} cases, {rules.rule_count} rules, {mode}: best of 3 {best:.2f}s = "
+        f"{len(cases):,} cases, {rules.rule_count} rules, {mode}, {build()} engine: best of 3 {best:.2f}s = "
         f"{best / len(cases) * 1e6:.0f} µs a case, {len(cases) / best:,.0f} cases/s on one core"
     )
 

@@ -37,13 +37,15 @@ from typing import Any
 import psycopg
 from sqlalchemy import func, make_url, select, text, update
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Appended, not prepended: an installed build (a compiled one, see setup.py) comes first.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from monitor.app import App, build
 from monitor.config import load_config
 from monitor.daemon.poll import poll_once
 from monitor.daemon.requeue import Generation
 from monitor.daemon.workers import Workers
+from monitor.engine import build as engine_build
 from monitor.state.schema import case_state, stored
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -229,7 +231,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     work = Path("/tmp/sunlight-bench")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{engine_build()} engine"
+    )
     report: dict[str, Any] = {}
     for label, n, seed in (("small", args.small, 1), ("big", args.cases, 2)):
         url = scratch(args.url, f"sunlight_bench_{label}")

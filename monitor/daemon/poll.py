@@ -186,7 +186,10 @@ def _evaluate_batch(
         results = [(case, evaluate(case, rules, calendar, now, tz)) for case in p.reader.load_cases(claimed)]
         prints = {case.case_id: store.fingerprint(ev) for case, ev in results}
         changed = [cid for cid, fp in prints.items() if claimed[cid] != fp]
-        rows = alerts_of(conn, changed)  # one query for the batch, not one per case
+        # One query for the batch, not one per case; and none for cases never evaluated
+        # (their queue row has no fingerprint yet), which cannot have alerts: a first start.
+        rows = alerts_of(conn, [cid for cid in changed if claimed[cid]])
+        rows.update((cid, []) for cid in changed if not claimed[cid])
         journal = history.Journal()  # the batch's history rows, chained once at the end
         quiet = silences.active(conn, now) if changed else []
         found = [

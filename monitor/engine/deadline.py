@@ -18,9 +18,11 @@ from monitor.model import Case, Category, ClockReport, Event, Finding, Level, Li
 from monitor.timeutil import local_date, start_of_day
 
 
-def _span_end(start: datetime, span: r.Span, cal: WorkCalendar, now: datetime, tz: ZoneInfo) -> datetime:
-    """The instant a span counted from `start` runs out (same counting as every clock)."""
-    due = run_clock(ClockSpec(span.amount, span.unit), start, None, (), 0, cal, now, tz).due
+def _span_end(
+    start: datetime, amount: int, unit: LimitUnit, cal: WorkCalendar, now: datetime, tz: ZoneInfo
+) -> datetime:
+    """The instant `amount` units counted from `start` run out (same counting as every clock)."""
+    due = run_clock(ClockSpec(amount, unit), start, None, (), 0, cal, now, tz).due
     assert due is not None  # a clock without pauses always has a deadline
     return due
 
@@ -123,7 +125,7 @@ def _deemed(
     if not origins:
         return start, "", None
     origin = origins[0]
-    window_end = _span_end(origin.at, r.Span(amount=deemed.within, unit=deemed.unit), cal, now, tz)
+    window_end = _span_end(origin.at, deemed.within, deemed.unit, cal, now, tz)
     answers = [e for e in ctx.matching(case.events, deemed.unless, params) if e.at >= origin.at]
     if answers and answers[0].at < window_end:
         return start, "", None  # answered in time: the clock starts at the real acceptance
@@ -207,7 +209,7 @@ def _pause_overruns(
         limit = spec.limit_for(p.reason)
         if limit is None:
             continue
-        end = _span_end(p.start, limit, cal, now, tz)
+        end = _span_end(p.start, limit.amount, limit.unit, cal, now, tz)
         if (p.end or now) >= end:
             span = f"{limit.amount}{unit_label(limit.unit)}"
             state = "已结束" if p.end else "仍未恢复"
@@ -293,7 +295,7 @@ def min_interval(
     tos = [e for e in ctx.matching(case.events, rule.to, params) if e.at >= first.at]
     if not tos:
         return
-    end = _span_end(first.at, rule.at_least, cal, now, tz)
+    end = _span_end(first.at, rule.at_least.amount, rule.at_least.unit, cal, now, tz)
     if rule.at_least.unit is LimitUnit.HOURS:
         bound = end
     else:

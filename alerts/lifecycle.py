@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from alerts import history
@@ -61,7 +61,7 @@ class CaseFindings:
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """One change `reconcile` decided on: a new alert (row is None) or a change of one."""
+    """One change decided for a case: a new alert (row is None) or a change of one."""
 
     action: str
     finding: Finding | None
@@ -71,41 +71,24 @@ class _Step:
 
 def reconcile(
     conn: Connection,
-    case_id: str,
-    item_code: str,
-    department: str,
-    findings: Sequence[Finding],
-    now: datetime,
-    reminder_at: datetime | None = None,
-    existing_rows: Sequence[Any] | None = None,
-    journal: history.Journal | None = None,
-) -> list[Transition]:
-    """Bring the case's alerts in line with its findings; returns what changed.
-
-    `reminder_at` is when an alert that becomes red should first be mailed again if nobody
-    acknowledges it. `existing_rows` are the case's alert rows when the caller has already
-    read them; `journal` gathers the history rows for the caller to chain at the end of its
-    transaction (without one, they are chained before returning)."""
-    if existing_rows is None:
-        existing_rows = conn.execute(select(alerts).where(alerts.c.case_id == case_id)).all()
-    one = CaseFindings(case_id, item_code, department, findings, existing_rows)
-    return reconcile_many(conn, [one], now, reminder_at, journal)[case_id]
-
-
-def reconcile_many(
-    conn: Connection,
     cases: Sequence[CaseFindings],
     now: datetime,
     reminder_at: datetime | None = None,
     journal: history.Journal | None = None,
 ) -> dict[str, list[Transition]]:
-    """`reconcile` for a batch of cases: every new alert of the batch goes in one INSERT
-    (a first start raises thousands), changes to existing alerts one conditional UPDATE each.
-    Transitions and history rows come out case by case, in the order they were decided."""
+    """Bring a batch of cases' alerts in line with their findings; each case's changes.
+
+    `reminder_at` is when an alert that becomes red should first be mailed again if nobody
+    acknowledges it. `journal` gathers the history rows for the caller to chain at the end of
+    its transaction (without one, they are chained before returning). Every new alert of the
+    batch goes in one INSERT (a first start raises thousands), a change to an existing alert
+    is one conditional UPDATE; transitions and history rows come out case by case, in the
+    order they were decided."""
     with history.gathering(conn, journal) as journal:
         plans = [(c, _plan(c, now, reminder_at)) for c in cases]
         new = [(c, step) for c, steps in plans for step in steps if step.row is None]
         ids = iter(_insert_alerts(conn, new, now))
+        _update_alerts(conn, [step for _, steps in plans for step in steps if step.row is not None], now)
         out: dict[str, list[Transition]] = {}
         for c, steps in plans:
             done = out.setdefault(c.case_id, [])
@@ -117,11 +100,7 @@ def reconcile_many(
                     journal.add(alert_id, "raised", now, level=f.level.value, detail={"message": f.message})
                     done.append(Transition(alert_id, "raised", f.level, f.category.value, f, 1))
                 else:
-                    done.append(
-                        _change(
-                            conn, journal, step.row, step.action, step.finding, now, **(step.values or {})
-                        )
-                    )
+                    done.append(_record(journal, step.row, step.action, step.finding, now))
         return out
 
 
@@ -201,8 +180,34 @@ def _insert_alerts(conn: Connection, new: list[tuple[CaseFindings, _Step]], now:
         ) from exc
 
 
-def _change(
-    conn: Connection,
+def _update_alerts(conn: Connection, steps: list[_Step], now: datetime) -> None:
+    """Apply changes to existing alerts, each conditional on the version read (`WHERE
+    version = seen`); one executemany per kind of change. Any change that finds its alert
+    moved on fails the whole batch (AlertConflictError), which the caller retries."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for step in steps:
+        row = step.row
+        values = {
+            "updated_at": now,
+            "version": row.version + 1,
+            **(_content(step.finding) if step.finding is not None else {}),
+            **(step.values or {}),
+        }
+        groups.setdefault(tuple(values), []).append({"b_id": row.id, "b_seen": row.version, **values})
+    for columns, params in groups.items():
+        statement = (
+            update(alerts)
+            .where(alerts.c.id == bindparam("b_id"), alerts.c.version == bindparam("b_seen"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        # A driver that cannot count the rows of an executemany gets one statement a change.
+        batches = [params] if conn.dialect.supports_sane_multi_rowcount else [[p] for p in params]
+        for batch in batches:
+            if conn.execute(statement, batch).rowcount != len(batch):
+                raise AlertConflictError(f"an alert among {[p['b_id'] for p in batch]} changed meanwhile")
+
+
+def _record(
     journal: history.Journal,
     row: Any,
     action: str,
@@ -211,16 +216,8 @@ def _change(
     *,
     actor: str = "sunlight",
     note: str | None = None,
-    **values: Any,
 ) -> Transition:
-    content = _content(f) if f is not None else {}
-    moved = conn.execute(
-        update(alerts)
-        .where(alerts.c.id == row.id, alerts.c.version == row.version)
-        .values(updated_at=now, version=row.version + 1, **content, **values)
-    )
-    if moved.rowcount != 1:
-        raise AlertConflictError(f"alert {row.id} changed while {action}")
+    """The history row and the transition of a change `_update_alerts` made."""
     level = f.level if f is not None else Level(row.level)
     detail = {"message": f.message} if f is not None else {}
     if note is not None:
@@ -246,7 +243,8 @@ def act(
     if row.state not in allowed_from:
         raise SunlightError(f"alert {alert_id} is {row.state}; cannot {action} it")
     journal = history.Journal()
-    _change(conn, journal, row, action, None, now, actor=actor, note=note, state=state, next_reminder_at=None)
+    _update_alerts(conn, [_Step(action, None, row, {"state": state, "next_reminder_at": None})], now)
+    _record(journal, row, action, None, now, actor=actor, note=note)
     journal.flush(conn)
 
 

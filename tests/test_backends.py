@@ -137,3 +137,40 @@ def test_states_saved_in_two_batches_of_one_transaction_all_land(any_db_url: str
         assert [tuple(r) for r in got] == [tuple(r.values()) for r in rows]
     finally:
         h.app.dispose()
+
+
+def test_changes_to_alerts_made_meanwhile_fail_the_whole_batch(any_db_url: str, tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from alerts.lifecycle import AlertConflictError, CaseFindings, alerts_of, reconcile
+    from monitor.model import Category, Finding, Level
+    from monitor.state.schema import alerts
+
+    h = Harness(load_config(write_config(tmp_path, any_db_url), environ={}))
+    now = bj("2026-11-24 10:00")
+    yellow = Finding("r.one", "规则", Category.TIME_LIMIT, Level.YELLOW, "即将超期")
+    try:
+        with h.app.state.begin() as conn:
+            raised = reconcile(conn, [CaseFindings(c, "X", "市局", [yellow], []) for c in ("C1", "C2")], now)
+        assert [t.action for c in ("C1", "C2") for t in raised[c]] == ["raised", "raised"]
+        with h.app.state.connect() as conn:
+            stale = alerts_of(conn, ["C1", "C2"])
+        with h.app.state.begin() as conn:  # someone acknowledges C2's alert meanwhile
+            conn.execute(update(alerts).where(alerts.c.case_id == "C2").values(version=alerts.c.version + 1))
+        cure = [CaseFindings(c, "X", "市局", [], stale[c]) for c in ("C1", "C2")]
+        with pytest.raises(AlertConflictError), h.app.state.begin() as conn:
+            reconcile(conn, cure, now)
+        with h.app.state.connect() as conn:  # nothing of the failed batch was kept
+            assert {r.case_id: r.state for r in conn.execute(select(alerts))} == {"C1": "open", "C2": "open"}
+            fresh = alerts_of(conn, ["C1", "C2"])
+        with h.app.state.begin() as conn:
+            done = reconcile(conn, [CaseFindings(c, "X", "市局", [], fresh[c]) for c in ("C1", "C2")], now)
+        assert [t.action for c in ("C1", "C2") for t in done[c]] == ["cured", "cured"]
+        with h.app.state.connect() as conn:
+            assert {r.case_id: r.state for r in conn.execute(select(alerts))} == {
+                "C1": "resolved",
+                "C2": "resolved",
+            }
+            assert verify(conn).ok
+    finally:
+        h.app.dispose()

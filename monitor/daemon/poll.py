@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from alerts import history, outbox, silences
 from alerts.history import ChainConflictError
-from alerts.lifecycle import AlertConflictError, CaseFindings, Transition, alerts_of, reconcile_many
+from alerts.lifecycle import AlertConflictError, CaseFindings, Transition, alerts_of, reconcile
 from alerts.reminders import next_reminder
 from monitor.calendar import WorkCalendar
 from monitor.config import Config
@@ -197,7 +197,7 @@ def _evaluate_batch(
             for case, ev in results
             if case.case_id in rows
         ]
-        moved = reconcile_many(conn, found, now, reminder_at, journal)  # new alerts: one INSERT
+        moved = reconcile(conn, found, now, reminder_at, journal)  # new alerts: one INSERT
         queued: list[dict[str, Any]] = []
         states = []
         for case, ev in results:

@@ -15,7 +15,8 @@ from setuptools import setup
 
 # The hot path of evaluate(): the engine, the calendar's counting, the time helpers and the
 # frozen models they build. The rule models (pydantic) and everything around a pass stay
-# interpreted.
+# interpreted: SQLAlchemy types the rows of a typed select as tuples, which they are not at
+# run time, and compiled code checks (a compiled state store fails on its first claim).
 COMPILED = [
     "monitor/model.py",
     "monitor/timeutil.py",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from functools import cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from monitor.calendar import WorkCalendar
@@ -29,8 +30,10 @@ class Pause:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class ClockSpec:
+# The clock's own value types are named tuples, not frozen dataclasses: every evaluation
+# builds three to seven of them, and a tuple is built in one step where a frozen dataclass
+# sets its fields one `object.__setattr__` at a time (a third of the count's own cost).
+class ClockSpec(NamedTuple):
     amount: int
     unit: LimitUnit
     roll_over_holidays: bool = False
@@ -38,8 +41,7 @@ class ClockSpec:
     yellow_left: int | None = None  # yellow once at most this many units are left (today counts)
 
 
-@dataclass(frozen=True, slots=True)
-class ClockResult:
+class ClockResult(NamedTuple):
     due: datetime | None  # None while paused with no end in sight
     due_day: date | None
     yellow_at: datetime | None

@@ -15,7 +15,7 @@ applicable" finding) is reported only once the rule's steps appear.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from monitor.engine import rules as r
 
@@ -37,7 +37,7 @@ class Gate:
 class PlannedRule:
     rule: r.Rule
     gates: tuple[Gate, ...]
-    dated: bool = False  # has effective dates to check against the case's start
+    dated: bool = field(init=False)  # has effective dates to check against the case's start
 
     def __post_init__(self) -> None:
         dated = self.rule.effective_from is not None or self.rule.effective_to is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -31,21 +31,20 @@ from sqlalchemy import (
 
 from monitor.errors import RecordError
 from monitor.model import Case, PowerItem
-from monitor.source.records import case_from_parts, item_from_row
+from monitor.source.records import EVENT_FIELDS, case_from_parts, item_from_row
 from monitor.state.schema import aware, case_events, cases, power_items
 
 # The JSON columns come back as text: nearly all are `{}` or `[]`, which records.py turns
 # into empty values without a JSON parser (the driver would parse each). The event time is
 # read as a plain (naive UTC) timestamp and made aware here, in one loop, rather than by the
-# column type's result processor value by value. The order is records.EVENT_FIELDS.
-EVENT_COLUMNS = (
-    case_events.c.seq,
-    case_events.c.event_id,
-    case_events.c.case_id,
-    case_events.c.kind,
-    type_coerce(case_events.c.at, DateTime()).label("at"),
-    cast(case_events.c.actors, Text).label("actors"),
-    cast(case_events.c.attributes, Text).label("attributes"),
+# column type's result processor value by value. Columns in the order of records.EVENT_FIELDS.
+_READ_AS: dict[str, ColumnElement[Any]] = {
+    "at": type_coerce(case_events.c.at, DateTime()).label("at"),
+    "actors": cast(case_events.c.actors, Text).label("actors"),
+    "attributes": cast(case_events.c.attributes, Text).label("attributes"),
+}
+EVENT_COLUMNS: tuple[ColumnElement[Any], ...] = tuple(
+    _READ_AS.get(name, case_events.c[name]) for name in EVENT_FIELDS
 )
 CASE_COLUMNS = (
     *(c for c in cases.c if c.name != "attributes"),
@@ -219,10 +218,8 @@ class SourceReader:
                     .order_by(case_events.c.case_id, case_events.c.at, case_events.c.seq)
                 ).all():
                     at = row[4]
-                    if isinstance(at, datetime) and at.tzinfo is None:  # stored naive UTC
-                        events[row[2]].append((*row[:4], at.replace(tzinfo=UTC), *row[5:]))
-                    elif isinstance(at, str):  # a platform view may hand over text
-                        events[row[2]].append((*row[:4], _parsed(at), *row[5:]))
+                    if not isinstance(at, datetime) or at.tzinfo is None:  # stored naive UTC, or text
+                        events[row[2]].append((*row[:4], _instant(at), *row[5:]))
                     else:
                         events[row[2]].append(row)
                 for cid in part:
@@ -231,12 +228,13 @@ class SourceReader:
                     yield case_from_parts(cid, record, items.get(code), events[cid], item_problems.get(code))
 
 
-def _parsed(text: str) -> datetime | str:
-    """Text from a view as an instant; left as text when unreadable (a problem on the case)."""
+def _instant(value: Any) -> Any:
+    """A stored time as an aware instant; left as it is when unreadable (then a problem on
+    its case, see records.case_from_parts)."""
     try:
-        return aware(text)
-    except ValueError:
-        return text
+        return aware(value)
+    except (ValueError, TypeError, AttributeError):
+        return value
 
 
 def _membership(conn: Connection) -> Callable[[Any, Sequence[str]], ColumnElement[bool]]:

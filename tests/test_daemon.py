@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
+import weakref
 from pathlib import Path
 from typing import Any
 
 from monitor.daemon.http import make_app
-from monitor.daemon.reload import RuleHolder
+from monitor.daemon.reload import RuleHolder, settle_heap
 from monitor.metrics import Metrics
 from tests.conftest import RULES
 
@@ -55,6 +57,29 @@ def test_new_rule_file_is_picked_up(tmp_path: Path) -> None:
     )
     assert holder.changed() and holder.reload()
     assert holder.rules().rule_count == before + 1
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only the collector can free it
+
+
+def test_loading_rules_freezes_the_long_lived_heap_and_a_reload_frees_what_it_replaced(
+    tmp_path: Path,
+) -> None:
+    rules = _copy_rules(tmp_path)
+    gc.unfreeze()
+    holder = RuleHolder(rules, rules / "calendar", ROUTES)
+    assert gc.get_freeze_count() > 0  # what lives as long as the rules is no longer scanned
+    node = _Node()
+    settle_heap()  # frozen along with the rules, as anything alive at a load is
+    old = weakref.ref(node)
+    del node
+    gc.collect()
+    assert old() is not None  # a frozen cycle is never collected...
+    assert holder.reload()
+    assert old() is None  # ...until the next load unfreezes the heap first
+    assert gc.get_freeze_count() > 0
 
 
 def _call(app: Any, path: str) -> tuple[str, bytes]:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from monitor.calendar import WorkCalendar
 from monitor.engine.clock import ClockResult, ClockSpec, Pause, run_clock
+from monitor.engine.deadline import _span_end
 from monitor.model import Level, LimitUnit
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -552,3 +553,20 @@ def test_a_server_in_utc_gives_the_same_answers_as_one_in_beijing() -> None:
         in_beijing = run(spec, start, now)
         assert in_utc == in_beijing
         assert (in_utc.due_day, in_utc.level) == expected[i]
+
+
+@FAST
+@given(
+    st.integers(min_value=0, max_value=60),
+    st.sampled_from([WORKING, NATURAL, HOURS]),
+    INSTANTS,
+    st.sampled_from([BEIJING, NEW_YORK, ZoneInfo("UTC")]),
+)
+def test_a_span_ends_where_a_clock_of_that_length_runs_out(
+    amount: int, unit: LimitUnit, start: datetime, tz: ZoneInfo
+) -> None:
+    # The deemed-start window and the pause maximum are counted without a clock (deadline.py).
+    clock = run_clock(ClockSpec(amount, unit), start.astimezone(tz), None, (), 0, cal(), start, tz)
+    end = _span_end(start.astimezone(tz), amount, unit, cal(), tz)
+    assert clock.due is not None and end == clock.due
+    assert end.utcoffset() == clock.due.utcoffset()  # the same instant, shown in the same zone

@@ -15,16 +15,20 @@ from monitor.engine.clock import ClockSpec, Pause, run_clock
 from monitor.engine.context import CaseContext, finding_for
 from monitor.engine.messages import deadline_message, fmt_deadline, unit_label
 from monitor.model import Case, Category, ClockReport, Event, Finding, Level, LimitUnit
-from monitor.timeutil import local_date, start_of_day
+from monitor.timeutil import end_of_day, local_date, start_of_day, to_utc
 
 
-def _span_end(
-    start: datetime, amount: int, unit: LimitUnit, cal: WorkCalendar, now: datetime, tz: ZoneInfo
-) -> datetime:
-    """The instant `amount` units counted from `start` run out (same counting as every clock)."""
-    due = run_clock(ClockSpec(amount, unit), start, None, (), 0, cal, now, tz).due
-    assert due is not None  # a clock without pauses always has a deadline
-    return due
+def _span_end(start: datetime, amount: int, unit: LimitUnit, cal: WorkCalendar, tz: ZoneInfo) -> datetime:
+    """The instant `amount` units counted from `start` run out: what `run_clock` gives as the
+    deadline of a clock without pauses, extension or roll-over (tests/test_clock.py holds
+    the two to the same answer), counted directly because every licensing case asks twice."""
+    if unit is LimitUnit.HOURS:
+        return (to_utc(start) + timedelta(hours=amount)).astimezone(tz)
+    day = local_date(start, tz)
+    last = (
+        cal.add_working_days(day, amount) if unit is LimitUnit.WORKING_DAYS else day + timedelta(days=amount)
+    )
+    return end_of_day(last, tz)
 
 
 def deadline(
@@ -125,7 +129,7 @@ def _deemed(
     if not origins:
         return start, "", None
     origin = origins[0]
-    window_end = _span_end(origin.at, deemed.within, deemed.unit, cal, now, tz)
+    window_end = _span_end(origin.at, deemed.within, deemed.unit, cal, tz)
     answers = [e for e in ctx.matching(case.events, deemed.unless, params) if e.at >= origin.at]
     if answers and answers[0].at < window_end:
         return start, "", None  # answered in time: the clock starts at the real acceptance
@@ -209,7 +213,7 @@ def _pause_overruns(
         limit = spec.limit_for(p.reason)
         if limit is None:
             continue
-        end = _span_end(p.start, limit.amount, limit.unit, cal, now, tz)
+        end = _span_end(p.start, limit.amount, limit.unit, cal, tz)
         if (p.end or now) >= end:
             span = f"{limit.amount}{unit_label(limit.unit)}"
             state = "已结束" if p.end else "仍未恢复"
@@ -295,7 +299,7 @@ def min_interval(
     tos = [e for e in ctx.matching(case.events, rule.to, params) if e.at >= first.at]
     if not tos:
         return
-    end = _span_end(first.at, rule.at_least.amount, rule.at_least.unit, cal, now, tz)
+    end = _span_end(first.at, rule.at_least.amount, rule.at_least.unit, cal, tz)
     if rule.at_least.unit is LimitUnit.HOURS:
         bound = end
     else:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
+from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from monitor.calendar import WorkCalendar
 from monitor.engine import RuleSet, evaluate, load_ruleset
 from monitor.engine.context import CaseContext
-from monitor.engine.gates import Gate
+from monitor.engine.gates import Gate, PlannedRule, _step_gates, condition_gates
 from monitor.model import ItemType
 from tests.conftest import bj
 from tests.test_shipped_rules import LICENCE, make
@@ -109,3 +113,83 @@ def test_case_counts_are_the_steps_by_kind() -> None:
     )
     assert CaseContext(case, rules, NOW).counts == {"received": 1, "reviewed": 2}
     assert case.item is LICENCE
+
+
+@pytest.mark.parametrize(
+    ("parts", "kinds"),
+    [
+        (('"decided" in case.counts', "x > 1"), [{"decided"}]),
+        (('"decided"  in  case.counts', ' "delivered" in case.counts '), [{"decided"}, {"delivered"}]),
+        (('case.counts.exists(k, k == "fee_charged")',), [{"fee_charged"}]),
+        (('case.counts.exists(k, j == "fee_charged")',), []),  # another variable: not a step test
+        (('"decided" in case.counts || closed',), []),  # a disjunction is no gate
+        (('!("decided" in case.counts)',), []),
+        (('"decided" in case.first',), []),
+    ],
+)
+def test_a_conjunct_that_asks_for_a_step_is_a_gate(parts: tuple[str, ...], kinds: list[set[str]]) -> None:
+    assert [set(g.kinds) for g in condition_gates(parts)] == kinds
+
+
+def test_a_condition_false_for_a_whole_item_type_keeps_the_rule_out_of_its_plan() -> None:
+    from tests.conftest import RULES as SHIPPED
+
+    rules = load_ruleset(SHIPPED, ROUTES)
+
+    def planned(t: ItemType | None) -> set[str]:
+        return {p.rule.id for _, ps in rules.plan[t] for p in ps}
+
+    # `case.listed && case.item.item_type == "penalty" && ...`
+    assert "data_quality.penalty_procedure_missing" in planned(ItemType.PENALTY)
+    assert "data_quality.penalty_procedure_missing" not in planned(ItemType.LICENSING)
+    assert "data_quality.penalty_procedure_missing" not in planned(None)  # not listed
+    assert "catalogue.unlisted_power" in planned(None)
+
+
+def _ungated(rules: RuleSet) -> RuleSet:
+    """The same rule set planned with the step gates alone: every condition runs, and every
+    enabled rule of a selected file is in the plan of every item type."""
+    plain = dataclasses.replace(rules)
+    full = {
+        t: tuple(
+            (f, tuple(PlannedRule(r, _step_gates(r)) for r in f.spec.rules if r.enabled)) for f, _ in files
+        )
+        for t, files in rules.plan.items()
+    }
+    object.__setattr__(plain, "plan", full)
+    return plain
+
+
+def test_condition_gates_and_plans_change_no_evaluation_of_the_demo_cases(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from monitor.config import load_config
+    from monitor.demo import demo_records
+    from monitor.source.reader import SourceReader
+    from monitor.state.schema import cases
+    from tests.conftest import RULES as SHIPPED
+    from tests.conftest import Harness, write_config
+
+    h = Harness(load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'demo.db'}"), environ={}))
+    h.load(*demo_records(NOW, cases=400), now=NOW)
+    with h.app.source.connect() as conn:
+        ids = list(conn.execute(select(cases.c.case_id)).scalars())
+    demo = list(SourceReader(h.app.source).load_cases(ids))
+    h.app.dispose()
+    rules = load_ruleset(SHIPPED, ROUTES)
+    plain = _ungated(rules)
+    assert sum(len(p) for _, p in plain.plan[ItemType.LICENSING]) > sum(
+        len(p) for _, p in rules.plan[ItemType.LICENSING]
+    )
+    calendar = WorkCalendar.default()
+    compared = 0
+    for case in demo:
+        for days in (-2, 0, 3, 20):
+            at = NOW + timedelta(days=days)
+            a, b = evaluate(case, rules, calendar, at), evaluate(case, plain, calendar, at)
+            assert (a.findings, a.next_check_at) == (b.findings, b.next_check_at), case.case_id
+            assert [(c.rule_id, c.due, c.level, c.reason) for c in a.clocks] == [
+                (c.rule_id, c.due, c.level, c.reason) for c in b.clocks
+            ]
+            compared += 1
+    assert compared == 1600

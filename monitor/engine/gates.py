@@ -5,7 +5,12 @@ step, a clock about its start, an absence or at-most rule about the steps it cou
 without them gets nothing from the rule whatever its conditions say, so the evaluator skips
 the rule on a look-up in the case's step counts instead of running its conditions (which
 costs a CEL call) and walking its events. Existence and check rules speak about what is
-missing or about case data, and have no gate.
+missing or about case data, and have no gate of their own.
+
+A condition can gate its rule too: a top-level conjunct that only asks whether the case has
+a step (`"decided" in case.counts`, or `case.counts.exists(k, k == "decided")`) is false
+without it, and CEL's `&&` is false as soon as one side is, whatever the others would give.
+The data-quality and disclosure checks that every case meets start that way.
 
 One consequence, deliberate: a rule's condition is not run for a case the rule cannot
 concern, so a condition that would fail on that case's data (a data_quality "rule not
@@ -14,6 +19,7 @@ applicable" finding) is reported only once the rule's steps appear.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -51,8 +57,57 @@ def _kinds(matches: tuple[r.EventMatch, ...]) -> frozenset[str]:
     return frozenset(m.kind for m in matches)
 
 
-def gates_of(rule: r.Rule) -> tuple[Gate, ...]:
-    """Every gate must be open for the rule to apply (none: it always runs)."""
+# A conjunct that is true exactly when the case has a step of the kind it names.
+_HAS_STEP = (
+    re.compile(r'"(?P<kind>[a-z][a-z0-9_]*)"\s+in\s+case\.counts'),
+    re.compile(
+        r'case\.counts\.exists\(\s*(?P<v>[a-z_]\w*)\s*,\s*(?P=v)\s*==\s*"(?P<kind>[a-z][a-z0-9_]*)"\s*\)'
+    ),
+)
+
+
+def condition_gates(parts: tuple[str, ...]) -> tuple[Gate, ...]:
+    """The gates a condition's top-level conjuncts (`RuleSet.parts`) amount to."""
+    out = []
+    for part in parts:
+        for pattern in _HAS_STEP:
+            found = pattern.fullmatch(part.strip())
+            if found is not None:
+                out.append(Gate(frozenset({found["kind"]})))
+                break
+    return tuple(out)
+
+
+_ITEM_TYPE = re.compile(r'case\.item\.item_type\s*==\s*"(?P<type>[a-z_]+)"')
+
+
+def never_for(rule: r.Rule, parts: Mapping[str, tuple[str, ...]], item_type: str | None) -> bool:
+    """Whether the rule's condition is false for every case of `item_type` (None: an item
+    outside the catalogue), so that the plan for that type can leave the rule out: a
+    conjunct `case.listed` for unlisted cases, `case.item.item_type == "x"` for the other
+    listed types. (For an unlisted case the item-type test is an error, not false.)"""
+    when = getattr(rule, "when", None)
+    if not when:
+        return False
+    for part in parts[when]:
+        text = part.strip()
+        if text == "case.listed" and item_type is None:
+            return True
+        found = _ITEM_TYPE.fullmatch(text)
+        if found is not None and item_type is not None and found["type"] != item_type:
+            return True
+    return False
+
+
+def gates_of(rule: r.Rule, parts: Mapping[str, tuple[str, ...]] | None = None) -> tuple[Gate, ...]:
+    """Every gate must be open for the rule to apply (none: it always runs). With `parts`
+    (each condition's top-level conjuncts) the rule's own condition adds its gates."""
+    when = getattr(rule, "when", None)
+    extra = condition_gates(parts[when]) if parts is not None and when else ()
+    return _step_gates(rule) + extra
+
+
+def _step_gates(rule: r.Rule) -> tuple[Gate, ...]:
     if isinstance(rule, r.DeadlineRule):
         kinds = _kinds(rule.clock.start)
         if rule.clock.deemed_start is not None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from monitor.engine import rules as r
 from monitor.engine.conjuncts import split_conjuncts
 from monitor.engine.fastpath import FastCondition, compile_fast
-from monitor.engine.gates import PlannedRule, gates_of
+from monitor.engine.gates import PlannedRule, gates_of, never_for
 from monitor.errors import RuleError
 from monitor.model import STANDARD_EVENT_KINDS, ItemType
 
@@ -78,12 +78,14 @@ class RuleSet:
         }
         object.__setattr__(self, "steps", steps)
         planned = [
-            (f, tuple(PlannedRule(rule, gates_of(rule)) for rule in f.spec.rules if rule.enabled))
+            (f, tuple(PlannedRule(rule, gates_of(rule, self.parts)) for rule in f.spec.rules if rule.enabled))
             for f in self.files
         ]
         plan = {
             t: tuple(
-                p for p in planned if not p[0].spec.select.item_types or t in p[0].spec.select.item_types
+                (f, tuple(p for p in rules if not never_for(p.rule, self.parts, t.value if t else None)))
+                for f, rules in planned
+                if not f.spec.select.item_types or t in f.spec.select.item_types
             )
             for t in (*ItemType, None)
         }

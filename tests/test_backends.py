@@ -174,3 +174,50 @@ def test_changes_to_alerts_made_meanwhile_fail_the_whole_batch(any_db_url: str, 
             assert verify(conn).ok
     finally:
         h.app.dispose()
+
+
+def test_whole_cases_read_the_same_on_every_backend(any_db_url: str, tmp_path: Path) -> None:
+    """`load_cases` (on PostgreSQL one row a case with its events in arrays): every event in
+    (time, seq) order with its actors and attributes, a case without events, events whose
+    case has no record, and an id that exists nowhere."""
+    h = Harness(load_config(write_config(tmp_path, any_db_url), environ={}))
+    try:
+        h.load(item(), case("C1", party_type="person"), case("C2"))
+        with h.app.source.begin() as conn:
+            rows = [
+                (7, "C1", "accepted", bj("2026-11-03 09:00"), ["甲", "乙"], {"note": "核准"}),
+                (3, "C1", "received", bj("2026-11-02 09:00"), [], {}),
+                (9, "C1", "reviewed", bj("2026-11-03 09:00"), [], {"n": 1}),  # same time: by seq
+                (4, "GHOST", "received", bj("2026-11-02 09:00"), [], {}),
+            ]
+            for seq, cid, kind, at, actors, attributes in rows:
+                conn.execute(
+                    insert(case_events).values(
+                        seq=seq,
+                        event_id=f"e{seq}",
+                        case_id=cid,
+                        kind=kind,
+                        at=at,
+                        actors=actors,
+                        attributes=attributes,
+                        ingested_at=at,
+                    )
+                )
+        got = {c.case_id: c for c in h.pipeline.reader.load_cases(["C1", "C2", "GHOST", "NOWHERE"])}
+        assert list(got) == ["C1", "C2", "GHOST", "NOWHERE"]
+        c1 = got["C1"]
+        assert c1.attributes == {"party_type": "person"} and c1.item is not None and not c1.problems
+        assert c1.applicant.name == "张三"
+        assert [(e.seq, e.kind, e.at, e.actors, dict(e.attributes)) for e in c1.events] == [
+            (3, "received", bj("2026-11-02 09:00"), (), {}),
+            (7, "accepted", bj("2026-11-03 09:00"), ("甲", "乙"), {"note": "核准"}),
+            (9, "reviewed", bj("2026-11-03 09:00"), (), {"n": 1}),
+        ]
+        assert all(e.at.utcoffset() is not None and e.case_id == "C1" for e in c1.events)
+        assert got["C2"].events == () and not got["C2"].problems
+        ghost = got["GHOST"]
+        assert [e.event_id for e in ghost.events] == ["e4"] and ghost.item is None
+        assert any("GHOST" in p for p in ghost.problems)
+        assert got["NOWHERE"].events == () and got["NOWHERE"].problems
+    finally:
+        h.app.dispose()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -194,6 +194,9 @@ class SourceReader:
         """Whole cases (record, catalogue item, every event), a chunk of ids per query."""
         ids = sorted(case_ids)
         with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                yield from self._load_pg(conn, ids)
+                return
             among = _membership(conn)
             # Catalogue items repeat across chunks; each is read once per call.
             items: dict[str, PowerItem] = {}
@@ -226,6 +229,71 @@ class SourceReader:
                     record = case_rows.get(cid)
                     code = str(record["item_code"]) if record is not None else ""
                     yield case_from_parts(cid, record, items.get(code), events[cid], item_problems.get(code))
+
+    def _load_pg(self, conn: Connection, ids: list[str]) -> Iterator[Case]:
+        """`load_cases` on PostgreSQL: one row per case, its events gathered into arrays.
+
+        A first start reads millions of cases. Five rows a case through SQLAlchemy's result
+        layer cost more than the case's evaluation; one row a case, in the driver's binary
+        format (arrays and timestamps decoded in C), costs a fifth of that."""
+        items: dict[str, PowerItem] = {}
+        item_problems: dict[str, str] = {}
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor:
+            for part in _chunks(ids, self.chunk * 10):
+                cursor.execute(_PG_WHOLE_CASES, {"ids": list(part)}, binary=True)
+                rows = cursor.fetchall()
+                codes = sorted({r[2] for r in rows if r[1] is not None} - items.keys() - item_problems.keys())
+                if codes:
+                    for row in conn.execute(select(power_items).where(power_items.c.item_code.in_(codes))):
+                        try:
+                            items[row.item_code] = item_from_row(row._mapping)
+                        except RecordError as exc:
+                            item_problems[row.item_code] = str(exc)
+                for cid, found, *record, seqs, event_ids, kinds, ats, actors, attributes in rows:
+                    events: list[Any] = []
+                    if seqs is not None:
+                        # Stored naive UTC; anything else is left for case_from_parts to report.
+                        times = [_utc(t) for t in ats]
+                        events = list(
+                            zip(
+                                seqs,
+                                event_ids,
+                                [cid] * len(seqs),
+                                kinds,
+                                times,
+                                actors,
+                                attributes,
+                                strict=True,
+                            )
+                        )
+                    case_row = dict(zip(_CASE_NAMES, record, strict=True)) if found is not None else None
+                    code = str(record[0]) if found is not None else ""
+                    yield case_from_parts(cid, case_row, items.get(code), events, item_problems.get(code))
+
+
+_CASE_NAMES = tuple(c.name for c in CASE_COLUMNS if c.name != "case_id")
+# One row per asked id (no case row: NULLs, a problem on the case), its events as arrays in
+# the columns' order of records.EVENT_FIELDS less `case_id`.
+_PG_WHOLE_CASES = (
+    "SELECT q.id, c.case_id, "  # noqa: S608 - table and column names from the schema, never data
+    + ", ".join(f"c.{n}" if n != "attributes" else "c.attributes::text" for n in _CASE_NAMES)
+    + ", e.* FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS q(id, n)"
+    f" LEFT JOIN {cases.name} AS c ON c.case_id = q.id"
+    " LEFT JOIN LATERAL (SELECT "
+    + ", ".join(
+        f"array_agg({n}::text)" if n in ("actors", "attributes") else f"array_agg({n})"
+        for n in EVENT_FIELDS
+        if n != "case_id"
+    )
+    + f" FROM {case_events.name} WHERE case_id = q.id) AS e ON true ORDER BY q.n"
+)
+
+
+def _utc(value: Any) -> Any:
+    return (
+        value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else _instant(value)
+    )
 
 
 def _instant(value: Any) -> Any:

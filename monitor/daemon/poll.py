@@ -192,10 +192,11 @@ def _evaluate_batch(
         rows.update((cid, []) for cid in changed if not claimed[cid])
         journal = history.Journal()  # the batch's history rows, chained once at the end
         quiet = silences.active(conn, now) if changed else []
+        # A case with no findings and no alert rows has nothing to reconcile (most of a first start).
         found = [
             CaseFindings(case.case_id, case.item_code, case.department, ev.findings, rows[case.case_id])
             for case, ev in results
-            if case.case_id in rows
+            if case.case_id in rows and (ev.findings or rows[case.case_id])
         ]
         moved = reconcile(conn, found, now, reminder_at, journal)  # new alerts: one INSERT
         queued: list[dict[str, Any]] = []

@@ -782,3 +782,74 @@ def compile_fast(source: str) -> FastCondition | None:
         return _compile(source)
     except Unsupported:
         return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Which conditions the shape of a case decides (monitor.engine.screen).
+
+# The fields of `case` that follow from its item, department, attributes and steps (kinds,
+# actors, attributes), never from its times or its number (monitor.engine.context).
+_SHAPED_CASE_FIELDS: Final = frozenset(
+    {"item_code", "department", "attributes", "listed", "item", "counts", "fee_charged", "closed"}
+)
+_SHAPED_STEP_FIELDS: Final = frozenset({"kind", "actors", "attributes"})  # not `at`
+
+
+def timeless(source: str) -> bool:
+    """Whether the value of `source` follows from a case's shape alone: its item, department
+    and attributes, and its steps in order with their kinds, actors and attributes — not the
+    steps' times, `now`, `case.first` or the case number. Two cases of one shape then get the
+    same answer, and the screen asks once. Conservative: anything the check does not
+    understand (syntax outside the fast path's subset, a whole `case` or step map) is not."""
+    try:
+        node = _Parser(source).parse()
+    except Unsupported:
+        return False
+    return _shaped(node, frozenset(), frozenset())
+
+
+def _is_step(node: _Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
+    """Whether `node` is one step's map: `event`, a variable over `events`, `events[i]`."""
+    if isinstance(node, _Ident):
+        return node.name in steps if node.name in bound else node.name == "event"
+    if isinstance(node, _Index) and isinstance(node.obj, _Ident):
+        return node.obj.name == "events" and node.obj.name not in bound and _shaped(node.key, bound, steps)
+    return False
+
+
+def _shaped(node: _Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
+    match node:
+        case _Lit():
+            return True
+        case _Ident(name):
+            if name in bound:
+                return name not in steps  # a whole step map holds its time
+            return name == "params"
+        case _Select(obj, field) | _Has(obj, field):
+            if isinstance(obj, _Ident) and obj.name == "case" and "case" not in bound:
+                return field in _SHAPED_CASE_FIELDS
+            if _is_step(obj, bound, steps):
+                return field in _SHAPED_STEP_FIELDS
+            return _shaped(obj, bound, steps)
+        case _Index(obj, key):
+            return _shaped(obj, bound, steps) and _shaped(key, bound, steps)
+        case _Size(arg):
+            if isinstance(arg, _Ident) and arg.name == "events" and "events" not in bound:
+                return True  # how many steps
+            return _shaped(arg, bound, steps)
+        case _Comprehension(_, target, var, pred):
+            inner = bound | {var}
+            if isinstance(target, _Ident) and target.name == "events" and "events" not in bound:
+                return _shaped(pred, inner, steps | {var})
+            return _shaped(target, bound, steps) and _shaped(pred, inner, steps - {var})
+        case _List(items):
+            return all(_shaped(i, bound, steps) for i in items)
+        case _Not(arg):
+            return _shaped(arg, bound, steps)
+        case _Logic(_, args):
+            return all(_shaped(a, bound, steps) for a in args)
+        case _Cond(test, then, orelse):
+            return all(_shaped(n, bound, steps) for n in (test, then, orelse))
+        case _Rel(_, left, right):
+            return _shaped(left, bound, steps) and _shaped(right, bound, steps)
+    return False  # pragma: no cover - every node kind is matched above

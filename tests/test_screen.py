@@ -1,0 +1,231 @@
+"""The screen (monitor.engine.screen) against the engine: what it settles, it settles exactly.
+
+For every case the screen settles, `evaluate` must find nothing and give the same next check
+and the same span of counted days; the cases it does not settle are evaluated in full, so the
+only thing the screen may get wrong by declining is speed, which the settled share checks.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.calendar import WorkCalendar
+from monitor.daemon.requeue import clock_span
+from monitor.engine import RuleSet, evaluate, load_ruleset
+from monitor.engine.fastpath import timeless
+from monitor.engine.screen import Screen
+from monitor.model import Applicant, Case, Event, ItemType, LimitUnit, PowerItem
+from tests.conftest import RULES, bj
+
+ROUTES = frozenset({"department", "discipline_office", "operators"})
+NOW = bj("2026-11-23 10:00")
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_ruleset(RULES, ROUTES)
+
+
+@pytest.fixture(scope="module")
+def calendar() -> WorkCalendar:
+    return WorkCalendar.default()
+
+
+def _item(code: str, kind: ItemType, legal: int | None, promised: int | None, unit: LimitUnit) -> PowerItem:
+    return PowerItem(code, f"事项{code}", kind, "市第一局", legal, promised, unit, Decimal(0))
+
+
+ITEMS = [
+    _item("XK-1", ItemType.LICENSING, 20, 5, LimitUnit.WORKING_DAYS),
+    _item("XK-2", ItemType.LICENSING, 20, None, LimitUnit.WORKING_DAYS),
+    _item("XK-3", ItemType.LICENSING, None, None, LimitUnit.WORKING_DAYS),  # no limit: a finding
+    _item("CF-1", ItemType.PENALTY, 90, None, LimitUnit.NATURAL_DAYS),
+    _item("CF-2", ItemType.PENALTY, 0, None, LimitUnit.NATURAL_DAYS),
+    _item("TS-1", ItemType.COMPLAINT, 15, None, LimitUnit.NATURAL_DAYS),
+    _item("GG-1", ItemType.PUBLIC_SERVICE, 10, 3, LimitUnit.WORKING_DAYS),
+]
+FLOWS = {
+    ItemType.LICENSING: ["received", "accepted", "reviewed", "decided", "delivered", "disclosed", "closed"],
+    ItemType.PENALTY: [
+        "filed",
+        "investigated",
+        "pre_decision_notice",
+        "statement_heard",
+        "legal_review",
+        "decided",
+        "delivered",
+    ],
+    ItemType.COMPLAINT: ["received", "accepted", "replied", "followed_up", "closed"],
+    ItemType.PUBLIC_SERVICE: ["received", "accepted", "decided", "delivered"],
+}
+GAPS = [timedelta(0), timedelta(minutes=30), timedelta(hours=5), timedelta(days=1), timedelta(days=6)]
+ODD = ["correction_requested", "suspended", "resumed", "extended", "rejected", "correction_received"]
+
+
+def random_case(rng: random.Random, n: int) -> Case:
+    """A case of a random item: a prefix of its flow, sometimes shuffled or with odd steps
+    (pauses, extensions, corrections), times from a few minutes to weeks apart (some equal)."""
+    item = rng.choice(ITEMS)
+    flow = FLOWS[item.item_type][: rng.randint(1, len(FLOWS[item.item_type]))]
+    if rng.random() < 0.25:
+        flow.insert(rng.randrange(len(flow) + 1), rng.choice(ODD))
+    if rng.random() < 0.1:
+        rng.shuffle(flow)
+    if rng.random() < 0.05:
+        flow.insert(0, "unheard_of")
+    at = NOW - timedelta(days=rng.choice([0, 1, 2, 4, 8, 15, 30, 60, 120]), minutes=rng.randint(0, 900))
+    events = []
+    for i, kind in enumerate(flow):
+        attributes: dict[str, Any] = {}
+        if kind == "extended" and rng.random() < 0.7:
+            attributes = {"approved_by": "局长", "days": rng.choice([5, 10, 30])}
+        if kind == "suspended":
+            attributes = {"reason": rng.choice(["expert_review", "检验检测"])}
+        if kind == "decided" and rng.random() < 0.3:
+            attributes = {"fine_amount": rng.choice([100, 5000, 200000])}
+        actors = ("甲", "乙") if kind == "investigated" and rng.random() < 0.8 else ()
+        events.append(Event(i + 1, f"e{n}-{i}", f"C{n}", kind, at, actors, attributes))
+        at += rng.choice(
+            [timedelta(0), timedelta(minutes=30), timedelta(hours=5), timedelta(days=1), timedelta(days=6)]
+        )
+    attributes = {}
+    if item.item_type is ItemType.PENALTY:
+        attributes = {
+            "party_type": rng.choice(["person", "organization"]),
+            "procedure": rng.choice(["general", "general", "summary", "hearing"]),
+        }
+    if rng.random() < 0.05:
+        attributes["disclosure_exempt"] = True
+    events.sort(key=lambda e: (e.at, e.seq))
+    return Case(f"C{n}", item.item_code, item.department, Applicant(), attributes, item, tuple(events))
+
+
+def check_exact(screen: Screen, rules: RuleSet, calendar: WorkCalendar, case: Case, at: datetime) -> bool:
+    """Whether the screen settled the case; fails when what it settled differs from `evaluate`."""
+    settled = screen.settle(case, at)
+    if settled is None:
+        return False
+    ev = evaluate(case, rules, calendar, at)
+    assert ev.findings == (), (case, at)
+    assert settled.next_check == ev.next_check_at, (case, at)
+    assert settled.counted_until == clock_span(case, ev, at)[1], (case, at)
+    return True
+
+
+def test_what_the_screen_settles_is_what_evaluation_finds_on_random_cases(
+    rules: RuleSet, calendar: WorkCalendar
+) -> None:
+    rng = random.Random(20261201)
+    screen = Screen(rules, calendar)
+    cases = [random_case(rng, n) for n in range(3000)]
+    settled = quiet = 0
+    for case in cases:
+        for days in (0, 2, 9, 40):
+            at = NOW + timedelta(days=days, hours=rng.randint(0, 23))
+            settled += check_exact(screen, rules, calendar, case, at)
+            quiet += not evaluate(case, rules, calendar, at).findings
+    assert quiet > 1000
+    assert settled > quiet * 0.6  # the screen declines only what it cannot count itself
+
+
+def test_what_the_screen_settles_is_what_evaluation_finds_on_the_demo_cases(
+    rules: RuleSet, calendar: WorkCalendar, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from monitor.config import load_config
+    from monitor.demo import demo_records
+    from monitor.source.reader import SourceReader
+    from monitor.state.schema import cases
+    from tests.conftest import Harness, write_config
+
+    h = Harness(load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'demo.db'}"), environ={}))
+    h.load(*demo_records(NOW, cases=400), now=NOW)
+    with h.app.source.connect() as conn:
+        ids = list(conn.execute(select(cases.c.case_id)).scalars())
+    demo = list(SourceReader(h.app.source).load_cases(ids))
+    h.app.dispose()
+    screen = Screen(rules, calendar)
+    settled = open_and_quiet = 0
+    for case in demo:
+        for days in (-3, 0, 1, 5, 20):
+            at = NOW + timedelta(days=days)
+            settled += check_exact(screen, rules, calendar, case, at)
+            open_and_quiet += not case.is_closed and not evaluate(case, rules, calendar, at).findings
+    assert open_and_quiet > 200
+    assert settled > open_and_quiet * 0.8, (settled, open_and_quiet)
+
+
+def test_a_young_licensing_case_is_settled_and_cases_of_one_shape_share_one_analysis(
+    rules: RuleSet, calendar: WorkCalendar
+) -> None:
+    screen = Screen(rules, calendar)
+    item = ITEMS[0]
+    for n, start in enumerate((bj("2026-11-19 09:00"), bj("2026-11-20 15:30"))):
+        steps = [
+            ("received", start),
+            ("accepted", start + timedelta(hours=2)),
+            ("reviewed", start + timedelta(days=1)),
+        ]
+        events = tuple(Event(i, f"e{n}{i}", f"C{n}", k, t) for i, (k, t) in enumerate(steps))
+        case = Case(f"C{n}", item.item_code, item.department, Applicant(), {}, item, events)
+        assert check_exact(screen, rules, calendar, case, NOW)
+    assert len(screen._programs) == 1
+
+
+def test_a_finding_is_left_to_evaluation_and_a_pause_to_the_engines_own_clock(
+    rules: RuleSet, calendar: WorkCalendar
+) -> None:
+    screen = Screen(rules, calendar)
+    item = ITEMS[0]
+
+    def case(*steps: tuple[str, datetime]) -> Case:
+        events = tuple(Event(i, f"e{i}", "C1", k, t) for i, (k, t) in enumerate(steps))
+        return Case("C1", item.item_code, item.department, Applicant(), {}, item, events)
+
+    late = case(("received", bj("2026-10-01 09:00")), ("accepted", bj("2026-10-02 09:00")))
+    assert evaluate(late, rules, calendar, NOW).findings and screen.settle(late, NOW) is None
+    paused = case(
+        ("received", bj("2026-11-19 09:00")),
+        ("accepted", bj("2026-11-19 10:00")),
+        ("suspended", bj("2026-11-20 10:00")),
+    )
+    # The running pause: the rule runs through the engine's own code for this case, and the
+    # clock, standing still, counts days with no end.
+    assert check_exact(screen, rules, calendar, paused, NOW)
+    settled = screen.settle(paused, NOW)
+    assert settled is not None and settled.counted_until is None
+    future = case(("received", NOW + timedelta(hours=1)))
+    assert screen.settle(future, NOW) is None  # a data_quality finding
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('case.listed && case.item.item_type == "penalty"', True),
+        ('events.exists(e, e.kind == "investigated" && size(e.actors) < 2)', True),
+        ("has(case.attributes.fine) && case.attributes.fine > params.limit", True),
+        ('event.attributes.result != "no_penalty"', True),
+        ('events[0].kind == "received"', True),
+        ("size(events) > 3", True),
+        ('events.exists(e, e.actors.exists(e, e == "甲"))', True),  # the inner `e` is an actor
+        ("case.first.delivered < case.first.decided", False),
+        ("events.exists(e, e.at > now)", False),
+        ("event.at < now", False),
+        ('case.case_id == "C1"', False),
+        ("events[0] == events[1]", False),  # whole steps hold their times
+        ("events.exists(e, [e].exists(x, x.at > now))", False),
+        ("case == {}", False),
+        ('"x" in events', False),
+        ("now > now", False),
+        ("case.attributes.x.matches('a')", False),  # outside the subset: not known to be timeless
+    ],
+)
+def test_which_conditions_the_shape_decides(source: str, expected: bool) -> None:
+    assert timeless(source) is expected

@@ -27,6 +27,7 @@ from monitor.calendar import WorkCalendar
 from monitor.config import Config
 from monitor.daemon.requeue import Generation, clock_span, queue_affected
 from monitor.engine import RuleSet, evaluate
+from monitor.engine.screen import Screen
 from monitor.explain import explain_text
 from monitor.metrics import Metrics
 from monitor.model import Case, Category, Evaluation, Level
@@ -64,6 +65,12 @@ class Pipeline:
     calendar: Callable[[], WorkCalendar]
     metrics: Metrics | None = None
     last: Generation | None = None  # the rules and calendar of the last pass
+    screen: tuple[str, Screen] | None = None  # for the rules and calendar of that digest
+
+    def screen_for(self, digest: str, rules: RuleSet, calendar: WorkCalendar) -> Screen:
+        if self.screen is None or self.screen[0] != digest:
+            self.screen = (digest, Screen(rules, calendar, self.config.tz))
+        return self.screen[1]
 
 
 def limit_share(case: Case, ev: Evaluation) -> float | None:
@@ -183,7 +190,18 @@ def _evaluate_batch(
         claimed = store.claim_due(conn, now, p.config.daemon.batch_size)
         if not claimed:
             return None
-        results = [(case, evaluate(case, rules, calendar, now, tz)) for case in p.reader.load_cases(claimed)]
+        # The screen settles the quiet cases (nearly all) as evaluation would; the rest are
+        # evaluated in full. A settled case's counted days come from the screen.
+        screen = p.screen_for(digest, rules, calendar)
+        results: list[tuple[Case, Evaluation]] = []
+        spans: dict[str, tuple[datetime | None, datetime | None]] = {}
+        for case in p.reader.load_cases(claimed):
+            settled = screen.settle(case, now)
+            if settled is None:
+                results.append((case, evaluate(case, rules, calendar, now, tz)))
+            else:
+                results.append((case, Evaluation(case.case_id, (), settled.next_check)))
+                spans[case.case_id] = (case.events[0].at, settled.counted_until)
         prints = {case.case_id: store.fingerprint(ev) for case, ev in results}
         changed = [cid for cid, fp in prints.items() if claimed[cid] != fp]
         # One query for the batch, not one per case; and none for cases never evaluated
@@ -207,7 +225,7 @@ def _evaluate_batch(
                 transitions += len(changes)
                 notices += _notify(p, conn, case, ev, changes, calendar, now, journal, quiet, queued)
             nxt = ev.next_check_at
-            clock_from, clock_until = clock_span(case, ev, now)
+            clock_from, clock_until = spans.get(case.case_id) or clock_span(case, ev, now)
             states.append(
                 {
                     "case_id": case.case_id,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, update
 
 from alerts.history import verify
 from monitor.config import load_config
 from monitor.source.reader import Cursor
-from monitor.state.schema import case_events
+from monitor.state.schema import case_events, power_items
 from tests.conftest import Harness, bj, case, event, item, write_config
 
 
@@ -219,5 +219,18 @@ def test_whole_cases_read_the_same_on_every_backend(any_db_url: str, tmp_path: P
         assert [e.event_id for e in ghost.events] == ["e4"] and ghost.item is None
         assert any("GHOST" in p for p in ghost.problems)
         assert got["NOWHERE"].events == () and got["NOWHERE"].problems
+        # The catalogue is read again when an item's row changes, and an item removed is gone.
+        with h.app.source.begin() as conn:
+            conn.execute(
+                update(power_items)
+                .where(power_items.c.item_code == "XK-1")
+                .values(promised_limit=3, updated_at=bj("2026-11-24 09:00"))
+            )
+        [c1] = h.pipeline.reader.load_cases(["C1"])
+        assert c1.item is not None and c1.item.promised_limit == 3
+        with h.app.source.begin() as conn:
+            conn.execute(delete(power_items).where(power_items.c.item_code == "XK-1"))
+        [c1] = h.pipeline.reader.load_cases(["C1"])
+        assert c1.item is None
     finally:
         h.app.dispose()

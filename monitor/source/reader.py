@@ -94,6 +94,8 @@ class SourceReader:
         self.overlap = overlap
         self.max_events = max_events
         self.chunk = chunk
+        # item_code -> (its row's updated_at, the item or what is wrong with its row)
+        self._catalogue: dict[str, tuple[Any, PowerItem | str]] = {}
 
     def changes(self, cursor: Cursor, now: datetime) -> tuple[Changes, Cursor]:
         """The cases touched since `cursor`, and the cursor to store once they are handled."""
@@ -236,21 +238,30 @@ class SourceReader:
         A first start reads millions of cases. Five rows a case through SQLAlchemy's result
         layer cost more than the case's evaluation; one row a case, in the driver's binary
         format (arrays and timestamps decoded in C), costs a fifth of that."""
-        items: dict[str, PowerItem] = {}
-        item_problems: dict[str, str] = {}
+        catalogue = self._catalogue
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor:
             for part in _chunks(ids, self.chunk * 10):
                 cursor.execute(_PG_WHOLE_CASES, {"ids": list(part)}, binary=True)
                 rows = cursor.fetchall()
-                codes = sorted({r[2] for r in rows if r[1] is not None} - items.keys() - item_problems.keys())
-                if codes:
-                    for row in conn.execute(select(power_items).where(power_items.c.item_code.in_(codes))):
+                # Items are read again only when their row changed (its updated_at, read with
+                # each case): a batch of cases names hundreds of them.
+                stale = {
+                    r[3]: r[2] for r in rows if r[2] is not None and catalogue.get(r[3], _NONE)[0] != r[2]
+                }
+                if stale:
+                    if len(catalogue) > MAX_CATALOGUE:
+                        catalogue.clear()
+                    for row in conn.execute(
+                        select(power_items).where(power_items.c.item_code.in_(sorted(stale)))
+                    ):
+                        entry: PowerItem | str
                         try:
-                            items[row.item_code] = item_from_row(row._mapping)
+                            entry = item_from_row(row._mapping)
                         except RecordError as exc:
-                            item_problems[row.item_code] = str(exc)
-                for cid, found, *record, seqs, event_ids, kinds, ats, actors, attributes in rows:
+                            entry = str(exc)
+                        catalogue[row.item_code] = (stale.get(row.item_code), entry)
+                for cid, found, stamp, *record, seqs, event_ids, kinds, ats, actors, attributes in rows:
                     events: list[Any] = []
                     if seqs is not None:
                         # Stored naive UTC; anything else is left for case_from_parts to report.
@@ -268,18 +279,25 @@ class SourceReader:
                             )
                         )
                     case_row = dict(zip(_CASE_NAMES, record, strict=True)) if found is not None else None
-                    code = str(record[0]) if found is not None else ""
-                    yield case_from_parts(cid, case_row, items.get(code), events, item_problems.get(code))
+                    known = catalogue.get(str(record[0])) if stamp is not None else None  # no row: unlisted
+                    item = known[1] if known is not None else None
+                    if isinstance(item, str):
+                        yield case_from_parts(cid, case_row, None, events, item)
+                    else:
+                        yield case_from_parts(cid, case_row, item, events)
 
 
+MAX_CATALOGUE = 200_000  # catalogue items kept between batches (a province has about 30,000)
+_NONE: tuple[Any, Any] = (None, None)
 _CASE_NAMES = tuple(c.name for c in CASE_COLUMNS if c.name != "case_id")
 # One row per asked id (no case row: NULLs, a problem on the case), its events as arrays in
 # the columns' order of records.EVENT_FIELDS less `case_id`.
 _PG_WHOLE_CASES = (
-    "SELECT q.id, c.case_id, "  # noqa: S608 - table and column names from the schema, never data
+    "SELECT q.id, c.case_id, i.updated_at, "  # noqa: S608 - table and column names from the schema
     + ", ".join(f"c.{n}" if n != "attributes" else "c.attributes::text" for n in _CASE_NAMES)
     + ", e.* FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS q(id, n)"
     f" LEFT JOIN {cases.name} AS c ON c.case_id = q.id"
+    f" LEFT JOIN {power_items.name} AS i ON i.item_code = c.item_code"
     " LEFT JOIN LATERAL (SELECT "
     + ", ".join(
         f"array_agg({n}::text)" if n in ("actors", "attributes") else f"array_agg({n})"

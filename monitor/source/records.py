@@ -179,7 +179,8 @@ def case_from_parts(
                 raise TypeError(f"time {at!r} is not a timezone-aware timestamp")
             if kind is None or event_id is None:
                 raise TypeError("the row has no kind or no event_id")
-            listed = _sequence(actors)
+            # Nearly every step has no actors and no attributes: no parser, no call for them.
+            listed = () if actors == "[]" else tuple(map(str, _sequence(actors)))
             events.append(
                 Event(
                     int(seq),
@@ -187,8 +188,8 @@ def case_from_parts(
                     case_id,
                     str(kind),
                     at,
-                    tuple(map(str, listed)) if listed else (),
-                    _mapping(attributes),
+                    listed,
+                    {} if attributes == "{}" else _mapping(attributes),
                 )
             )
         except (ValueError, TypeError) as exc:

@@ -27,6 +27,7 @@ COMPILED = [
     "monitor/engine/evaluate.py",
     "monitor/engine/fastpath.py",
     "monitor/engine/gates.py",
+    "monitor/engine/screen.py",
 ]
 
 ext_modules = []

@@ -3,7 +3,8 @@
 The normal suite runs from the source tree and checks that nothing compiled shadows it. The
 compiled job (`.ci/compiled`) installs a compiled wheel, sets `SUNLIGHT_EXPECT_COMPILED=1`,
 and checks that the engine really is compiled and that it finds exactly what the source finds
-on every case of the demo data set, at several instants.
+on every case of the demo data set, at several instants (and that its screen settles the same
+cases the same way).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from monitor.calendar import WorkCalendar
 from monitor.config import load_config
 from monitor.demo import demo_records
 from monitor.engine import build, evaluate, load_ruleset
+from monitor.engine.screen import Screen
 from tests.conftest import RULES, Harness, bj, write_config
 
 EXPECT_COMPILED = os.environ.get("SUNLIGHT_EXPECT_COMPILED") == "1"
@@ -38,6 +40,7 @@ COMPILED = [
     "monitor.engine.evaluate",
     "monitor.engine.fastpath",
     "monitor.engine.gates",
+    "monitor.engine.screen",
 ]
 
 
@@ -72,10 +75,12 @@ def digest(url: str) -> str:
     with engine.connect() as conn:
         ids = list(conn.execute(select(cases.c.case_id)).scalars())
     out = hashlib.sha256()
+    screen = Screen(rules, calendar)
     for case in SourceReader(engine).load_cases(ids):
         for days in (0, 3, 20):
             ev = evaluate(case, rules, calendar, NOW + timedelta(days=days))
             out.update(repr((ev.case_id, ev.findings, ev.next_check_at)).encode())
+            out.update(repr(screen.settle(case, NOW + timedelta(days=days))).encode())
             for c in ev.clocks:
                 out.update(repr(c).encode() + c.reason.encode())
     engine.dispose()

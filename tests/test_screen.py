@@ -18,7 +18,7 @@ import pytest
 from monitor.calendar import WorkCalendar
 from monitor.daemon.requeue import clock_span
 from monitor.engine import RuleSet, evaluate, load_ruleset
-from monitor.engine.fastpath import timeless
+from monitor.engine.fastpath import orderly, timeless
 from monitor.engine.screen import Screen
 from monitor.model import Applicant, Case, Event, ItemType, LimitUnit, PowerItem
 from tests.conftest import RULES, bj
@@ -229,3 +229,48 @@ def test_a_finding_is_left_to_evaluation_and_a_pause_to_the_engines_own_clock(
 )
 def test_which_conditions_the_shape_decides(source: str, expected: bool) -> None:
     assert timeless(source) is expected
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            'events.exists(r, r.kind == "received" && events.exists(e, e.kind == "accepted" && e.at < r.at))',
+            True,
+        ),
+        ("case.first.delivered < case.first.decided", True),
+        ('"decided" in case.counts && case.first.decided >= case.first.received', True),
+        ("events.exists(e, e.at < now)", False),  # against the clock, not another step
+        ("case.first.decided < case.first", False),
+        ('events.exists(e, e.at == "2026-11-01")', False),
+        ("events.exists(e, [e.at].exists(t, t > e.at))", False),  # a time outside a comparison
+    ],
+)
+def test_which_conditions_the_order_of_steps_decides(source: str, expected: bool) -> None:
+    assert orderly(source) is expected
+    assert not timeless(source)
+
+
+def test_a_check_on_the_order_of_steps_is_answered_once_per_pattern_of_ties(
+    rules: RuleSet, calendar: WorkCalendar
+) -> None:
+    screen = Screen(rules, calendar)
+    item = ITEMS[0]
+
+    def case(n: int, gap: timedelta, *kinds: str) -> Case:
+        at = bj("2026-11-20 09:00")
+        events = tuple(Event(i, f"e{n}{i}", f"C{n}", k, at + i * gap) for i, k in enumerate(kinds))
+        return Case(f"C{n}", item.item_code, item.department, Applicant(), {}, item, events)
+
+    in_order = case(1, timedelta(hours=1), "received", "accepted")
+    assert check_exact(screen, rules, calendar, in_order, NOW)
+    # The same shape with both steps at one instant: another pattern, learnt on its own.
+    assert check_exact(screen, rules, calendar, case(2, timedelta(0), "received", "accepted"), NOW)
+    [program] = [p for p in screen._programs.values() if p is not None]
+    [check] = program.ordered
+    assert check.rule.id == "data_quality.step_before_receipt"
+    assert check.answers == {(False,): False, (True,): False}
+    # Accepted before it was received: the check's finding, left to evaluation.
+    backwards = case(3, timedelta(hours=1), "accepted", "received")
+    assert evaluate(backwards, rules, calendar, NOW).findings
+    assert screen.settle(backwards, NOW) is None

@@ -10,7 +10,7 @@ import cel
 
 from monitor.engine import rules as r
 from monitor.engine.fastpath import UNSURE
-from monitor.engine.loader import RuleSet
+from monitor.engine.loader import RuleSet, Step
 from monitor.model import Case, Event, Finding, Level
 
 
@@ -122,22 +122,27 @@ class CaseContext:
         steps = self.rules.steps.get(source)
         if steps is None:
             raise KeyError(f"expression `{source}` was not compiled with the rule set")
-        env = self._env
-        for part, fast, reads_events in steps:
-            result: object = UNSURE
-            if fast is not None:
-                if reads_events and "events" not in env:
-                    env["events"] = [self._event_value(e) for e in self.case.events]
-                env["params"] = params
-                env["event"] = None if event is None else self._event_value(event)
-                result = fast(env)
-            if result is UNSURE:
-                result = self._run(part, params, event)
-            if not isinstance(result, bool):
-                raise TypeError(f"expression `{source}` gave {result!r}, not true or false")
-            if not result:
+        for step in steps:  # noqa: SIM110 - a loop, not a generator: the hot path
+            if not self.test_step(step, source, params, event):
                 return False
         return True
+
+    def test_step(self, step: Step, source: str, params: dict[str, Any], event: Event | None = None) -> bool:
+        """One conjunct of `source` (a step of `RuleSet.steps`), as `test` runs it."""
+        part, fast, reads_events = step
+        result: object = UNSURE
+        if fast is not None:
+            env = self._env
+            if reads_events and "events" not in env:
+                env["events"] = [self._event_value(e) for e in self.case.events]
+            env["params"] = params
+            env["event"] = None if event is None else self._event_value(event)
+            result = fast(env)
+        if result is UNSURE:
+            result = self._run(part, params, event)
+        if not isinstance(result, bool):
+            raise TypeError(f"expression `{source}` gave {result!r}, not true or false")
+        return result
 
     def _run(self, source: str, params: dict[str, Any], event: Event | None) -> Any:
         if self._cel is None:

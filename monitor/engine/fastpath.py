@@ -805,7 +805,34 @@ def timeless(source: str) -> bool:
         node = _Parser(source).parse()
     except Unsupported:
         return False
-    return _shaped(node, frozenset(), frozenset())
+    return _shaped(node, frozenset(), frozenset(), False)
+
+
+def orderly(source: str) -> bool:
+    """Whether `source` follows from a case's shape and the order of its steps' times: as
+    `timeless`, but steps' times (`e.at`, `case.first.k`) may be compared with each other.
+    Steps come sorted by time, so such comparisons follow from which neighbours share a time."""
+    try:
+        node = _Parser(source).parse()
+    except Unsupported:
+        return False
+    return _shaped(node, frozenset(), frozenset(), True)
+
+
+def _is_time(node: _Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
+    """Whether `node` is a step's time: `e.at` of a step map, or `case.first.k`."""
+    if not isinstance(node, _Select):
+        return False
+    if node.field == "at" and _is_step(node.obj, bound, steps):
+        return True
+    first = node.obj
+    return (
+        isinstance(first, _Select)
+        and first.field == "first"
+        and isinstance(first.obj, _Ident)
+        and first.obj.name == "case"
+        and "case" not in bound
+    )
 
 
 def _is_step(node: _Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
@@ -813,11 +840,15 @@ def _is_step(node: _Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
     if isinstance(node, _Ident):
         return node.name in steps if node.name in bound else node.name == "event"
     if isinstance(node, _Index) and isinstance(node.obj, _Ident):
-        return node.obj.name == "events" and node.obj.name not in bound and _shaped(node.key, bound, steps)
+        return (
+            node.obj.name == "events"
+            and node.obj.name not in bound
+            and _shaped(node.key, bound, steps, False)
+        )
     return False
 
 
-def _shaped(node: _Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
+def _shaped(node: _Node, bound: frozenset[str], steps: frozenset[str], relative: bool) -> bool:
     match node:
         case _Lit():
             return True
@@ -830,26 +861,28 @@ def _shaped(node: _Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
                 return field in _SHAPED_CASE_FIELDS
             if _is_step(obj, bound, steps):
                 return field in _SHAPED_STEP_FIELDS
-            return _shaped(obj, bound, steps)
+            return _shaped(obj, bound, steps, relative)
         case _Index(obj, key):
-            return _shaped(obj, bound, steps) and _shaped(key, bound, steps)
+            return _shaped(obj, bound, steps, relative) and _shaped(key, bound, steps, relative)
         case _Size(arg):
             if isinstance(arg, _Ident) and arg.name == "events" and "events" not in bound:
                 return True  # how many steps
-            return _shaped(arg, bound, steps)
+            return _shaped(arg, bound, steps, relative)
         case _Comprehension(_, target, var, pred):
             inner = bound | {var}
             if isinstance(target, _Ident) and target.name == "events" and "events" not in bound:
-                return _shaped(pred, inner, steps | {var})
-            return _shaped(target, bound, steps) and _shaped(pred, inner, steps - {var})
+                return _shaped(pred, inner, steps | {var}, relative)
+            return _shaped(target, bound, steps, relative) and _shaped(pred, inner, steps - {var}, relative)
         case _List(items):
-            return all(_shaped(i, bound, steps) for i in items)
+            return all(_shaped(i, bound, steps, relative) for i in items)
         case _Not(arg):
-            return _shaped(arg, bound, steps)
+            return _shaped(arg, bound, steps, relative)
         case _Logic(_, args):
-            return all(_shaped(a, bound, steps) for a in args)
+            return all(_shaped(a, bound, steps, relative) for a in args)
         case _Cond(test, then, orelse):
-            return all(_shaped(n, bound, steps) for n in (test, then, orelse))
-        case _Rel(_, left, right):
-            return _shaped(left, bound, steps) and _shaped(right, bound, steps)
+            return all(_shaped(n, bound, steps, relative) for n in (test, then, orelse))
+        case _Rel(op, left, right):
+            if relative and op != "in" and _is_time(left, bound, steps) and _is_time(right, bound, steps):
+                return True  # two steps' times: their order
+            return _shaped(left, bound, steps, relative) and _shaped(right, bound, steps, relative)
     return False  # pragma: no cover - every node kind is matched above

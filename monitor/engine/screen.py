@@ -6,8 +6,10 @@ follows mostly from its *shape* — the catalogue item, the department, the case
 and its steps in order with their kinds, actors and attributes — and only partly from the
 steps' times: which rules apply, every condition that reads no time (`fastpath.timeless`),
 which step starts and which may stop a clock. Cases of one shape share that analysis; what
-is left for each case is the time arithmetic of its clocks and the few rules whose answer
-depends on times (those run through the engine's own rule code, `evaluate._apply`).
+is left for each case is the time arithmetic of its clocks, the checks that compare steps'
+times with each other (`fastpath.orderly`: answered once for each pattern of neighbouring
+steps that share a time), and the few rules whose answer depends on times otherwise (those
+run through the engine's own rule code, `evaluate._apply`).
 
 `Screen.settle` answers exactly what `evaluate` would — no finding, the same next check and
 the same span of counted days — or None, and the caller evaluates the case in full: any
@@ -30,7 +32,7 @@ from monitor.engine.clock import _left_for_share
 from monitor.engine.context import CaseContext
 from monitor.engine.deadline import _span_end
 from monitor.engine.evaluate import FUTURE_TOLERANCE, _apply
-from monitor.engine.fastpath import timeless
+from monitor.engine.fastpath import orderly, timeless
 from monitor.engine.loader import CompiledFile, RuleSet
 from monitor.model import Case, Event, Finding, LimitUnit, PowerItem
 from monitor.timeutil import DEFAULT_TZ
@@ -78,9 +80,22 @@ class _Exact:
 
 
 @dataclass(frozen=True, slots=True)
+class _Ordered:
+    """A check whose condition compares steps' times only with each other
+    (`fastpath.orderly`): its answer follows from which neighbouring steps share a time,
+    learnt from the first case of each such pattern and kept."""
+
+    rule: Any
+    params: dict[str, Any]
+    effective: tuple[date | None, date | None] | None
+    answers: dict[tuple[bool, ...], bool]
+
+
+@dataclass(frozen=True, slots=True)
 class _Program:
     clocks: tuple[_Clock, ...]
     exact: tuple[_Exact, ...]
+    ordered: tuple[_Ordered, ...]
 
 
 class _Unsettled(Exception):  # noqa: N818 - control flow inside the screen, never escapes
@@ -95,6 +110,7 @@ class Screen:
         self._programs: dict[tuple[Any, ...], _Program | None] = {}
         self._items: dict[int, tuple[PowerItem, tuple[Any, ...]]] = {}
         self._timeless: dict[str, bool] = {}
+        self._orderly: dict[str, bool] = {}
         # Midnights as UTC instants, by day: every clock asks for two or three.
         self._midnights: dict[date, datetime] = {}
 
@@ -127,8 +143,23 @@ class Screen:
                 for t in (due, nxt):
                     if t is not None and t > until:
                         until = t
+            ctx: CaseContext | None = None
+            if program.ordered:
+                events = case.events
+                ties = tuple(events[i].at == events[i + 1].at for i in range(len(events) - 1))
+                for od in program.ordered:
+                    if od.effective is not None:
+                        began = began or events[0].at.astimezone(self.tz).date()
+                        if not _in_force(od.effective, began):
+                            continue
+                    found = od.answers.get(ties)
+                    if found is None:
+                        ctx = ctx or CaseContext(case, self.rules, now)
+                        found = od.answers[ties] = ctx.test(od.rule.when, od.params)
+                    if found:
+                        return None  # the check's finding
             if program.exact:
-                ctx = CaseContext(case, self.rules, now)
+                ctx = ctx or CaseContext(case, self.rules, now)
                 for ex in program.exact:
                     if ex.effective is not None:
                         began = began or case.events[0].at.astimezone(self.tz).date()
@@ -261,6 +292,12 @@ class Screen:
             return None
         return (known[1], case.item_code, case.department, attributes, tuple(steps))
 
+    def _is_orderly(self, source: str) -> bool:
+        found = self._orderly.get(source)
+        if found is None:
+            found = self._orderly[source] = orderly(source)
+        return found
+
     def _is_timeless(self, source: str) -> bool:
         found = self._timeless.get(source)
         if found is None:
@@ -270,10 +307,15 @@ class Screen:
     def _decide(
         self, ctx: CaseContext, source: str, params: dict[str, Any], event: Event | None = None
     ) -> bool:
-        """A condition for the whole shape; _Unsettled when it reads times."""
-        if not self._is_timeless(source):
-            raise _Unsettled
-        return ctx.test(source, params, event)
+        """A condition for the whole shape; _Unsettled when it reads times. Conjuncts run in
+        order as `CaseContext.test` runs them, so a condition whose timeless first conjuncts
+        are false is false for the shape, whatever the later ones read."""
+        for step in self.rules.steps[source]:
+            if not self._is_timeless(step.source):
+                raise _Unsettled
+            if not ctx.test_step(step, source, params, event):
+                return False
+        return True
 
     def _steps(
         self, ctx: CaseContext, matches: tuple[r.EventMatch, ...], params: dict[str, Any]
@@ -296,6 +338,7 @@ class Screen:
         ctx = CaseContext(case, rules, now)
         clocks: list[_Clock] = []
         exact: list[_Exact] = []
+        ordered: list[_Ordered] = []
         assert case.item is not None
         for file, planned in rules.plan[case.item.item_type]:
             params = file.params
@@ -312,6 +355,9 @@ class Screen:
                 try:
                     step = self._rule(rule, case, ctx, params, effective)
                 except _Unsettled:
+                    if isinstance(rule, r.CheckRule) and self._is_orderly(rule.when):
+                        ordered.append(_Ordered(rule, params, effective, {}))
+                        continue
                     step = _Exact(rule, params, effective)
                 if step is None:
                     continue
@@ -323,7 +369,7 @@ class Screen:
                     if effective is None:
                         return None  # a finding for every case of the shape
                     exact.append(_Exact(rule, params, effective))  # only while the rule is in force
-        return _Program(tuple(clocks), tuple(exact))
+        return _Program(tuple(clocks), tuple(exact), tuple(ordered))
 
     def _selected(self, file: CompiledFile, case: Case, ctx: CaseContext, params: dict[str, Any]) -> bool:
         sel = file.spec.select

@@ -274,3 +274,37 @@ def test_a_check_on_the_order_of_steps_is_answered_once_per_pattern_of_ties(
     backwards = case(3, timedelta(hours=1), "accepted", "received")
     assert evaluate(backwards, rules, calendar, NOW).findings
     assert screen.settle(backwards, NOW) is None
+
+
+def test_the_reader_s_rows_settle_as_the_cases_built_from_them(
+    rules: RuleSet, calendar: WorkCalendar, tmp_path: Path
+) -> None:
+    """On PostgreSQL a pass screens cases from the reader's rows (their shape read off the
+    JSON text) and builds a `Case` only for the rest: the same answers as from the cases."""
+    from monitor.config import load_config
+    from monitor.demo import demo_records
+    from tests.conftest import Harness, scratch_database, write_config
+
+    with scratch_database("postgres") as url:
+        h = Harness(load_config(write_config(tmp_path, url), environ={}))
+        try:
+            h.load(*demo_records(NOW, cases=400), now=NOW)
+            with h.app.source.connect() as conn:
+                ids = [r[0] for r in conn.exec_driver_sql("SELECT case_id FROM cases")]
+            reader = h.pipeline.reader
+            by_rows, by_case = Screen(rules, calendar), Screen(rules, calendar)
+            rows_of = reader.load_rows(ids)
+            assert rows_of is not None
+            settled = open_and_quiet = 0
+            for raw in rows_of:
+                case = next(iter(reader.load_cases([raw.case_id])))
+                assert raw.case() == case
+                for days in (0, 3, 20):
+                    at = NOW + timedelta(days=days)
+                    got = by_rows.settle_rows(raw, at)
+                    assert got == by_case.settle(case, at), raw.case_id
+                    settled += check_exact(by_rows, rules, calendar, case, at)
+                    open_and_quiet += not case.is_closed and not evaluate(case, rules, calendar, at).findings
+            assert settled > open_and_quiet * 0.8 > 100
+        finally:
+            h.app.dispose()

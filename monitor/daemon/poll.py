@@ -191,17 +191,47 @@ def _evaluate_batch(
         if not claimed:
             return None
         # The screen settles the quiet cases (nearly all) as evaluation would; the rest are
-        # evaluated in full. A settled case's counted days come from the screen.
+        # evaluated in full. A settled case's counted days come from the screen; one that had
+        # no findings before either (most of a pass) needs no `Case` at all, only its state.
         screen = p.screen_for(digest, rules, calendar)
         results: list[tuple[Case, Evaluation]] = []
         spans: dict[str, tuple[datetime | None, datetime | None]] = {}
-        for case in p.reader.load_cases(claimed):
-            settled = screen.settle(case, now)
-            if settled is None:
-                results.append((case, evaluate(case, rules, calendar, now, tz)))
-            else:
+        states: list[dict[str, Any]] = []
+        rows_of = p.reader.load_rows(claimed)
+        if rows_of is not None:
+            for raw in rows_of:
+                settled = screen.settle_rows(raw, now)
+                if settled is None:
+                    case = raw.case()
+                    results.append((case, evaluate(case, rules, calendar, now, tz)))
+                    continue
+                if claimed[raw.case_id] in ("", store.QUIET):
+                    assert raw.item is not None and raw.record is not None  # settled
+                    states.append(
+                        _state(
+                            raw.case_id,
+                            raw.item_code,
+                            raw.department,
+                            raw.item.item_type.value,
+                            settled.next_check,
+                            floor,
+                            now,
+                            digest,
+                            (raw.times[0], settled.counted_until),
+                        )
+                    )
+                    continue
+                case = raw.case()
                 results.append((case, Evaluation(case.case_id, (), settled.next_check)))
                 spans[case.case_id] = (case.events[0].at, settled.counted_until)
+        else:
+            for case in p.reader.load_cases(claimed):
+                settled = screen.settle(case, now)
+                if settled is None:
+                    results.append((case, evaluate(case, rules, calendar, now, tz)))
+                else:
+                    results.append((case, Evaluation(case.case_id, (), settled.next_check)))
+                    spans[case.case_id] = (case.events[0].at, settled.counted_until)
         prints = {case.case_id: store.fingerprint(ev) for case, ev in results}
         changed = [cid for cid, fp in prints.items() if claimed[cid] != fp]
         # One query for the batch, not one per case; and none for cases never evaluated
@@ -218,36 +248,65 @@ def _evaluate_batch(
         ]
         moved = reconcile(conn, found, now, reminder_at, journal)  # new alerts: one INSERT
         queued: list[dict[str, Any]] = []
-        states = []
         for case, ev in results:
             changes = moved.get(case.case_id)
             if changes:
                 transitions += len(changes)
                 notices += _notify(p, conn, case, ev, changes, calendar, now, journal, quiet, queued)
-            nxt = ev.next_check_at
-            clock_from, clock_until = spans.get(case.case_id) or clock_span(case, ev, now)
-            states.append(
-                {
-                    "case_id": case.case_id,
-                    "item_code": case.item_code,
-                    "department": case.department,
-                    "item_type": case.item.item_type.value if case.item else "unlisted",
-                    "open": not case.is_closed,
-                    "next_check_at": max(nxt, floor) if nxt is not None else None,
-                    "evaluated_at": now,
-                    "ruleset_digest": digest,
-                    "fingerprint": prints[case.case_id],
-                    "closed_at": next((e.at for e in case.events if e.kind == "closed"), None),
-                    "outcome": outcome(case, ev),
-                    "limit_share": limit_share(case, ev),
-                    "clock_from": clock_from,
-                    "clock_until": clock_until,
-                }
+            row = _state(
+                case.case_id,
+                case.item_code,
+                case.department,
+                case.item.item_type.value if case.item else "unlisted",
+                ev.next_check_at,
+                floor,
+                now,
+                digest,
+                spans.get(case.case_id) or clock_span(case, ev, now),
+                prints[case.case_id],
             )
+            if case.is_closed:
+                row["open"] = False
+                row["closed_at"] = next((e.at for e in case.events if e.kind == "closed"), None)
+                row["outcome"] = outcome(case, ev)
+                row["limit_share"] = limit_share(case, ev)
+            states.append(row)
         outbox.write(conn, queued)
         store.save_states(conn, states)
         journal.flush(conn)
     return len(claimed), transitions, notices
+
+
+def _state(
+    case_id: str,
+    item_code: str,
+    department: str,
+    item_type: str,
+    nxt: datetime | None,
+    floor: datetime,
+    now: datetime,
+    digest: str,
+    span: tuple[datetime | None, datetime | None],
+    fingerprint: str = store.QUIET,
+) -> dict[str, Any]:
+    """A case's new state row, as an open case's (the caller fills in what closing sets);
+    every row of a batch has the same keys in the same order (store.save_states)."""
+    return {
+        "case_id": case_id,
+        "item_code": item_code,
+        "department": department,
+        "item_type": item_type,
+        "open": True,
+        "next_check_at": max(nxt, floor) if nxt is not None else None,
+        "evaluated_at": now,
+        "ruleset_digest": digest,
+        "fingerprint": fingerprint,
+        "closed_at": None,
+        "outcome": None,
+        "limit_share": None,
+        "clock_from": span[0],
+        "clock_until": span[1],
+    }
 
 
 def _notify(

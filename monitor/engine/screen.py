@@ -21,9 +21,10 @@ case. A screen belongs to one rule set and calendar (a reload builds a new one).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from monitor.calendar import CalendarRangeError, WorkCalendar
@@ -34,7 +35,7 @@ from monitor.engine.deadline import _span_end
 from monitor.engine.evaluate import FUTURE_TOLERANCE, _apply
 from monitor.engine.fastpath import orderly, timeless
 from monitor.engine.loader import CompiledFile, RuleSet
-from monitor.model import Case, Event, Finding, LimitUnit, PowerItem
+from monitor.model import CLOSING_KINDS, Case, Event, Finding, LimitUnit, PowerItem
 from monitor.timeutil import DEFAULT_TZ
 
 MAX_SHAPES = 50_000  # analyses kept; past this the cache starts again (a pathological source)
@@ -98,6 +99,28 @@ class _Program:
     ordered: tuple[_Ordered, ...]
 
 
+class CaseRows(Protocol):
+    """A case as a reader holds it before building the `Case` (monitor.source.records)."""
+
+    @property
+    def item(self) -> PowerItem | None: ...
+    @property
+    def problem(self) -> bool: ...
+    @property
+    def item_code(self) -> str: ...
+    @property
+    def department(self) -> str: ...
+    @property
+    def attributes(self) -> Any: ...  # hashable: the record's text
+    @property
+    def steps(self) -> tuple[Any, ...]: ...  # hashable: kinds, actors and attributes as read
+    @property
+    def kinds(self) -> tuple[str, ...]: ...
+    @property
+    def times(self) -> list[datetime]: ...  # aware, in order
+    def case(self) -> Case: ...
+
+
 class _Unsettled(Exception):  # noqa: N818 - control flow inside the screen, never escapes
     """The shape (or the case) needs a full evaluation."""
 
@@ -108,6 +131,7 @@ class Screen:
         self.calendar = calendar
         self.tz = tz
         self._programs: dict[tuple[Any, ...], _Program | None] = {}
+        self._row_programs: dict[tuple[Any, ...], _Program | None] = {}  # by the rows' text
         self._items: dict[int, tuple[PowerItem, tuple[Any, ...]]] = {}
         self._timeless: dict[str, bool] = {}
         self._orderly: dict[str, bool] = {}
@@ -122,11 +146,43 @@ class Screen:
         if case.problems or not case.events or case.item is None or case.is_closed:
             return None  # a finding, or a closed case whose outcome needs every clock
         now = now.astimezone(UTC)
-        if case.events[-1].at > now + FUTURE_TOLERANCE:
+        times = [e.at.astimezone(UTC) for e in case.events]
+        if times[-1] > now + FUTURE_TOLERANCE:
             return None  # a data_quality finding
         program = self._program(case, now)
         if program is None:
             return None
+        return self._run(program, times, lambda: case, now)
+
+    def settle_rows(self, rows: CaseRows, now: datetime) -> Settled | None:
+        """`settle` for a case as the reader's rows hold it, building its `Case` only if a
+        rule has to look at it: the shape is read off the rows' text."""
+        times = rows.times
+        if rows.problem or not times or rows.item is None or not CLOSING_KINDS.isdisjoint(rows.kinds):
+            return None
+        times = [t.astimezone(UTC) for t in times]
+        now = now.astimezone(UTC)
+        if times[-1] > now + FUTURE_TOLERANCE:
+            return None
+        item_key = self._item_key(rows.item)
+        if item_key is None:
+            return None
+        key = (item_key, rows.item_code, rows.department, rows.attributes, rows.steps)
+        try:
+            program = self._row_programs[key]
+        except KeyError:
+            if len(self._row_programs) >= MAX_SHAPES:
+                self._row_programs.clear()
+            case = rows.case()
+            program = self._row_programs[key] = None if case.problems else self._program(case, now)
+        if program is None:
+            return None
+        return self._run(program, times, rows.case, now)
+
+    def _run(
+        self, program: _Program, times: list[datetime], case_of: Callable[[], Case], now: datetime
+    ) -> Settled | None:
+        """A shape's program for one case: `times` are its steps' instants (UTC, in order)."""
         began: date | None = None
         next_check: datetime | None = None
         until = now
@@ -134,10 +190,10 @@ class Screen:
         try:
             for clock in program.clocks:
                 if clock.effective is not None:
-                    began = began or case.events[0].at.astimezone(self.tz).date()
+                    began = began or times[0].astimezone(self.tz).date()
                     if not _in_force(clock.effective, began):
                         continue
-                due, nxt = self._count(clock, case.events, now)
+                due, nxt = self._count(clock, times, now)
                 if nxt is not None and (next_check is None or nxt < next_check):
                     next_check = nxt
                 for t in (due, nxt):
@@ -145,24 +201,24 @@ class Screen:
                         until = t
             ctx: CaseContext | None = None
             if program.ordered:
-                events = case.events
-                ties = tuple(events[i].at == events[i + 1].at for i in range(len(events) - 1))
+                ties = tuple(times[i] == times[i + 1] for i in range(len(times) - 1))
                 for od in program.ordered:
                     if od.effective is not None:
-                        began = began or events[0].at.astimezone(self.tz).date()
+                        began = began or times[0].astimezone(self.tz).date()
                         if not _in_force(od.effective, began):
                             continue
                     found = od.answers.get(ties)
                     if found is None:
-                        ctx = ctx or CaseContext(case, self.rules, now)
+                        ctx = ctx or CaseContext(case_of(), self.rules, now)
                         found = od.answers[ties] = ctx.test(od.rule.when, od.params)
                     if found:
                         return None  # the check's finding
             if program.exact:
+                case = case_of()
                 ctx = ctx or CaseContext(case, self.rules, now)
                 for ex in program.exact:
                     if ex.effective is not None:
-                        began = began or case.events[0].at.astimezone(self.tz).date()
+                        began = began or times[0].astimezone(self.tz).date()
                         if not _in_force(ex.effective, began):
                             continue
                     for out in _apply(ex.rule, case, ctx, ex.params, self.calendar, now, self.tz):
@@ -185,33 +241,32 @@ class Screen:
         return Settled(next_check, None if open_ended else until)
 
     def _count(
-        self, c: _Clock, events: tuple[Event, ...], now: datetime
+        self, c: _Clock, times: list[datetime], now: datetime
     ) -> tuple[datetime | None, datetime | None]:
         """(deadline, next change) of a fast clock as `deadline()` reports them, in UTC;
         raises _Unsettled when the clock is yellow or red (a finding)."""
-        start = events[c.start] if c.start >= 0 else None
+        start = c.start
         if c.deemed is not None:
-            origin = events[c.deemed.origin]
-            window_end = _span_end(origin.at, c.deemed.within, c.deemed.unit, self.calendar, self.tz)
-            answer = next((events[i] for i in c.deemed.answers if events[i].at >= origin.at), None)
-            if answer is not None and answer.at < window_end:
+            origin = times[c.deemed.origin]
+            window_end = _span_end(origin, c.deemed.within, c.deemed.unit, self.calendar, self.tz)
+            answer = next((times[i] for i in c.deemed.answers if times[i] >= origin), None)
+            if answer is not None and answer < window_end:
                 pass  # answered in time: the clock starts at the real acceptance
             elif now < window_end:
-                if start is None:
+                if start < 0:
                     return None, window_end.astimezone(UTC)  # waiting for the deemed start
             else:
-                start = origin
-        if start is None:
+                start = c.deemed.origin
+        if start < 0:
             return None, None
-        begin = start.at.astimezone(UTC)
+        begin = times[start]
         stop: datetime | None = None
         for i in c.stops:
-            e = events[i]
-            if e is not start and e.at >= start.at:
-                stop = e.at.astimezone(UTC)
+            if i != start and times[i] >= begin:
+                stop = times[i]
                 break
         cal = self.calendar
-        start_day = start.at.astimezone(self.tz).date()
+        start_day = begin.astimezone(self.tz).date()
         if c.working:
             due_day = cal.add_working_days(start_day, c.limit)
         else:
@@ -267,9 +322,7 @@ class Screen:
         self._programs[key] = program
         return program
 
-    def _shape(self, case: Case) -> tuple[Any, ...] | None:
-        item = case.item
-        assert item is not None
+    def _item_key(self, item: PowerItem) -> tuple[Any, ...] | None:
         known = self._items.get(id(item))
         if known is None or known[0] is not item:
             item_key = _frozen(
@@ -281,6 +334,13 @@ class Screen:
             if item_key is None:
                 return None
             known = self._items[id(item)] = (item, item_key)  # holding the item keeps its id
+        return known[1]
+
+    def _shape(self, case: Case) -> tuple[Any, ...] | None:
+        assert case.item is not None
+        item_key = self._item_key(case.item)
+        if item_key is None:
+            return None
         steps = []
         for e in case.events:
             attributes = _frozen(e.attributes) if e.attributes else ()
@@ -290,7 +350,7 @@ class Screen:
         attributes = _frozen(case.attributes) if case.attributes else ()
         if attributes is None:
             return None
-        return (known[1], case.item_code, case.department, attributes, tuple(steps))
+        return (item_key, case.item_code, case.department, attributes, tuple(steps))
 
     def _is_orderly(self, source: str) -> bool:
         found = self._orderly.get(source)

@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from monitor.errors import RecordError
 from monitor.model import Case, PowerItem
-from monitor.source.records import EVENT_FIELDS, case_from_parts, item_from_row
+from monitor.source.records import EVENT_FIELDS, CaseRows, case_from_parts, item_from_row
 from monitor.state.schema import aware, case_events, cases, power_items
 
 # The JSON columns come back as text: nearly all are `{}` or `[]`, which records.py turns
@@ -197,7 +197,7 @@ class SourceReader:
         ids = sorted(case_ids)
         with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
-                yield from self._load_pg(conn, ids)
+                yield from (rows.case() for rows in self._load_pg(conn, ids))
                 return
             among = _membership(conn)
             # Catalogue items repeat across chunks; each is read once per call.
@@ -232,8 +232,20 @@ class SourceReader:
                     code = str(record["item_code"]) if record is not None else ""
                     yield case_from_parts(cid, record, items.get(code), events[cid], item_problems.get(code))
 
-    def _load_pg(self, conn: Connection, ids: list[str]) -> Iterator[Case]:
-        """`load_cases` on PostgreSQL: one row per case, its events gathered into arrays.
+    def load_rows(self, case_ids: Iterable[str]) -> Iterator[CaseRows] | None:
+        """The cases as rows, before any `Case` is built (for the screen); None where the
+        backend has no such read (only PostgreSQL has)."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        return self._rows(sorted(case_ids))
+
+    def _rows(self, ids: list[str]) -> Iterator[CaseRows]:
+        with self.engine.connect() as conn:
+            yield from self._load_pg(conn, ids)
+
+    def _load_pg(self, conn: Connection, ids: list[str]) -> Iterator[CaseRows]:
+        """`load_cases` on PostgreSQL: one row per case, its events gathered into arrays (in
+        time and seq order).
 
         A first start reads millions of cases. Five rows a case through SQLAlchemy's result
         layer cost more than the case's evaluation; one row a case, in the driver's binary
@@ -282,9 +294,9 @@ class SourceReader:
                     known = catalogue.get(str(record[0])) if stamp is not None else None  # no row: unlisted
                     item = known[1] if known is not None else None
                     if isinstance(item, str):
-                        yield case_from_parts(cid, case_row, None, events, item)
+                        yield CaseRows(cid, case_row, None, item, events)
                     else:
-                        yield case_from_parts(cid, case_row, item, events)
+                        yield CaseRows(cid, case_row, item, None, events)
 
 
 MAX_CATALOGUE = 200_000  # catalogue items kept between batches (a province has about 30,000)
@@ -300,7 +312,9 @@ _PG_WHOLE_CASES = (
     f" LEFT JOIN {power_items.name} AS i ON i.item_code = c.item_code"
     " LEFT JOIN LATERAL (SELECT "
     + ", ".join(
-        f"array_agg({n}::text)" if n in ("actors", "attributes") else f"array_agg({n})"
+        f"array_agg({n}::text ORDER BY at, seq)"
+        if n in ("actors", "attributes")
+        else f"array_agg({n} ORDER BY at, seq)"
         for n in EVENT_FIELDS
         if n != "case_id"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -218,3 +219,61 @@ def case_from_parts(
         events=tuple(events),
         problems=tuple(problems),
     )
+
+
+@dataclass(slots=True)
+class CaseRows:
+    """One case as the PostgreSQL reader holds it: its record and its events' columns, in
+    (time, seq) order, before any `Case` is built. The screen reads the shape off the rows'
+    text (`key`) and the steps' times (`times`); `case()` builds the `Case` when a rule has to
+    look at it, once."""
+
+    case_id: str
+    record: dict[str, Any] | None
+    item: PowerItem | None
+    item_problem: str | None
+    parts: list[tuple[Any, ...]]  # event rows in EVENT_FIELDS order
+    times: list[datetime] = field(init=False)  # the steps' instants in UTC (aware)
+    kinds: tuple[str, ...] = field(init=False)
+    _case: Case | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.kinds = tuple(p[3] for p in self.parts)
+        times = [p[4] for p in self.parts]
+        # Anything but an aware time (or a missing kind or id) is a problem the Case reports.
+        if all(isinstance(t, datetime) and t.tzinfo is not None for t in times):
+            self.times = times
+        else:
+            self.times = []
+
+    @property
+    def problem(self) -> bool:
+        """Whether the case has a problem that `case_from_parts` would report."""
+        return (
+            self.record is None
+            or self.item_problem is not None
+            or any(p[1] is None or p[3] is None for p in self.parts)
+            or len(self.times) != len(self.parts)
+        )
+
+    @property
+    def item_code(self) -> str:
+        return str(self.record["item_code"]) if self.record is not None else ""
+
+    @property
+    def department(self) -> str:
+        return str(self.record["department"]) if self.record is not None else ""
+
+    @property
+    def attributes(self) -> Any:
+        return self.record["attributes"] if self.record is not None else None
+
+    @property
+    def steps(self) -> tuple[Any, ...]:
+        """The steps' kinds, actors and attributes as read (JSON text), in order."""
+        return (self.kinds, tuple(p[5] for p in self.parts), tuple(p[6] for p in self.parts))
+
+    def case(self) -> Case:
+        if self._case is None:
+            self._case = case_from_parts(self.case_id, self.record, self.item, self.parts, self.item_problem)
+        return self._case

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -253,6 +253,9 @@ class SourceReader:
         catalogue = self._catalogue
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor:
+            # The times come as timestamptz in a UTC session: the driver decodes them into
+            # aware UTC datetimes in C, none converted in Python.
+            cursor.execute("SET LOCAL TimeZone = 'UTC'")
             for part in _chunks(ids, self.chunk * 10):
                 cursor.execute(_PG_WHOLE_CASES, {"ids": list(part)}, binary=True)
                 rows = cursor.fetchall()
@@ -274,31 +277,28 @@ class SourceReader:
                             entry = str(exc)
                         catalogue[row.item_code] = (stale.get(row.item_code), entry)
                 for cid, found, stamp, *record, seqs, event_ids, kinds, ats, actors, attributes in rows:
-                    events: list[Any] = []
-                    if seqs is not None:
-                        # Stored naive UTC; anything else is left for case_from_parts to report.
-                        times = [_utc(t) for t in ats]
-                        events = list(
-                            zip(
-                                seqs,
-                                event_ids,
-                                [cid] * len(seqs),
-                                kinds,
-                                times,
-                                actors,
-                                attributes,
-                                strict=True,
-                            )
-                        )
                     case_row = dict(zip(_CASE_NAMES, record, strict=True)) if found is not None else None
                     known = catalogue.get(str(record[0])) if stamp is not None else None  # no row: unlisted
-                    item = known[1] if known is not None else None
-                    if isinstance(item, str):
-                        yield CaseRows(cid, case_row, None, item, events)
-                    else:
-                        yield CaseRows(cid, case_row, item, None, events)
+                    listed = known[1] if known is not None else None
+                    yield CaseRows(
+                        cid,
+                        case_row,
+                        listed if not isinstance(listed, str) else None,
+                        listed if isinstance(listed, str) else None,
+                        seqs or [],
+                        event_ids or [],
+                        tuple(kinds or ()),
+                        ats or [],
+                        tuple(actors or ()),
+                        tuple(attributes or ()),
+                    )
 
 
+_PG_AGGREGATE = {
+    "at": "array_agg(at AT TIME ZONE 'UTC' ORDER BY at, seq)",  # stored naive UTC
+    "actors": "array_agg(actors::text ORDER BY at, seq)",
+    "attributes": "array_agg(attributes::text ORDER BY at, seq)",
+}
 MAX_CATALOGUE = 200_000  # catalogue items kept between batches (a province has about 30,000)
 _NONE: tuple[Any, Any] = (None, None)
 _CASE_NAMES = tuple(c.name for c in CASE_COLUMNS if c.name != "case_id")
@@ -312,20 +312,10 @@ _PG_WHOLE_CASES = (
     f" LEFT JOIN {power_items.name} AS i ON i.item_code = c.item_code"
     " LEFT JOIN LATERAL (SELECT "
     + ", ".join(
-        f"array_agg({n}::text ORDER BY at, seq)"
-        if n in ("actors", "attributes")
-        else f"array_agg({n} ORDER BY at, seq)"
-        for n in EVENT_FIELDS
-        if n != "case_id"
+        _PG_AGGREGATE.get(n, f"array_agg({n} ORDER BY at, seq)") for n in EVENT_FIELDS if n != "case_id"
     )
     + f" FROM {case_events.name} WHERE case_id = q.id) AS e ON true ORDER BY q.n"
 )
-
-
-def _utc(value: Any) -> Any:
-    return (
-        value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else _instant(value)
-    )
 
 
 def _instant(value: Any) -> Any:

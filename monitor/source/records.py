@@ -225,35 +225,31 @@ def case_from_parts(
 class CaseRows:
     """One case as the PostgreSQL reader holds it: its record and its events' columns, in
     (time, seq) order, before any `Case` is built. The screen reads the shape off the rows'
-    text (`key`) and the steps' times (`times`); `case()` builds the `Case` when a rule has to
-    look at it, once."""
+    text (`steps`, `attributes`) and the steps' times (`times`); `case()` builds the `Case`
+    when a rule has to look at it, once."""
 
     case_id: str
     record: dict[str, Any] | None
     item: PowerItem | None
     item_problem: str | None
-    parts: list[tuple[Any, ...]]  # event rows in EVENT_FIELDS order
-    times: list[datetime] = field(init=False)  # the steps' instants in UTC (aware)
-    kinds: tuple[str, ...] = field(init=False)
+    seqs: list[Any]
+    event_ids: list[Any]
+    kinds: tuple[str, ...]
+    times: list[datetime]  # aware UTC instants, as the driver decodes them
+    actors: tuple[Any, ...]  # JSON text
+    attributes_of_steps: tuple[Any, ...]  # JSON text
     _case: Case | None = field(default=None, init=False)
-
-    def __post_init__(self) -> None:
-        self.kinds = tuple(p[3] for p in self.parts)
-        times = [p[4] for p in self.parts]
-        # Anything but an aware time (or a missing kind or id) is a problem the Case reports.
-        if all(isinstance(t, datetime) and t.tzinfo is not None for t in times):
-            self.times = times
-        else:
-            self.times = []
 
     @property
     def problem(self) -> bool:
-        """Whether the case has a problem that `case_from_parts` would report."""
+        """Whether the case has a problem that `case_from_parts` would report (beyond what
+        its JSON text holds, which the screen's analysis of the shape reads)."""
         return (
             self.record is None
             or self.item_problem is not None
-            or any(p[1] is None or p[3] is None for p in self.parts)
-            or len(self.times) != len(self.parts)
+            or None in self.event_ids
+            or None in self.kinds
+            or None in self.times
         )
 
     @property
@@ -271,9 +267,21 @@ class CaseRows:
     @property
     def steps(self) -> tuple[Any, ...]:
         """The steps' kinds, actors and attributes as read (JSON text), in order."""
-        return (self.kinds, tuple(p[5] for p in self.parts), tuple(p[6] for p in self.parts))
+        return (self.kinds, self.actors, self.attributes_of_steps)
 
     def case(self) -> Case:
         if self._case is None:
-            self._case = case_from_parts(self.case_id, self.record, self.item, self.parts, self.item_problem)
+            parts = list(
+                zip(
+                    self.seqs,
+                    self.event_ids,
+                    [self.case_id] * len(self.seqs),
+                    self.kinds,
+                    self.times,
+                    self.actors,
+                    self.attributes_of_steps,
+                    strict=True,
+                )
+            )
+            self._case = case_from_parts(self.case_id, self.record, self.item, parts, self.item_problem)
         return self._case

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor.model import Evaluation
 from monitor.source.reader import Cursor
-from monitor.state.schema import case_state, cursors, stored
+from monitor.state.schema import UTCDateTime, case_state, cursors, stored
 
 EVENTS_CURSOR = "events"
 
@@ -198,15 +199,22 @@ def _pg_save(conn: Connection, names: tuple[str, ...], rows: list[dict[str, Any]
             f"CREATE TEMP TABLE IF NOT EXISTS {batch} ON COMMIT DELETE ROWS"  # noqa: S608
             f" AS SELECT * FROM {table} WITH NO DATA"
         )
+        values_of = operator.itemgetter(*names)  # a tuple in C (names always hold two or more)
+        times = [i for i, n in enumerate(names) if n in _TIME_COLUMNS]
         with cursor.copy(f"COPY {batch} ({listed}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([_pg_value(row[n]) for n in names])
+                values = list(values_of(row))
+                for i in times:
+                    t = values[i]
+                    if t is not None:
+                        # Stored naive UTC (schema.stored), without a conversion when already UTC.
+                        values[i] = t.replace(tzinfo=None) if t.tzinfo is UTC else stored(t)
+                copy.write_row(values)
         cursor.execute(f"UPDATE {table} AS s SET {sets} FROM {batch} AS v WHERE s.case_id = v.case_id")  # noqa: S608
         cursor.execute(f"DELETE FROM {batch}")  # noqa: S608
 
 
-def _pg_value(value: Any) -> Any:
-    return stored(value) if isinstance(value, datetime) else value
+_TIME_COLUMNS = frozenset(c.name for c in case_state.c if isinstance(c.type, UTCDateTime))
 
 
 def lock_cursor(conn: Connection, now: datetime) -> bool:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import operator
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Connection,
     Engine,
+    Float,
+    String,
     and_,
     bindparam,
     case,
@@ -200,21 +203,31 @@ def _pg_save(conn: Connection, names: tuple[str, ...], rows: list[dict[str, Any]
             f" AS SELECT * FROM {table} WITH NO DATA"
         )
         values_of = operator.itemgetter(*names)  # a tuple in C (names always hold two or more)
-        times = [i for i, n in enumerate(names) if n in _TIME_COLUMNS]
-        with cursor.copy(f"COPY {batch} ({listed}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {batch} ({listed}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([_PG_COPY_TYPES[n] for n in names])
             for row in rows:
-                values = list(values_of(row))
-                for i in times:
-                    t = values[i]
-                    if t is not None:
-                        # Stored naive UTC (schema.stored), without a conversion when already UTC.
-                        values[i] = t.replace(tzinfo=None) if t.tzinfo is UTC else stored(t)
-                copy.write_row(values)
+                copy.write_row(values_of(row))
         cursor.execute(f"UPDATE {table} AS s SET {sets} FROM {batch} AS v WHERE s.case_id = v.case_id")  # noqa: S608
         cursor.execute(f"DELETE FROM {batch}")  # noqa: S608
 
 
-_TIME_COLUMNS = frozenset(c.name for c in case_state.c if isinstance(c.type, UTCDateTime))
+def _copy_type(column: Any) -> str:
+    """The binary COPY type of a case_state column. Times are sent as timestamptz: the
+    driver turns any aware datetime into UTC microseconds, the very bytes of the naive UTC
+    timestamp the column holds (schema.stored), so no value is converted in Python."""
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return "timestamptz"
+    if isinstance(kind, Boolean):
+        return "bool"
+    if isinstance(kind, Float):
+        return "float8"
+    if isinstance(kind, String):
+        return "text"
+    raise TypeError(f"no COPY type for {column.name} ({kind})")  # pragma: no cover - schema
+
+
+_PG_COPY_TYPES = {c.name: _copy_type(c) for c in case_state.c}
 
 
 def lock_cursor(conn: Connection, now: datetime) -> bool:

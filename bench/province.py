@@ -167,7 +167,7 @@ def app_for(url: str, folder: Path) -> App:
                 "database": {"url": url},
                 "rules": {"path": str(root / "rules"), "calendar": str(root / "rules" / "calendar")},
                 "metrics": {"enabled": False},
-                "daemon": {"batch_size": 1000},
+                "daemon": {"batch_size": 5000},
                 "notify": {
                     "eml_dir": str(folder / "outbox"),
                     "routes": {"department": {"recipients": ["d@example.gov.cn"]}, "discipline_office": {}},

@@ -60,7 +60,7 @@ class RulesConfig(_Strict):
 
 class DaemonConfig(_Strict):
     poll_interval_seconds: float = Field(default=30.0, gt=0)
-    batch_size: int = Field(default=500, ge=1)
+    batch_size: int = Field(default=2000, ge=1)
     gap_timeout_seconds: float = Field(default=600.0, ge=0)
     change_overlap_seconds: float = Field(default=300.0, ge=0)
     # Processes that evaluate (one core each); more than 1 needs PostgreSQL or MariaDB state.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import select, update
 
 from alerts.history import verify
@@ -261,3 +264,25 @@ def test_calendar_change_requeues_only_the_cases_whose_days_it_touches(
     with harness.app.state.connect() as conn:
         stamps = set(conn.execute(select(case_state.c.ruleset_digest)).scalars())
     assert len(stamps) == 1  # every case carries the current digest
+
+
+def test_the_planner_statistics_are_refreshed_at_most_once_a_minute(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.daemon.poll as poll
+    from monitor.state import store
+
+    refreshed: list[object] = []
+    monkeypatch.setattr(poll, "ANALYZE_AFTER", 1)
+    monkeypatch.setattr(store, "analyze", refreshed.append)
+    now = bj("2026-11-23 10:00")
+    harness.load(item(), case("C1"), event("C1", "received", "2026-11-23 09:00"))
+    harness.poll(now)
+    harness.load(case("C2"), event("C2", "received", "2026-11-23 09:10"))
+    harness.poll(now + timedelta(minutes=1))
+    assert len(refreshed) == 1  # the second ingest came within the minute
+    assert harness.pipeline.analyzed_at is not None
+    harness.pipeline.analyzed_at -= poll.ANALYZE_EVERY
+    harness.load(case("C3"), event("C3", "received", "2026-11-23 09:20"))
+    harness.poll(now + timedelta(minutes=2))
+    assert len(refreshed) == 2

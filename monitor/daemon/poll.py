@@ -37,6 +37,7 @@ from monitor.state import store
 log = logging.getLogger(__name__)
 RETRIES = 5
 ANALYZE_AFTER = 10_000  # queued cases in one ingest that call for fresh planner statistics
+ANALYZE_EVERY = 60.0  # seconds: at most one refresh a minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class Pipeline:
     metrics: Metrics | None = None
     last: Generation | None = None  # the rules and calendar of the last pass
     screen: tuple[str, Screen] | None = None  # for the rules and calendar of that digest
+    analyzed_at: float | None = None  # when this process last refreshed the planner's statistics
 
     def screen_for(self, digest: str, rules: RuleSet, calendar: WorkCalendar) -> Screen:
         if self.screen is None or self.screen[0] != digest:
@@ -155,10 +157,14 @@ def _ingest(p: Pipeline, now: datetime) -> tuple[int, datetime | None]:
             ids |= store.open_cases_of_items(conn, changes.item_codes)
         store.mark_due(conn, ids, now)
         store.write_cursor(conn, new_cursor, now)
-    if len(ids) >= ANALYZE_AFTER:
+    if len(ids) >= ANALYZE_AFTER and (
+        p.analyzed_at is None or time.monotonic() - p.analyzed_at >= ANALYZE_EVERY
+    ):
         # A first start (or a bulk load) changes the queue's shape at once; fresh statistics
-        # keep the planner on the index for claiming due cases.
+        # keep the planner on the index for claiming due cases. Once a minute is enough: a
+        # first start of millions ingests a page of 40,000 cases every few seconds.
         store.analyze(p.state)
+        p.analyzed_at = time.monotonic()
     return changes.events_read, changes.newest_event_at
 
 

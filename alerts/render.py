@@ -64,6 +64,9 @@ def _env(autoescape: bool) -> Environment:
         # Subject and plain text are not HTML: escaping would show &lt; to the reader.
         autoescape=select_autoescape(["html.j2"]) if autoescape else False,  # noqa: S701
         keep_trailing_newline=True,
+        # The templates ship with the package: no need to look at the files at every notice
+        # (a first start renders tens of thousands).
+        auto_reload=False,
     )
     env.filters.update(mask_id=mask_id, mask_phone=mask_phone, mask_name=mask_name)
     return env

@@ -131,7 +131,8 @@ class Screen:
         self.tz = tz
         self._programs: dict[tuple[Any, ...], _Program | None] = {}
         self._row_programs: dict[tuple[Any, ...], _Program | None] = {}  # by the rows' text
-        self._items: dict[int, tuple[PowerItem, tuple[Any, ...]]] = {}
+        self._items: dict[int, tuple[PowerItem, int]] = {}
+        self._item_tokens: dict[tuple[Any, ...], int] = {}  # never cleared: tokens stay unique
         self._timeless: dict[str, bool] = {}
         self._orderly: dict[str, bool] = {}
         # Midnights as UTC instants, by day: every clock asks for two or three.
@@ -327,18 +328,21 @@ class Screen:
         self._programs[key] = program
         return program
 
-    def _item_key(self, item: PowerItem) -> tuple[Any, ...] | None:
+    def _item_key(self, item: PowerItem) -> int | None:
+        """A small number for the item's content: equal items get the same, and a shape's
+        key hashes one int instead of the whole catalogue entry."""
         known = self._items.get(id(item))
         if known is None or known[0] is not item:
-            item_key = _frozen(
+            content = _frozen(
                 (
                     *(item.item_code, item.name, item.item_type, item.department, item.legal_limit),
                     *(item.promised_limit, item.limit_unit, item.fee_standard, item.attributes),
                 )
             )
-            if item_key is None:
+            if content is None:
                 return None
-            known = self._items[id(item)] = (item, item_key)  # holding the item keeps its id
+            token = self._item_tokens.setdefault(content, len(self._item_tokens))
+            known = self._items[id(item)] = (item, token)  # holding the item keeps its id
         return known[1]
 
     def _shape(self, case: Case) -> tuple[Any, ...] | None:

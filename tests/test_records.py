@@ -42,3 +42,25 @@ def test_mapping_rows_read_the_same_as_positional_rows() -> None:
     # A mapping without a column is a problem on the case, as a positional None is.
     broken = case_from_rows("C1", CASE, None, [{k: v for k, v in mapped[0].items() if k != "event_id"}])
     assert broken.events == () and broken.problems and "no kind or no event_id" in broken.problems[0]
+
+
+def test_rows_that_do_not_come_in_step_order_are_put_in_it() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.source.records import CaseRows, in_step_order
+
+    t1, t2 = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+
+    def rows(seqs: list[int], times: list[datetime], kinds: tuple[str, ...]) -> CaseRows:
+        n = len(seqs)
+        record = {"item_code": "XK-1", "department": "局", "attributes": "{}"}
+        return CaseRows(
+            "C1", record, None, None, seqs, [f"e{s}" for s in seqs], kinds, times, ("[]",) * n, ("{}",) * n
+        )
+
+    ordered = rows([1, 2, 3], [t1, t2, t2], ("received", "accepted", "reviewed"))
+    assert in_step_order(ordered) is ordered  # nothing to do: the same object back
+    shuffled = in_step_order(rows([3, 1, 2], [t2, t1, t2], ("reviewed", "received", "accepted")))
+    assert shuffled.seqs == [1, 2, 3] and shuffled.kinds == ("received", "accepted", "reviewed")
+    assert shuffled.times == [t1, t2, t2]
+    assert [e.seq for e in shuffled.case().events] == [1, 2, 3]

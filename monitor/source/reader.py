@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from monitor.errors import RecordError
 from monitor.model import Case, PowerItem
-from monitor.source.records import EVENT_FIELDS, CaseRows, case_from_parts, item_from_row
+from monitor.source.records import EVENT_FIELDS, CaseRows, case_from_parts, in_step_order, item_from_row
 from monitor.state.schema import aware, case_events, cases, power_items
 
 # The JSON columns come back as text: nearly all are `{}` or `[]`, which records.py turns
@@ -280,24 +280,28 @@ class SourceReader:
                     case_row = dict(zip(_CASE_NAMES, record, strict=True)) if found is not None else None
                     known = catalogue.get(str(record[0])) if stamp is not None else None  # no row: unlisted
                     listed = known[1] if known is not None else None
-                    yield CaseRows(
-                        cid,
-                        case_row,
-                        listed if not isinstance(listed, str) else None,
-                        listed if isinstance(listed, str) else None,
-                        seqs or [],
-                        event_ids or [],
-                        tuple(kinds or ()),
-                        ats or [],
-                        tuple(actors or ()),
-                        tuple(attributes or ()),
+                    yield in_step_order(
+                        CaseRows(
+                            cid,
+                            case_row,
+                            listed if not isinstance(listed, str) else None,
+                            listed if isinstance(listed, str) else None,
+                            seqs or [],
+                            event_ids or [],
+                            tuple(kinds or ()),
+                            ats or [],
+                            tuple(actors or ()),
+                            tuple(attributes or ()),
+                        )
                     )
 
 
+# The events come from a subquery sorted by (at, seq), which the aggregates keep (one sort a
+# case, not one per array); CaseRows checks the order all the same (records.in_step_order).
 _PG_AGGREGATE = {
-    "at": "array_agg(at AT TIME ZONE 'UTC' ORDER BY at, seq)",  # stored naive UTC
-    "actors": "array_agg(actors::text ORDER BY at, seq)",
-    "attributes": "array_agg(attributes::text ORDER BY at, seq)",
+    "at": "array_agg(at AT TIME ZONE 'UTC')",  # stored naive UTC
+    "actors": "array_agg(actors::text)",
+    "attributes": "array_agg(attributes::text)",
 }
 MAX_CATALOGUE = 200_000  # catalogue items kept between batches (a province has about 30,000)
 _NONE: tuple[Any, Any] = (None, None)
@@ -311,10 +315,9 @@ _PG_WHOLE_CASES = (
     f" LEFT JOIN {cases.name} AS c ON c.case_id = q.id"
     f" LEFT JOIN {power_items.name} AS i ON i.item_code = c.item_code"
     " LEFT JOIN LATERAL (SELECT "
-    + ", ".join(
-        _PG_AGGREGATE.get(n, f"array_agg({n} ORDER BY at, seq)") for n in EVENT_FIELDS if n != "case_id"
-    )
-    + f" FROM {case_events.name} WHERE case_id = q.id) AS e ON true ORDER BY q.n"
+    + ", ".join(_PG_AGGREGATE.get(n, f"array_agg({n})") for n in EVENT_FIELDS if n != "case_id")
+    + f" FROM (SELECT * FROM {case_events.name} WHERE case_id = q.id ORDER BY at, seq) AS ev) AS e"  # noqa: S608
+    " ON true ORDER BY q.n"
 )
 
 

@@ -285,3 +285,37 @@ class CaseRows:
             )
             self._case = case_from_parts(self.case_id, self.record, self.item, parts, self.item_problem)
         return self._case
+
+
+def in_step_order(rows: CaseRows) -> CaseRows:
+    """The rows with their events in (time, seq) order, as `Case.events` has them: sorted
+    here only when they did not come so (a time that is not one, or two out of order)."""
+    times, seqs = rows.times, rows.seqs
+    ordered = True
+    for i in range(len(times) - 1):
+        a, b = times[i], times[i + 1]
+        if (
+            not (isinstance(a, datetime) and isinstance(b, datetime))
+            or a > b
+            or (a == b and seqs[i] > seqs[i + 1])
+        ):
+            ordered = False
+            break
+    if ordered:
+        return rows
+    try:
+        order = sorted(range(len(times)), key=lambda i: (times[i], seqs[i]))
+    except TypeError:
+        return rows  # not all times are times: a problem the Case reports, order aside
+    return CaseRows(
+        rows.case_id,
+        rows.record,
+        rows.item,
+        rows.item_problem,
+        [seqs[i] for i in order],
+        [rows.event_ids[i] for i in order],
+        tuple(rows.kinds[i] for i in order),
+        [times[i] for i in order],
+        tuple(rows.actors[i] for i in order),
+        tuple(rows.attributes_of_steps[i] for i in order),
+    )

@@ -40,7 +40,10 @@ def make_engine(url: str) -> Engine:
     # every host, whatever the server's or the client's own zone is.
     connect_args: dict[str, Any] = {}
     if url.startswith("postgresql"):
-        connect_args["options"] = "-c timezone=UTC"
+        # No JIT: a batch's statements are short, and the planner's estimate for reading five
+        # thousand whole cases passes the JIT threshold, whose compiling then costs more than
+        # the query (12 of 110 ms, measured at two million cases).
+        connect_args["options"] = "-c timezone=UTC -c jit=off"
     elif url.startswith(("mysql", "mariadb")):
         connect_args["init_command"] = "SET time_zone = '+00:00'"
     try:

@@ -215,3 +215,21 @@ def event(case_id: str, kind: str, at: str, *actors: str, **attributes: Any) -> 
         "actors": list(actors),
         "attributes": attributes,
     }
+
+
+def demo_cases(tmp_path: Path, now: datetime, cases: int = 400) -> list[Any]:
+    """The demo data set's cases as the reader builds them (through an SQLite file)."""
+    from sqlalchemy import select
+
+    from monitor.demo import demo_records
+    from monitor.source.reader import SourceReader
+    from monitor.state.schema import cases as case_table
+
+    h = Harness(load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'demo.db'}"), environ={}))
+    try:
+        h.load(*demo_records(now, cases=cases), now=now)
+        with h.app.source.connect() as conn:
+            ids = list(conn.execute(select(case_table.c.case_id)).scalars())
+        return list(SourceReader(h.app.source).load_cases(ids))
+    finally:
+        h.app.dispose()

@@ -161,21 +161,10 @@ def _ungated(rules: RuleSet) -> RuleSet:
 
 
 def test_condition_gates_and_plans_change_no_evaluation_of_the_demo_cases(tmp_path: Path) -> None:
-    from sqlalchemy import select
-
-    from monitor.config import load_config
-    from monitor.demo import demo_records
-    from monitor.source.reader import SourceReader
-    from monitor.state.schema import cases
     from tests.conftest import RULES as SHIPPED
-    from tests.conftest import Harness, write_config
+    from tests.conftest import demo_cases
 
-    h = Harness(load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'demo.db'}"), environ={}))
-    h.load(*demo_records(NOW, cases=400), now=NOW)
-    with h.app.source.connect() as conn:
-        ids = list(conn.execute(select(cases.c.case_id)).scalars())
-    demo = list(SourceReader(h.app.source).load_cases(ids))
-    h.app.dispose()
+    demo = demo_cases(tmp_path, NOW)
     rules = load_ruleset(SHIPPED, ROUTES)
     plain = _ungated(rules)
     assert sum(len(p) for _, p in plain.plan[ItemType.LICENSING]) > sum(

@@ -137,20 +137,9 @@ def test_what_the_screen_settles_is_what_evaluation_finds_on_random_cases(
 def test_what_the_screen_settles_is_what_evaluation_finds_on_the_demo_cases(
     rules: RuleSet, calendar: WorkCalendar, tmp_path: Path
 ) -> None:
-    from sqlalchemy import select
+    from tests.conftest import demo_cases
 
-    from monitor.config import load_config
-    from monitor.demo import demo_records
-    from monitor.source.reader import SourceReader
-    from monitor.state.schema import cases
-    from tests.conftest import Harness, write_config
-
-    h = Harness(load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'demo.db'}"), environ={}))
-    h.load(*demo_records(NOW, cases=400), now=NOW)
-    with h.app.source.connect() as conn:
-        ids = list(conn.execute(select(cases.c.case_id)).scalars())
-    demo = list(SourceReader(h.app.source).load_cases(ids))
-    h.app.dispose()
+    demo = demo_cases(tmp_path, NOW)
     screen = Screen(rules, calendar)
     settled = open_and_quiet = 0
     for case in demo:

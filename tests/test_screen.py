@@ -297,3 +297,57 @@ def test_the_reader_s_rows_settle_as_the_cases_built_from_them(
             assert settled > open_and_quiet * 0.8 > 100
         finally:
             h.app.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_pass_leaves_the_same_alerts_and_states_with_the_screen_as_without(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo data through whole passes (first start, then two days later), once as the
+    daemon runs and once with the screen declining every case: every alert and every case
+    state (next check, counted days, fingerprint) the same."""
+    from sqlalchemy import select
+
+    from monitor.config import load_config
+    from monitor.demo import demo_records
+    from monitor.state.schema import alerts, case_state
+    from tests.conftest import Harness, scratch_database, write_config
+
+    def run(folder: Path, url: str) -> tuple[list[Any], list[Any]]:
+        folder.mkdir()
+        h = Harness(load_config(write_config(folder, url), environ={}))
+        try:
+            h.load(*demo_records(NOW, cases=400), now=NOW)
+            h.poll(NOW)
+            h.poll(NOW + timedelta(days=2))
+            with h.app.state.connect() as conn:
+                found = conn.execute(
+                    select(alerts.c.case_id, alerts.c.rule_id, alerts.c.level, alerts.c.state).order_by(
+                        alerts.c.case_id, alerts.c.rule_id
+                    )
+                ).all()
+                c = case_state.c
+                states = conn.execute(
+                    select(
+                        c.case_id, c.next_check_at, c.fingerprint, c.clock_from, c.clock_until, c.open
+                    ).order_by(c.case_id)
+                ).all()
+            return [tuple(r) for r in found], [tuple(r) for r in states]
+        finally:
+            h.app.dispose()
+
+    def url_for(name: str) -> Any:
+        if backend == "sqlite":
+            from contextlib import nullcontext
+
+            return nullcontext(f"sqlite:///{tmp_path / name}.db")
+        return scratch_database("postgres")
+
+    with url_for("screened") as url:
+        screened = run(tmp_path / "screened", url)
+    monkeypatch.setattr(Screen, "settle", lambda self, case, now: None)
+    monkeypatch.setattr(Screen, "settle_rows", lambda self, rows, now: None)
+    with url_for("evaluated") as url:
+        evaluated = run(tmp_path / "evaluated", url)
+    assert len(screened[0]) > 50 and len(screened[1]) == 400
+    assert screened == evaluated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -286,3 +287,38 @@ def test_the_planner_statistics_are_refreshed_at_most_once_a_minute(
     harness.load(case("C3"), event("C3", "received", "2026-11-23 09:20"))
     harness.poll(now + timedelta(minutes=2))
     assert len(refreshed) == 2
+
+
+def test_a_backlog_is_queued_page_by_page_while_the_queue_still_holds_work(tmp_path: Path) -> None:
+    """A first start of more events than one page: the pass queues the next page whenever
+    fewer than two batches are due, so a worker sharing the queue never finds it empty
+    while events are waiting, and one pass gets through the whole backlog."""
+    from monitor.config import load_config
+    from tests.conftest import write_config
+
+    h = Harness(
+        load_config(
+            write_config(tmp_path, f"sqlite:///{tmp_path / 's.db'}", daemon={"batch_size": 2}), environ={}
+        )
+    )
+    try:
+        h.pipeline.reader.max_events = 10  # pages of ten events
+        h.load(
+            item(),
+            *(
+                r
+                for n in range(30)
+                for r in (case(f"C{n:02d}"), event(f"C{n:02d}", "received", "2026-11-23 09:00"))
+            ),
+        )
+        result = h.poll(bj("2026-11-23 10:00"))
+        assert result.events_read == 30 and result.cases_evaluated == 30
+        with h.app.state.connect() as conn:
+            assert (
+                conn.execute(
+                    select(case_state.c.evaluated_at).where(case_state.c.evaluated_at.is_(None))
+                ).all()
+                == []
+            )
+    finally:
+        h.app.dispose()

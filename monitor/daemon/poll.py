@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 RETRIES = 5
 ANALYZE_AFTER = 10_000  # queued cases in one ingest that call for fresh planner statistics
 ANALYZE_EVERY = 60.0  # seconds: at most one refresh a minute
+AHEAD_PAGES = 25  # pages of events one pass may ingest while it evaluates (a first start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +117,25 @@ def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, inges
         queue_affected(p.state, current, p.last, now, p.config.tz)
         p.last = current
     events_read, newest = _ingest(p, now) if ingest else (0, None)
+    # A full page of events means a backlog (a first start): the next page is queued while
+    # the queue still holds work, so that other processes never wait for it with nothing to do.
+    backlog = ingest and events_read >= p.reader.max_events
+    pages = 1
     evaluated = transitions = notices = 0
     limit = max_cases if max_cases is not None else 10**12
     while evaluated < limit:
+        if (
+            backlog
+            and pages < AHEAD_PAGES
+            and store.due_at_least(p.state, now, 2 * p.config.daemon.batch_size)
+        ):
+            pass  # enough queued for now
+        elif backlog and pages < AHEAD_PAGES:
+            read, latest = _ingest(p, now)
+            events_read += read
+            newest = latest or newest
+            backlog = read >= p.reader.max_events
+            pages += 1
         batch = _retrying(lambda: _evaluate_batch(p, rules, calendar, digest, now))
         if batch is None:
             break

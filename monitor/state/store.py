@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    func,
     or_,
     select,
     text,
@@ -153,6 +154,14 @@ def claim_due(conn: Connection, now: datetime, limit: int) -> dict[str, str]:
     if conn.dialect.name != "sqlite":  # SQLite has one writer at a time anyway
         query = query.with_for_update(skip_locked=True)
     return {r.case_id: r.fingerprint for r in conn.execute(query)}
+
+
+def due_at_least(engine: Engine, now: datetime, count: int) -> bool:
+    """Whether at least `count` cases are due (claimed ones included): one look at the
+    queue's index, never a count of all of it."""
+    due = select(case_state.c.case_id).where(case_state.c.next_check_at <= now).limit(count).subquery()
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(due)).scalar_one()) >= count
 
 
 def open_cases_of_items(conn: Connection, item_codes: Iterable[str]) -> set[str]:

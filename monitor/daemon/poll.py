@@ -213,48 +213,7 @@ def _evaluate_batch(
         claimed = store.claim_due(conn, now, p.config.daemon.batch_size)
         if not claimed:
             return None
-        # The screen settles the quiet cases (nearly all) as evaluation would; the rest are
-        # evaluated in full. A settled case's counted days come from the screen; one that had
-        # no findings before either (most of a pass) needs no `Case` at all, only its state.
-        screen = p.screen_for(digest, rules, calendar)
-        results: list[tuple[Case, Evaluation]] = []
-        spans: dict[str, tuple[datetime | None, datetime | None]] = {}
-        states: list[dict[str, Any]] = []
-        rows_of = p.reader.load_rows(claimed)
-        if rows_of is not None:
-            for raw in rows_of:
-                settled = screen.settle_rows(raw, now)
-                if settled is None:
-                    case = raw.case()
-                    results.append((case, evaluate(case, rules, calendar, now, tz)))
-                    continue
-                if claimed[raw.case_id] in ("", store.QUIET):
-                    assert raw.item is not None and raw.record is not None  # settled
-                    states.append(
-                        _state(
-                            raw.case_id,
-                            raw.item_code,
-                            raw.department,
-                            raw.item.item_type.value,
-                            settled.next_check,
-                            floor,
-                            now,
-                            digest,
-                            (raw.times[0], settled.counted_until),
-                        )
-                    )
-                    continue
-                case = raw.case()
-                results.append((case, Evaluation(case.case_id, (), settled.next_check)))
-                spans[case.case_id] = (case.events[0].at, settled.counted_until)
-        else:
-            for case in p.reader.load_cases(claimed):
-                settled = screen.settle(case, now)
-                if settled is None:
-                    results.append((case, evaluate(case, rules, calendar, now, tz)))
-                else:
-                    results.append((case, Evaluation(case.case_id, (), settled.next_check)))
-                    spans[case.case_id] = (case.events[0].at, settled.counted_until)
+        results, spans, states = _screened(p, claimed, rules, calendar, digest, now, floor)
         prints = {case.case_id: store.fingerprint(ev) for case, ev in results}
         changed = [cid for cid, fp in prints.items() if claimed[cid] != fp]
         # One query for the batch, not one per case; and none for cases never evaluated
@@ -298,6 +257,65 @@ def _evaluate_batch(
         store.save_states(conn, states)
         journal.flush(conn)
     return len(claimed), transitions, notices
+
+
+def _screened(
+    p: Pipeline,
+    claimed: dict[str, str],
+    rules: RuleSet,
+    calendar: WorkCalendar,
+    digest: str,
+    now: datetime,
+    floor: datetime,
+) -> tuple[
+    list[tuple[Case, Evaluation]], dict[str, tuple[datetime | None, datetime | None]], list[dict[str, Any]]
+]:
+    """The claimed cases, each settled by the screen or evaluated in full: the cases that go
+    on to alerts and state (with the counted days of those the screen settled), and the state
+    rows of the cases that need nothing else — settled, and without findings before either
+    (most of a pass), which on PostgreSQL never become a `Case` at all."""
+    tz = p.config.tz
+    screen = p.screen_for(digest, rules, calendar)
+    results: list[tuple[Case, Evaluation]] = []
+    spans: dict[str, tuple[datetime | None, datetime | None]] = {}
+    states: list[dict[str, Any]] = []
+    rows_of = p.reader.load_rows(claimed)
+    if rows_of is None:  # not PostgreSQL: from the cases
+        for case in p.reader.load_cases(claimed):
+            settled = screen.settle(case, now)
+            if settled is None:
+                results.append((case, evaluate(case, rules, calendar, now, tz)))
+            else:
+                results.append((case, Evaluation(case.case_id, (), settled.next_check)))
+                spans[case.case_id] = (case.events[0].at, settled.counted_until)
+        return results, spans, states
+    for raw in rows_of:
+        settled = screen.settle_rows(raw, now)
+        if settled is None:
+            case = raw.case()
+            results.append((case, evaluate(case, rules, calendar, now, tz)))
+        elif claimed[raw.case_id] in ("", store.QUIET):
+            assert raw.item is not None  # a settled case is listed
+            span = (raw.times[0], settled.counted_until)
+            item_type = raw.item.item_type.value
+            states.append(
+                _state(
+                    raw.case_id,
+                    raw.item_code,
+                    raw.department,
+                    item_type,
+                    settled.next_check,
+                    floor,
+                    now,
+                    digest,
+                    span,
+                )
+            )
+        else:  # quiet now, but it had findings: its alerts are reconciled
+            case = raw.case()
+            results.append((case, Evaluation(case.case_id, (), settled.next_check)))
+            spans[case.case_id] = (case.events[0].at, settled.counted_until)
+    return results, spans, states
 
 
 def _state(

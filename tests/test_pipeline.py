@@ -189,6 +189,14 @@ def test_rule_change_requeues_only_the_item_types_it_can_affect(harness: Harness
         text.replace("yellow_share: 0.8", "yellow_share: 0.5"), encoding="utf-8"
     )
     assert holder.reload()
+    from monitor.daemon.poll import poll_once
+
+    # An extra evaluation process that sees the change first leaves the queue to the process
+    # that reads the source: two processes re-queueing the same rows would wait on each other.
+    worker = harness.app.pipeline(holder)
+    worker.last = harness.pipeline.last
+    assert poll_once(worker, bj("2026-11-17 10:02"), ingest=False).cases_evaluated == 0
+    assert worker.last is not None and worker.last.rules is holder.rules()
     again = harness.poll(bj("2026-11-17 10:02"))
     assert again.cases_evaluated == 1  # the licensing case only; the penalty case is untouched
     with harness.app.state.connect() as conn:

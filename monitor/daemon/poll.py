@@ -114,7 +114,10 @@ def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, inges
     digest = current.digest
     if p.last is None or digest != p.last.digest:
         # Queue the open cases the new rules or calendar can affect (monitor.daemon.requeue).
-        queue_affected(p.state, current, p.last, now, p.config.tz)
+        # Only the process that reads the source does: the extra ones would update the same
+        # rows at the same moment and wait on each other's locks (half a minute at a million).
+        if ingest:
+            queue_affected(p.state, current, p.last, now, p.config.tz)
         p.last = current
     events_read, newest = _ingest(p, now) if ingest else (0, None)
     # A full page of events means a backlog (a first start): the next page is queued while

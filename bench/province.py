@@ -272,7 +272,9 @@ def first_start(
     return app
 
 
-def rule_change(app: App, work: Path, workers: int, at: datetime) -> tuple[float, int]:
+def rule_change(
+    app: App, work: Path, workers: int, at: datetime, shares: tuple[str, str] = ("0.8 ", "0.75")
+) -> tuple[float, int]:
     """A rule author changes the licensing yellow threshold while the daemon runs: every open
     licensing case is evaluated again (the other item types are only re-stamped), by
     `workers` processes that pick the change up as the daemon's do. Returns the time from the
@@ -281,6 +283,13 @@ def rule_change(app: App, work: Path, workers: int, at: datetime) -> tuple[float
     rules = work / "rules"
     shutil.rmtree(rules, ignore_errors=True)
     shutil.copytree(root / "rules", rules)
+    licensing = rules / "licensing.yaml"
+    before, after = (
+        f"yellow_share: {v}" for v in shares
+    )  # the share the state was evaluated with, the new one
+    licensing.write_text(
+        licensing.read_text(encoding="utf-8").replace("yellow_share: 0.8 ", before), encoding="utf-8"
+    )
     changed = app_for(app.config.database.url, work / "rule-change", rules)
     holder = changed.holder()
     pipeline = changed.pipeline(holder)
@@ -291,11 +300,7 @@ def rule_change(app: App, work: Path, workers: int, at: datetime) -> tuple[float
     if extra is not None:
         extra.start()
         time.sleep(5)  # started and idle, as a running daemon's workers are
-    licensing = rules / "licensing.yaml"
-    licensing.write_text(
-        licensing.read_text(encoding="utf-8").replace("yellow_share: 0.8 ", "yellow_share: 0.75"),
-        encoding="utf-8",
-    )
+    licensing.write_text(licensing.read_text(encoding="utf-8").replace(before, after), encoding="utf-8")
     try:
         started = time.perf_counter()
         assert holder.changed() and holder.reload()

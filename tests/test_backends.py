@@ -234,3 +234,34 @@ def test_whole_cases_read_the_same_on_every_backend(any_db_url: str, tmp_path: P
         assert c1.item is None
     finally:
         h.app.dispose()
+
+
+def test_a_rule_change_queues_every_affected_case_in_chunks(
+    any_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the cases a changed rule set affects are queued a chunk per transaction
+    (here a chunk of one), so other processes start on them early; none is left behind."""
+    import monitor.daemon.requeue as requeue
+    from monitor.daemon.requeue import Generation, queue_affected
+    from monitor.state.schema import case_state
+
+    monkeypatch.setattr(requeue, "REQUEUE_CHUNK", 1)
+    h = Harness(load_config(write_config(tmp_path, any_db_url), environ={}))
+    try:
+        h.load(
+            item(),
+            *(r for c in ("C1", "C2", "C3") for r in (case(c), event(c, "accepted", "2026-11-16 09:00"))),
+        )
+        h.poll(bj("2026-11-17 10:00"))
+        old = h.pipeline.last
+        assert old is not None
+        changed = Generation("f" * 32, old.rules, old.calendar)  # another digest, same item types
+        now = bj("2026-11-17 10:05")
+        assert queue_affected(h.app.state, changed, None, now, h.config.tz) == 3
+        with h.app.state.connect() as conn:
+            due = conn.execute(
+                select(case_state.c.case_id).where(case_state.c.next_check_at <= now)
+            ).scalars()
+            assert sorted(due) == ["C1", "C2", "C3"]
+    finally:
+        h.app.dispose()

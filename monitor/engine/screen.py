@@ -31,6 +31,7 @@ from monitor.calendar import CalendarRangeError, WorkCalendar
 from monitor.engine import rules as r
 from monitor.engine.clock import _left_for_share
 from monitor.engine.context import CaseContext
+from monitor.engine.deadline import _span_end
 from monitor.engine.evaluate import FUTURE_TOLERANCE, _apply
 from monitor.engine.fastpath import orderly, timeless
 from monitor.engine.loader import CompiledFile, RuleSet
@@ -248,13 +249,7 @@ class Screen:
         start = c.start
         if c.deemed is not None:
             origin = times[c.deemed.origin]
-            # deadline._span_end for a day-based span, with the midnights cached.
-            day = origin.astimezone(self.tz).date()
-            if c.deemed.unit is LimitUnit.WORKING_DAYS:
-                last = self.calendar.add_working_days(day, c.deemed.within)
-            else:
-                last = day + timedelta(days=c.deemed.within)
-            window_end = self._midnight(last + timedelta(days=1))
+            window_end = _span_end(origin, c.deemed.within, c.deemed.unit, self.calendar, self.tz)
             answer = next((times[i] for i in c.deemed.answers if times[i] >= origin), None)
             if answer is not None and answer < window_end:
                 pass  # answered in time: the clock starts at the real acceptance

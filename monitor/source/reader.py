@@ -253,9 +253,8 @@ class SourceReader:
         catalogue = self._catalogue
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor:
-            # The times come as timestamptz in a UTC session: the driver decodes them into
-            # aware UTC datetimes in C, none converted in Python.
-            cursor.execute("SET LOCAL TimeZone = 'UTC'")
+            # The times come as timestamptz, and the session is in UTC (state.db.make_engine):
+            # the driver decodes them into aware UTC datetimes in C, none converted in Python.
             for part in _chunks(ids, self.chunk * 10):
                 cursor.execute(_PG_WHOLE_CASES, {"ids": list(part)}, binary=True)
                 rows = cursor.fetchall()

@@ -160,7 +160,7 @@ def scratch(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
-def app_for(url: str, folder: Path, rules: Path | None = None) -> App:
+def app_for(url: str, folder: Path, rules: Path | None = None, workers: int = 1) -> App:
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "config.yaml"
     root = Path(__file__).resolve().parent.parent
@@ -171,7 +171,7 @@ def app_for(url: str, folder: Path, rules: Path | None = None) -> App:
                 "database": {"url": url},
                 "rules": {"path": str(rules), "calendar": str(rules / "calendar")},
                 "metrics": {"enabled": False},
-                "daemon": {"batch_size": 5000},
+                "daemon": {"batch_size": 5000, "workers": workers},
                 "notify": {
                     "eml_dir": str(folder / "outbox"),
                     "routes": {"department": {"recipients": ["d@example.gov.cn"]}, "discipline_office": {}},
@@ -229,7 +229,7 @@ def first_start(
 ) -> App:
     """Load a data set with COPY and bring every case to the state a first start leaves."""
     url = scratch(args.url, f"sunlight_bench_{label}")
-    app = app_for(url, work / label)
+    app = app_for(url, work / label, workers=args.workers)
     t = time.perf_counter()
     copy_load(url, n, seed)
     load_s = time.perf_counter() - t
@@ -290,7 +290,7 @@ def rule_change(
     licensing.write_text(
         licensing.read_text(encoding="utf-8").replace("yellow_share: 0.8 ", before), encoding="utf-8"
     )
-    changed = app_for(app.config.database.url, work / "rule-change", rules)
+    changed = app_for(app.config.database.url, work / "rule-change", rules, workers)
     holder = changed.holder()
     pipeline = changed.pipeline(holder)
     # A daemon that has run on these rules: whatever was evaluated under others (a previous

@@ -142,3 +142,11 @@ def test_failed_reload_notifies_the_operators_once(tmp_path: Path) -> None:
         ("operators", "ops@example.gov.cn", "operations")
     ]
     assert "规则重新加载失败" in rows[0].subject and "broken" in rows[0].body_text
+
+
+def test_an_idle_worker_looks_again_soon_then_backs_off_to_once_a_second() -> None:
+    from monitor.daemon.workers import idle_wait
+
+    assert [idle_wait(n, 30.0) for n in range(1, 8)] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    assert idle_wait(10_000, 30.0) == 1.0  # no overflow after a long idle spell
+    assert idle_wait(6, 0.3) == 0.3  # never longer than the poll interval

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -328,5 +329,42 @@ def test_a_backlog_is_queued_page_by_page_while_the_queue_still_holds_work(tmp_p
                 ).all()
                 == []
             )
+    finally:
+        h.app.dispose()
+
+
+def test_the_next_page_is_read_while_the_other_processes_may_still_hold_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count of due cases includes those other processes have claimed; with three
+    processes the next page is read while fewer than five batches are due (two the others
+    may hold, three left), so that a worker never finds the queue empty while events wait."""
+    from monitor.config import load_config
+    from monitor.state import store
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 's.db'}", daemon={"batch_size": 2, "workers": 3})
+    h = Harness(load_config(config, environ={}))
+    asked: list[int] = []
+    real = store.due_at_least
+
+    def counting(engine: Any, now: Any, count: int) -> bool:
+        asked.append(count)
+        return real(engine, now, count)
+
+    monkeypatch.setattr(store, "due_at_least", counting)
+    try:
+        h.pipeline.reader.max_events = 10
+        h.load(
+            item(),
+            *(
+                r
+                for n in range(30)
+                for r in (case(f"C{n:02d}"), event(f"C{n:02d}", "received", "2026-11-23 09:00"))
+            ),
+        )
+        result = h.poll(bj("2026-11-23 10:00"))
+        assert result.events_read == 30 and result.cases_evaluated == 30
+        assert asked and set(asked) == {(3 + 2) * 2}
     finally:
         h.app.dispose()

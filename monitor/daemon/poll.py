@@ -123,6 +123,10 @@ def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, inges
     # A full page of events means a backlog (a first start): the next page is queued while
     # the queue still holds work, so that other processes never wait for it with nothing to do.
     backlog = ingest and events_read >= p.reader.max_events
+    # The next page is read while three batches are left beyond those the other processes
+    # may hold (the count sees claimed rows too): reading a page takes about as long as the
+    # other processes take for two batches, and the queue should not run dry meanwhile.
+    ahead = p.config.daemon.workers + 2
     pages = 1
     evaluated = transitions = notices = 0
     limit = max_cases if max_cases is not None else 10**12
@@ -130,7 +134,7 @@ def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, inges
         if (
             backlog
             and pages < AHEAD_PAGES
-            and store.due_at_least(p.state, now, 2 * p.config.daemon.batch_size)
+            and store.due_at_least(p.state, now, ahead * p.config.daemon.batch_size)
         ):
             pass  # enough queued for now
         elif backlog and pages < AHEAD_PAGES:

@@ -20,7 +20,8 @@ from monitor.config import Config
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-IDLE_SECONDS = 1.0
+IDLE_SECONDS = 1.0  # the longest wait of an idle worker
+FIRST_WAIT = 0.05  # the first wait after the queue ran dry
 
 
 def _work(config: Config, fixed_now: datetime | None, stop: Any) -> None:
@@ -35,6 +36,7 @@ def _work(config: Config, fixed_now: datetime | None, stop: Any) -> None:
     app = build(config)  # the main process has upgraded the schema
     holder = app.holder()
     pipeline = app.pipeline(holder)
+    idle = 0  # passes in a row that found nothing
     try:
         while not stop.is_set():
             if holder.changed():
@@ -44,12 +46,20 @@ def _work(config: Config, fixed_now: datetime | None, stop: Any) -> None:
                 worked = poll_once(pipeline, fixed_now or utcnow(), ingest=False).worked
             except Exception:
                 log.exception("worker pass failed; retrying after the poll interval")
-            if not worked:
-                # Looking at the queue is one index probe, so an idle worker looks often: the
-                # main process refills it page by page during a first start.
-                stop.wait(min(config.daemon.poll_interval_seconds, IDLE_SECONDS))
+            idle = 0 if worked else idle + 1
+            if idle:
+                stop.wait(idle_wait(idle, config.daemon.poll_interval_seconds))
     finally:
         app.dispose()
+
+
+def idle_wait(idle: int, poll_interval: float) -> float:
+    """How long a worker waits after `idle` empty passes in a row. Looking at the queue is
+    one index probe, so a worker looks again soon after it ran dry: during a first start
+    the main process refills the queue page by page, and a second's wait at every page cost
+    the worker two fifths of its time. A worker that stays idle backs off to one look a
+    second (or the poll interval, if shorter)."""
+    return min(poll_interval, IDLE_SECONDS, FIRST_WAIT * 2.0 ** min(idle - 1, 10))
 
 
 class Workers:

@@ -368,3 +368,24 @@ def test_the_next_page_is_read_while_the_other_processes_may_still_hold_batches(
         assert asked and set(asked) == {(3 + 2) * 2}
     finally:
         h.app.dispose()
+
+
+def test_the_collector_is_paused_for_a_batch_and_restored_after() -> None:
+    import gc
+
+    from monitor.daemon.poll import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("a failed batch")
+    assert gc.isenabled()  # restored after a failure too
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

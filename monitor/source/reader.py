@@ -105,23 +105,41 @@ class SourceReader:
         seen: set[int] = set()
         position = cursor.position
         with self.engine.connect() as conn:
-            # A server-side cursor: a backlog of events (a first start reads up to
-            # `max_events` of them per pass) streams through in batches, never held whole.
-            # Times as stored (naive UTC): only the newest is made aware, not ten million.
-            stream = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
-                select(case_events.c.seq, case_events.c.case_id, type_coerce(case_events.c.at, DateTime()))
-                .where(case_events.c.seq > cursor.position)
-                .order_by(case_events.c.seq)
-                .limit(self.max_events)
-            )
             latest: Any = None
-            for seq, case_id, at in stream:
-                seen.add(seq)
-                case_ids.add(case_id)
-                read += 1
-                position = seq  # ordered by seq
-                if latest is None or at > latest:
-                    latest = at
+            if conn.dialect.name == "postgresql":
+                # The page as one row: its seqs and case ids as arrays (decoded in C, in a
+                # fraction of the time 200,000 rows take through the result layer), its
+                # newest time and last seq. A page is at most `max_events` long, so memory
+                # stays bounded all the same.
+                driver = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                with driver:
+                    driver.execute(_PG_PAGE, {"after": cursor.position, "n": self.max_events}, binary=True)
+                    page = driver.fetchone()
+                if page is not None and page[0]:  # no row or NULLs: nothing new
+                    seqs: list[int] = page[0]
+                    seen.update(seqs)
+                    case_ids.update(page[1])
+                    read = len(seqs)
+                    latest, position = page[2], int(page[3])
+            else:
+                # A server-side cursor: a backlog of events (a first start reads up to
+                # `max_events` of them per pass) streams through in batches, never held whole.
+                # Times as stored (naive UTC): only the newest is made aware, not ten million.
+                stream = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
+                    select(
+                        case_events.c.seq, case_events.c.case_id, type_coerce(case_events.c.at, DateTime())
+                    )
+                    .where(case_events.c.seq > cursor.position)
+                    .order_by(case_events.c.seq)
+                    .limit(self.max_events)
+                )
+                for seq, case_id, at in stream:
+                    seen.add(seq)
+                    case_ids.add(case_id)
+                    read += 1
+                    position = seq  # ordered by seq
+                    if latest is None or at > latest:
+                        latest = at
             newest = aware(latest) if latest is not None else None
             in_order = read
             gap_list = sorted(cursor.gaps)
@@ -295,6 +313,12 @@ class SourceReader:
                     )
 
 
+# A page of the event log by seq: the stored (naive UTC) times as they are.
+_PG_PAGE = (
+    "SELECT array_agg(seq), array_agg(case_id), max(at), max(seq)"  # noqa: S608 - names from the schema
+    f" FROM (SELECT seq, case_id, at FROM {case_events.name} WHERE seq > %(after)s"
+    " ORDER BY seq LIMIT %(n)s) AS page"
+)
 # The events come from a subquery sorted by (at, seq), which the aggregates keep (one sort a
 # case, not one per array); CaseRows checks the order all the same (records.in_step_order).
 _PG_AGGREGATE = {

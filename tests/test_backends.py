@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from alerts.history import verify
 from monitor.config import load_config
 from monitor.source.reader import Cursor
-from monitor.state.schema import case_events, power_items
+from monitor.state.schema import alert_history, case_events, power_items
 from tests.conftest import Harness, bj, case, event, item, write_config
 
 
@@ -48,6 +48,15 @@ def test_pipeline_on_each_backend(any_db_url: str, tmp_path: Path, monkeypatch: 
         assert red.due == bj("2026-11-11 00:00")
         with h.app.state.connect() as conn:
             assert verify(conn).ok
+            # The four alerts were raised in one batch; each history row names its own alert.
+            raised = conn.execute(
+                select(alert_history.c.alert_id, alert_history.c.detail).where(
+                    alert_history.c.action == "raised"
+                )
+            ).all()
+        assert sorted((alert_id, detail["message"]) for alert_id, detail in raised) == [
+            (a.id, a.message) for a in h.alerts()
+        ]
     finally:
         h.app.dispose()
 

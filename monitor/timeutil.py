@@ -6,6 +6,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+# Day counts as timedeltas, made once: `timedelta(days=n)` parses its keywords on every call,
+# and the deadline arithmetic of a first start makes millions of them.
+_DAYS = tuple(timedelta(days=i) for i in range(4096))
+
+
+def days(n: int) -> timedelta:
+    """`timedelta(days=n)`, from a table for the counts time limits use."""
+    if 0 <= n < 4096:
+        return _DAYS[n]
+    return timedelta(days=n)
 
 
 def utcnow() -> datetime:
@@ -30,7 +40,7 @@ def start_of_day(day: date, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
 
 def end_of_day(day: date, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
     """24:00 of `day`, i.e. the first instant of the next day: a day-based deadline's end."""
-    return start_of_day(day + timedelta(days=1), tz)
+    return start_of_day(day + _DAYS[1], tz)
 
 
 def to_utc(at: datetime) -> datetime:

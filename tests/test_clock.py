@@ -570,3 +570,9 @@ def test_a_span_ends_where_a_clock_of_that_length_runs_out(
     end = _span_end(start.astimezone(tz), amount, unit, cal(), tz)
     assert clock.due is not None and end == clock.due
     assert end.utcoffset() == clock.due.utcoffset()  # the same instant, shown in the same zone
+
+
+def test_days_from_the_table_equal_timedelta() -> None:
+    from monitor.timeutil import days
+
+    assert all(days(n) == timedelta(days=n) for n in range(-5, 5000))

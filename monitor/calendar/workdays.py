@@ -21,6 +21,8 @@ from datetime import date, timedelta
 
 import chinese_calendar
 
+from monitor.timeutil import days
+
 INDEX_FIRST = date(1990, 1, 1)
 INDEX_LAST = date(2100, 12, 31)
 
@@ -53,17 +55,19 @@ class WorkCalendar:
         # Days before the first notice in the data are weekend-only guesses as well.
         self.known_from = known_from
         self._overrides: dict[date, DayOverride] = {o.day: o for o in overrides}
-        days = (INDEX_LAST - INDEX_FIRST).days + 1
-        cum = array("l", [0]) * days
+        span = (INDEX_LAST - INDEX_FIRST).days + 1
+        cum = array("l", [0]) * span
         nth = array("l", [0])  # nth[0] is unused so that nth[k] is the k-th working day
         running = 0
-        for i in range(days):
+        for i in range(span):
             if self._is_workday_uncached(INDEX_FIRST + timedelta(days=i)):
                 running += 1
                 nth.append(i)
             cum[i] = running
         self._cum = cum
         self._nth = nth
+        # The n-th working day as a date, so counting makes no new objects.
+        self._nth_day = [INDEX_FIRST + timedelta(days=i) for i in nth]
         body = sorted((o.day.isoformat(), o.workday) for o in self._overrides.values())
         self.digest = hashlib.sha256(repr((body, known_until.isoformat())).encode()).hexdigest()[:16]
 
@@ -119,7 +123,7 @@ class WorkCalendar:
         target = self._cum[self._index(start)] + n
         if target >= len(self._nth):
             raise CalendarRangeError(f"{n} working days after {start} is past {INDEX_LAST}")
-        return INDEX_FIRST + timedelta(days=self._nth[target])
+        return self._nth_day[target]
 
     def working_days_before(self, day: date, m: int) -> date:
         """The working day that lies m working days before the working day `day`."""
@@ -130,7 +134,7 @@ class WorkCalendar:
         k = self._cum[self._index(day)] - m
         if k < 1:
             raise CalendarRangeError(f"{m} working days before {day} is before {INDEX_FIRST}")
-        return INDEX_FIRST + timedelta(days=self._nth[k])
+        return self._nth_day[k]
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in the half-open span (start, end]; negative when end < start."""
@@ -145,28 +149,28 @@ class WorkCalendar:
     def add_natural_days(self, start: date, n: int, *, roll_over_holidays: bool = False) -> date:
         """`start` + n days; with roll-over a last day that is a rest day moves to the next
         working day (民法典 art. 203)."""
-        due = start + timedelta(days=n)
+        due = start + days(n)
         return self.next_workday(due) if roll_over_holidays else due
 
     def difference(self, other: WorkCalendar) -> tuple[date, date] | None:
         """The first and last day on which the two calendars count differently: a day that is
         a working day in one and not in the other, or one that one of them knows from a notice
         and the other only guesses (its answers were provisional). None when they agree."""
-        days: list[date] = []
+        differ: list[date] = []
         mine, theirs = self._cum, other._cum
         mine_before = theirs_before = 0
         for i in range(len(mine)):
             if mine[i] - mine_before != theirs[i] - theirs_before:
-                days.append(INDEX_FIRST + timedelta(days=i))
+                differ.append(INDEX_FIRST + timedelta(days=i))
             mine_before, theirs_before = mine[i], theirs[i]
         one_day = timedelta(days=1)
         low, high = sorted((self.known_until, other.known_until))
         if low != high:
-            days += [low + one_day, high]
+            differ += [low + one_day, high]
         low, high = sorted((self.known_from, other.known_from))
         if low != high:
-            days += [low, high - one_day]
-        return (min(days), max(days)) if days else None
+            differ += [low, high - one_day]
+        return (min(differ), max(differ)) if differ else None
 
 
 def package_overrides() -> list[DayOverride]:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.calendar import WorkCalendar
 from monitor.model import Level, LimitUnit
-from monitor.timeutil import DEFAULT_TZ, end_of_day, local_date, start_of_day, to_utc
+from monitor.timeutil import DEFAULT_TZ, days, end_of_day, local_date, start_of_day, to_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +144,7 @@ def _run_days(
     start_day = local_date(start, tz)
 
     def add(day: date, n: int) -> date:
-        return cal.add_working_days(day, n) if working else day + timedelta(days=n)
+        return cal.add_working_days(day, n) if working else day + days(n)
 
     def between(a: date, b: date) -> int:
         return cal.working_days_between(a, b) if working else (b - a).days
@@ -193,7 +193,7 @@ def _run_days(
         if working:
             yellow_day = cal.working_days_before(due_day, left - 1) if left > 0 else due_day
         else:
-            yellow_day = due_day - timedelta(days=max(left - 1, 0))
+            yellow_day = due_day - days(max(left - 1, 0))
         yellow_at = max(start_of_day(yellow_day, tz), start)
 
     level, next_change = _level(due, yellow_at, stop, now)

@@ -15,7 +15,7 @@ from monitor.engine.clock import ClockSpec, Pause, run_clock
 from monitor.engine.context import CaseContext, finding_for
 from monitor.engine.messages import deadline_message, fmt_deadline, unit_label
 from monitor.model import Case, Category, ClockReport, Event, Finding, Level, LimitUnit
-from monitor.timeutil import end_of_day, local_date, start_of_day, to_utc
+from monitor.timeutil import days, end_of_day, local_date, start_of_day, to_utc
 
 
 def _span_end(start: datetime, amount: int, unit: LimitUnit, cal: WorkCalendar, tz: ZoneInfo) -> datetime:
@@ -25,9 +25,7 @@ def _span_end(start: datetime, amount: int, unit: LimitUnit, cal: WorkCalendar, 
     if unit is LimitUnit.HOURS:
         return (to_utc(start) + timedelta(hours=amount)).astimezone(tz)
     day = local_date(start, tz)
-    last = (
-        cal.add_working_days(day, amount) if unit is LimitUnit.WORKING_DAYS else day + timedelta(days=amount)
-    )
+    last = cal.add_working_days(day, amount) if unit is LimitUnit.WORKING_DAYS else day + days(amount)
     return end_of_day(last, tz)
 
 
@@ -249,7 +247,7 @@ def _extension(
     for e in later:
         if e.kind != spec.event or (stop is not None and e.at > stop.at):
             continue
-        days = int(e.attributes.get("days", spec.max_days) or 0)
+        asked = int(e.attributes.get("days", spec.max_days) or 0)
         problem = None
         if not e.attributes.get("approved_by"):
             problem = "未经负责人批准"
@@ -257,8 +255,8 @@ def _extension(
             problem = "在期限届满后才申请"
         elif count >= spec.max_count:
             problem = f"超过允许的延长次数（{spec.max_count}次）"
-        elif days > spec.max_days:
-            problem = f"延长{days}天，超过上限{spec.max_days}天"
+        elif asked > spec.max_days:
+            problem = f"延长{asked}天，超过上限{spec.max_days}天"
         if problem:
             findings.append(
                 Finding(
@@ -274,7 +272,7 @@ def _extension(
             )
             continue
         count += 1
-        granted += days
+        granted += asked
     return granted, findings
 
 

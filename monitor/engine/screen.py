@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -36,7 +36,7 @@ from monitor.engine.evaluate import FUTURE_TOLERANCE, _apply
 from monitor.engine.fastpath import orderly, timeless
 from monitor.engine.loader import CompiledFile, RuleSet
 from monitor.model import CLOSING_KINDS, Case, Event, Finding, LimitUnit, PowerItem
-from monitor.timeutil import DEFAULT_TZ
+from monitor.timeutil import DEFAULT_TZ, days
 
 MAX_SHAPES = 50_000  # analyses kept; past this the cache starts again (a pathological source)
 
@@ -271,17 +271,17 @@ class Screen:
         if c.working:
             due_day = cal.add_working_days(start_day, c.limit)
         else:
-            due_day = start_day + timedelta(days=c.limit)
+            due_day = start_day + days(c.limit)
             if c.rolls:
                 due_day = cal.next_workday(due_day)
-        due = self._midnight(due_day + timedelta(days=1))
+        due = self._midnight(due_day + days(1))
         yellow_at: datetime | None = None
         if c.left is not None and c.limit > 0:
             left = c.left
             if c.working:
                 yellow_day = cal.working_days_before(due_day, left - 1) if left > 0 else due_day
             else:
-                yellow_day = due_day - timedelta(days=max(left - 1, 0))
+                yellow_day = due_day - days(max(left - 1, 0))
             yellow_at = max(self._midnight(yellow_day), begin)
         # clock._level, in UTC.
         ended = stop is not None and stop <= now

@@ -298,10 +298,25 @@ def test_the_planner_statistics_are_refreshed_at_most_once_a_minute(
     assert len(refreshed) == 2
 
 
+def _pass_over_a_backlog(h: Harness) -> None:
+    """A first start of thirty cases, in pages of ten events: one pass gets through it."""
+    h.pipeline.reader.max_events = 10
+    h.load(
+        item(),
+        *(
+            r
+            for n in range(30)
+            for r in (case(f"C{n:02d}"), event(f"C{n:02d}", "received", "2026-11-23 09:00"))
+        ),
+    )
+    result = h.poll(bj("2026-11-23 10:00"))
+    assert result.events_read == 30 and result.cases_evaluated == 30
+
+
 def test_a_backlog_is_queued_page_by_page_while_the_queue_still_holds_work(tmp_path: Path) -> None:
     """A first start of more events than one page: the pass queues the next page whenever
-    fewer than two batches are due, so a worker sharing the queue never finds it empty
-    while events are waiting, and one pass gets through the whole backlog."""
+    the queue runs low, so a worker sharing the queue never finds it empty while events are
+    waiting, and one pass gets through the whole backlog."""
     from monitor.config import load_config
     from tests.conftest import write_config
 
@@ -311,17 +326,7 @@ def test_a_backlog_is_queued_page_by_page_while_the_queue_still_holds_work(tmp_p
         )
     )
     try:
-        h.pipeline.reader.max_events = 10  # pages of ten events
-        h.load(
-            item(),
-            *(
-                r
-                for n in range(30)
-                for r in (case(f"C{n:02d}"), event(f"C{n:02d}", "received", "2026-11-23 09:00"))
-            ),
-        )
-        result = h.poll(bj("2026-11-23 10:00"))
-        assert result.events_read == 30 and result.cases_evaluated == 30
+        _pass_over_a_backlog(h)
         with h.app.state.connect() as conn:
             assert (
                 conn.execute(
@@ -354,17 +359,7 @@ def test_the_next_page_is_read_while_the_other_processes_may_still_hold_batches(
 
     monkeypatch.setattr(store, "due_at_least", counting)
     try:
-        h.pipeline.reader.max_events = 10
-        h.load(
-            item(),
-            *(
-                r
-                for n in range(30)
-                for r in (case(f"C{n:02d}"), event(f"C{n:02d}", "received", "2026-11-23 09:00"))
-            ),
-        )
-        result = h.poll(bj("2026-11-23 10:00"))
-        assert result.events_read == 30 and result.cases_evaluated == 30
+        _pass_over_a_backlog(h)
         assert asked and set(asked) == {(3 + 2) * 2}
     finally:
         h.app.dispose()

@@ -181,13 +181,8 @@ def _insert_alerts(conn: Connection, new: list[tuple[CaseFindings, _Step]], now:
     # INSERT: returning them in the rows' order made the statement three times as costly
     # (on PostgreSQL, 64 µs a row against 22), and a first start raises alerts by the
     # hundred thousand.
-    cases = sorted({row["case_id"] for row in rows})
-    ids: dict[tuple[str, str], int] = {}
-    for i in range(0, len(cases), 500):
-        query = select(alerts.c.id, alerts.c.case_id, alerts.c.rule_id).where(
-            alerts.c.case_id.in_(cases[i : i + 500])
-        )
-        ids.update(((case_id, rule_id), int(alert_id)) for alert_id, case_id, rule_id in conn.execute(query))
+    stored = alerts_of(conn, sorted({row["case_id"] for row in rows}))
+    ids = {(a.case_id, a.rule_id): int(a.id) for found in stored.values() for a in found}
     return [ids[(row["case_id"], row["rule_id"])] for row in rows]
 
 

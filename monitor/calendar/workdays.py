@@ -7,7 +7,7 @@ weekends only, and every answer that touches them says `provisional`; so are day
 first notice the data holds (the package starts in 2004, the index in 1990).
 
 Counting is O(1): `_cum[i]` is the number of working days among days 0..i of the index and
-`_nth[k]` the index of the k-th working day, so "N working days after D" and "working days
+`_nth_day[k]` the k-th working day, so "N working days after D" and "working days
 between A and B" are two array look-ups each.
 """
 
@@ -65,8 +65,7 @@ class WorkCalendar:
                 nth.append(i)
             cum[i] = running
         self._cum = cum
-        self._nth = nth
-        # The n-th working day as a date, so counting makes no new objects.
+        # The k-th working day as a date (nth[0] unused), so counting makes no new objects.
         self._nth_day = [INDEX_FIRST + timedelta(days=i) for i in nth]
         body = sorted((o.day.isoformat(), o.workday) for o in self._overrides.values())
         self.digest = hashlib.sha256(repr((body, known_until.isoformat())).encode()).hexdigest()[:16]
@@ -121,7 +120,7 @@ class WorkCalendar:
         if n == 0:
             return start
         target = self._cum[self._index(start)] + n
-        if target >= len(self._nth):
+        if target >= len(self._nth_day):
             raise CalendarRangeError(f"{n} working days after {start} is past {INDEX_LAST}")
         return self._nth_day[target]
 

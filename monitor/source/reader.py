@@ -107,15 +107,8 @@ class SourceReader:
         with self.engine.connect() as conn:
             latest: Any = None
             if conn.dialect.name == "postgresql":
-                # The page as one row: its seqs and case ids as arrays (decoded in C, in a
-                # fraction of the time 200,000 rows take through the result layer), its
-                # newest time and last seq. A page is at most `max_events` long, so memory
-                # stays bounded all the same.
-                driver = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                with driver:
-                    driver.execute(_PG_PAGE, {"after": cursor.position, "n": self.max_events}, binary=True)
-                    page = driver.fetchone()
-                if page is not None and page[0]:  # no row or NULLs: nothing new
+                page = _pg_page(conn, cursor.position, self.max_events)
+                if page is not None and page[0]:  # NULLs: nothing new
                     seqs: list[int] = page[0]
                     seen.update(seqs)
                     case_ids.update(page[1])
@@ -313,7 +306,17 @@ class SourceReader:
                     )
 
 
-# A page of the event log by seq: the stored (naive UTC) times as they are.
+def _pg_page(conn: Connection, after: int, limit: int) -> Any:
+    """The events after seq `after`, at most `limit`, as one row: their seqs and case ids as
+    arrays (decoded in C, in a fraction of the time that many rows take through the result
+    layer), the newest time (naive UTC, as stored) and the last seq. A page is at most
+    `limit` long, so memory stays bounded all the same."""
+    driver = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with driver:
+        driver.execute(_PG_PAGE, {"after": after, "n": limit}, binary=True)
+        return driver.fetchone()
+
+
 _PG_PAGE = (
     "SELECT array_agg(seq), array_agg(case_id), max(at), max(seq)"  # noqa: S608 - names from the schema
     f" FROM (SELECT seq, case_id, at FROM {case_events.name} WHERE seq > %(after)s"

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select, update
 from alerts.render import one_line, render_digest
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig, Route
+from monitor.engine.messages import fmt_instant
 from monitor.state.schema import notices
 
 
@@ -76,7 +77,7 @@ def build_digests(engine: Engine, cfg: NotifyConfig, now: dt.datetime, tz: ZoneI
                 {
                     "recipient": recipient,
                     "count": len(rows),
-                    "slot": slot.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                    "slot": fmt_instant(slot, tz),
                     "items": [{"subject": r.subject, "text": r.body_text} for r in rows],
                 }
             )

@@ -20,6 +20,7 @@ from alerts.outbox import insert_notice, message_id
 from alerts.render import one_line
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig
+from monitor.engine.messages import fmt_date
 from monitor.state.schema import alerts, notices
 
 
@@ -131,7 +132,7 @@ def _escalate_above(
                     route=name,
                     recipient=recipient,
                     subject=one_line(f"【提请督办·红牌已{waited}个工作日未处理】{original.subject}")[:500],
-                    body_text=f"以下红牌预警自 {alert.raised_at:%Y-%m-%d} 起已{waited}个工作日未确认处理，"
+                    body_text=f"以下红牌预警自{fmt_date(alert.raised_at.astimezone(tz).date())}起已{waited}个工作日未确认处理，"
                     f"按规定报送上级督办。\n\n{original.body_text}",
                     body_html=f"<p><strong>以下红牌预警已{waited}个工作日未确认处理，报送上级督办。</strong></p>"
                     + original.body_html,

@@ -10,16 +10,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from monitor.vocabulary import CATEGORY_NAMES
+
 TEMPLATES = Path(__file__).parent / "templates"
 
-CATEGORY_NAMES = {
-    "time_limit": "办理时限（time_limit）",
-    "disclosure": "公开公示（disclosure）",
-    "procedure": "办理程序（procedure）",
-    "fee": "收费（fee）",
-    "catalogue": "权力清单（catalogue）",
-    "data_quality": "数据质量（data_quality）",
-}
 LEVEL_NAMES = {"yellow": "黄牌预警", "red": "红牌"}
 
 

@@ -380,6 +380,7 @@ def test_rules(
     path: Annotated[
         Path | None, typer.Argument(help="A rule folder (its tests/ are run) or one fixture file")
     ] = None,
+    show: Annotated[bool, typer.Option("--show", help="Print every finding's sentence")] = False,
 ) -> None:
     """Run the rule tests (YAML fixtures); exit 1 when one fails, 2 when a file is invalid."""
     from monitor.calendar import load_calendar
@@ -399,12 +400,19 @@ def test_rules(
             typer.echo(problem, err=True)
         raise typer.Exit(2) from exc
     failed = [o for o in outcomes if not o.ok]
+    if show:
+        for o in outcomes:
+            typer.echo(f"{'ok  ' if o.ok else 'FAIL'} {o.file.name}: {o.name}")
+            for line in o.said:
+                typer.echo(f"  {line}")
     for o in failed:
         typer.echo(f"FAIL {o.file.name}: {o.name}", err=True)
         for line in o.missing:
             typer.echo(f"  expected but not raised: {line}", err=True)
         for line in o.unexpected:
             typer.echo(f"  raised but not expected: {line}", err=True)
+        for line in o.wrong_words:
+            typer.echo(f"  wrong words: {line}", err=True)
     typer.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
@@ -568,6 +576,7 @@ def report(
 def explain(case_id: str, now: NowOpt = None) -> None:
     """A case's timeline, clocks and findings, in words."""
     from monitor.engine import evaluate
+    from monitor.engine.messages import fmt_instant
     from monitor.explain import explain_text
 
     cfg = _config()
@@ -581,8 +590,8 @@ def explain(case_id: str, now: NowOpt = None) -> None:
         raise NotFoundError(f"no case with the id {case_id!r}")
     at = _now(now, cfg)
     ev = evaluate(case, holder.rules(), holder.calendar(), at, cfg.tz)
-    typer.echo(f"（截至 {at.astimezone(cfg.tz):%Y-%m-%d %H:%M} 北京时间）")
-    typer.echo(explain_text(case, ev, holder.calendar(), cfg.tz))
+    typer.echo(f"（截至{fmt_instant(at, cfg.tz)}，北京时间）")
+    typer.echo(explain_text(case, ev, holder.calendar(), holder.rules().vocabulary, cfg.tz, refs=True))
 
 
 @db_app.command("upgrade")

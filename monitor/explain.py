@@ -1,83 +1,93 @@
-"""`sunlight explain`: a case's timeline and clocks in words, also quoted in every notice."""
+"""`sunlight explain`: a case's timeline and clocks in words, also quoted in every notice.
+
+Everything is in Chinese: steps, results and stages by the rule sets' names, dates as
+official documents write them. Rule ids appear only in `sunlight explain` itself, as
+reference numbers for rule authors; a notice names its own rule once, at its foot.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from monitor.calendar import WorkCalendar
-from monitor.engine.messages import fmt_deadline, fmt_instant, unit_label
-from monitor.model import Case, ClockReport, Evaluation, Level
+from monitor.engine.messages import fmt_date, fmt_deadline, fmt_instant, unit_label
+from monitor.model import Case, ClockReport, Evaluation, Event, Level, LimitUnit
 from monitor.timeutil import DEFAULT_TZ
-
-EVENT_NAMES = {
-    "received": "收件",
-    "accepted": "受理",
-    "rejected": "不予受理",
-    "correction_requested": "补正告知",
-    "correction_received": "补正材料收讫",
-    "suspended": "暂停计时（特别程序）",
-    "resumed": "恢复计时",
-    "extended": "延长期限",
-    "reviewed": "审查",
-    "decided": "作出决定",
-    "delivered": "送达",
-    "closed": "办结",
-    "disclosed": "公开公示",
-    "fee_charged": "收费",
-    "filed": "立案",
-    "investigated": "调查取证",
-    "pre_decision_notice": "处罚事先告知",
-    "statement_heard": "陈述申辩",
-    "statement_waived": "放弃陈述申辩",
-    "hearing_notified": "听证告知",
-    "hearing_held": "举行听证",
-    "legal_review": "法制审核",
-    "fine_paid": "缴纳罚款",
-}
+from monitor.vocabulary import Vocabulary
 
 LEVEL_NAMES = {Level.YELLOW: "黄牌（预警）", Level.RED: "红牌（违规）"}
 
-
-def event_name(kind: str) -> str:
-    return EVENT_NAMES.get(kind, kind)
-
-
-def timeline_lines(case: Case, tz: ZoneInfo = DEFAULT_TZ) -> list[str]:
-    lines = []
-    for e in case.events:
-        who = f"（{'、'.join(e.actors)}）" if e.actors else ""
-        extra = ""
-        if e.kind == "suspended" and e.attributes.get("reason"):
-            extra = f"，事由：{e.attributes['reason']}"
-        elif e.kind == "extended":
-            extra = (
-                f"，延长{e.attributes.get('days', '?')}日，批准人：{e.attributes.get('approved_by') or '无'}"
-            )
-        elif e.kind == "decided" and e.attributes.get("result"):
-            extra = f"，结果：{e.attributes['result']}"
-        lines.append(f"{fmt_instant(e.at, tz)}  {event_name(e.kind)}{who}{extra}")
-    return lines
+# Step attributes worth a reader's eye in the timeline, in the order they are shown.
+_SHOWN = ("what", "level", "result", "reason", "channel", "amount", "fine_amount", "days", "approval")
+_LABELS = {
+    "what": "事项",
+    "level": "层级",
+    "result": "结果",
+    "reason": "事由",
+    "channel": "方式",
+    "amount": "金额",
+    "fine_amount": "罚款",
+    "days": "延长",
+    "approval": "批准",
+}
 
 
-def clock_lines(report: ClockReport, calendar: WorkCalendar, tz: ZoneInfo = DEFAULT_TZ) -> list[str]:
+def _step_line(e: Event, case: Case, vocab: Vocabulary, tz: ZoneInfo) -> str:
+    who = f"（{'、'.join(e.actors)}）" if e.actors else ""
+    extra = []
+    attrs = e.attributes
+    for key in _SHOWN:
+        if key not in attrs or attrs[key] in (None, ""):
+            continue
+        value = vocab.value(key, attrs[key])
+        if key in ("amount", "fine_amount"):
+            value += "元"
+        elif key == "days":
+            value += "日"
+        extra.append(f"{_LABELS[key]}：{value}")
+    if e.kind == "extended":
+        extra.append(f"批准人：{attrs.get('approved_by') or '无'}")
+    tail = f"，{'，'.join(extra)}" if extra else ""
+    return f"{fmt_instant(e.at, tz)}  {vocab.step(e.kind, case.item)}{who}{tail}"
+
+
+def timeline_lines(case: Case, vocab: Vocabulary, tz: ZoneInfo = DEFAULT_TZ) -> list[str]:
+    return [_step_line(e, case, vocab, tz) for e in case.events]
+
+
+def clock_lines(
+    report: ClockReport,
+    calendar: WorkCalendar,
+    vocab: Vocabulary,
+    tz: ZoneInfo = DEFAULT_TZ,
+    *,
+    refs: bool = False,
+) -> list[str]:
     u = unit_label(report.unit)
-    lines = [f"【{report.title}】（{report.rule_id}）"]
-    if report.start is None:  # not started yet (waiting for a deemed start)
+    ref = f"（规则编号 {report.rule_id}）" if refs else ""
+    lines = [f"【{report.title}】{ref}"]
+    if report.start is None or report.limit is None:  # not started, or the record allows no count
         return [*lines, f"  当前状态：{report.reason}"]
-    start = f"{fmt_instant(report.start, tz)}（起算日当日不计）" if report.start else "—"
-    lines.append(f"  起算：{start}；时限：{report.limit}{u}")
+    lines.append(f"  起算：{fmt_instant(report.start, tz)}（起算当日不计入）；时限：{report.limit}{u}")
     for begin, end, reason in report.paused:
         until = fmt_instant(end, tz) if end else "尚未恢复"
-        lines.append(f"  暂停：{fmt_instant(begin, tz)} 至 {until}（{reason}），不计入时限")
+        why = vocab.step(reason) if reason in vocab.events else vocab.value("reason", reason)
+        lines.append(f"  暂停（{why}）：{fmt_instant(begin, tz)}至{until}，不计入时限")
     if report.extension_days:
-        lines.append(f"  延长：经批准延长{report.extension_days}日")
+        lines.append(f"  延长：经批准延长{report.extension_days}{u}")
     if report.due is not None:
         lines.append(f"  期限届满：{fmt_deadline(report.due, tz)}（北京时间）")
-        if report.skipped_rest_days:
-            lines.append(f"  期间跳过休息日（周末、法定节假日）{report.skipped_rest_days}天")
+        if report.skipped_rest_days and report.unit is LimitUnit.NATURAL_DAYS and report.due_date_label:
+            # A natural-day clock skips no day; only its last day moves off a rest day.
+            due_day = date.fromisoformat(report.due_date_label)
+            lines.append(f"  期限届满日为休息日，顺延至{fmt_date(due_day)}")
+        elif report.skipped_rest_days and report.unit is LimitUnit.WORKING_DAYS:
+            lines.append(f"  期间含休息日（周末、法定节假日）{report.skipped_rest_days}日，不计入时限")
         if report.provisional:
             lines.append(
-                f"  注意：期限跨入尚未公布节假日安排的年份（日历已知至{calendar.known_until}），结果为暂定"
+                "  注意：期间跨越尚未公布放假调休安排的日期"
+                f"（国务院办公厅通知已知至{fmt_date(calendar.known_until)}），期限为暂定"
             )
     if report.stop is not None:
         lines.append(f"  完成：{fmt_instant(report.stop, tz)}，用时{report.used or 0:g}{u}")
@@ -89,8 +99,15 @@ def clock_lines(report: ClockReport, calendar: WorkCalendar, tz: ZoneInfo = DEFA
 
 
 def explain_text(
-    case: Case, evaluation: Evaluation, calendar: WorkCalendar, tz: ZoneInfo = DEFAULT_TZ
+    case: Case,
+    evaluation: Evaluation,
+    calendar: WorkCalendar,
+    vocab: Vocabulary,
+    tz: ZoneInfo = DEFAULT_TZ,
+    *,
+    refs: bool = False,
 ) -> str:
+    """The case in words. `refs` adds the rule ids (for `sunlight explain`, not notices)."""
     item = case.item
     head = [
         f"办件编号：{case.case_id}",
@@ -106,15 +123,17 @@ def explain_text(
         legal = f"{item.legal_limit}{unit_label(item.limit_unit)}" if item.legal_limit is not None else "未设"
         head.append(f"承诺时限：{promised}；法定时限：{legal}")
     out = [*head, "", "办理过程："]
-    out += [f"  {line}" for line in timeline_lines(case, tz)] or ["  （无记录）"]
+    out += [f"  {line}" for line in timeline_lines(case, vocab, tz)] or ["  （无记录）"]
     if evaluation.clocks:
         out += ["", "时限计算："]
         for report in evaluation.clocks:
-            out += clock_lines(report, calendar, tz)
+            out += clock_lines(report, calendar, vocab, tz, refs=refs)
     out += ["", "预警与违规："]
     if evaluation.findings:
         for f in evaluation.findings:
-            out.append(f"  {LEVEL_NAMES[f.level]} {f.title}（{f.rule_id}）：{f.message}")
+            ref = f"（规则编号 {f.rule_id}）" if refs else ""
+            said = f"：{f.message}" if f.message and f.message != f.title else ""
+            out.append(f"  {LEVEL_NAMES[f.level]} {f.title}{said}{ref}")
             if f.basis:
                 out.append(f"    依据：{f.basis}")
     else:

@@ -96,9 +96,9 @@ def test_explain_prints_the_timeline_and_the_clock(config: Path, tmp_path: Path)
     assert sunlight(config, "import", str(source)).returncode == 0
     out = sunlight(config, "explain", "C1", "--now", NOW)
     assert out.returncode == 0, out.stderr
-    assert "2026-11-03 09:00  受理" in out.stdout
-    assert "期限届满：2026-11-10 24:00" in out.stdout
-    assert "红牌" in out.stdout and "超期9个工作日" in out.stdout
+    assert "2026年11月3日9时  受理" in out.stdout
+    assert "期限届满：2026年11月10日24时" in out.stdout
+    assert "红牌" in out.stdout and "已超过期限9个工作日" in out.stdout
     missing = sunlight(config, "explain", "NOPE")
     assert missing.returncode == 1 and "no case with the id 'NOPE'" in missing.stderr
 

@@ -217,6 +217,7 @@ TYPICAL: dict[str, list[Any]] = {
     "funds_disclosure": [True, False],
     "hearing_right": [True, False],
     "important": [True, False],
+    "joint_handling": [True, False],
     "legal_review_required": [True, False],
     "level": ["city", "county", "village"],
     "notified_on_the_spot": [True, False],

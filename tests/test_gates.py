@@ -64,8 +64,8 @@ def test_a_rule_without_its_step_does_not_run_its_condition(tmp_path: Path) -> N
     rules = _rules(tmp_path)
     found = _found(rules, ("received", "2026-11-16 09:00"), fine="a lot")
     # The check rule has no gate: its condition runs and cannot be applied to this case.
-    assert "gated.always" in found["data_quality.rule_not_applicable"]
-    assert "gated.decided_after_review" not in found["data_quality.rule_not_applicable"]
+    assert "“始终检查”" in found["data_quality.rule_not_applicable"]
+    assert "“作出决定前应当审核”" not in found["data_quality.rule_not_applicable"]
 
 
 def test_the_same_rule_runs_once_its_step_is_there(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_the_same_rule_runs_once_its_step_is_there(tmp_path: Path) -> None:
     found = _found(rules, ("received", "2026-11-16 09:00"), ("decided", "2026-11-17 09:00"), fine=50)
     assert "gated.decided_after_review" in found
     found = _found(rules, ("received", "2026-11-16 09:00"), ("decided", "2026-11-17 09:00"), fine="a lot")
-    assert "gated.decided_after_review" in found["data_quality.rule_not_applicable"]
+    assert "“作出决定前应当审核”" in found["data_quality.rule_not_applicable"]
 
 
 def test_an_at_most_rule_opens_only_past_its_count(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def test_overdue_licence_raises_one_red_alert_and_notices(harness: Harness) -> N
     )
     # 5 working days from 2026-11-03 (not counted) end on 2026-11-10 at 24:00 Beijing time.
     assert alert.due == bj("2026-11-11 00:00")
-    assert "超期9个工作日" in alert.message
+    assert "已超过期限9个工作日" in alert.message
     recipients = sorted(n.recipient for n in harness.notices())
     assert recipients == ["jjjc@example.gov.cn", "scjg@example.gov.cn"]
 

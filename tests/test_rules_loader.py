@@ -81,9 +81,19 @@ def test_unknown_event_kind_and_route_are_rejected(tmp_path: Path) -> None:
 
 
 def test_declared_event_kinds_are_accepted(tmp_path: Path) -> None:
-    text = "event_kinds: [site_visit]\n" + GOOD.replace("stop: accepted", "stop: site_visit")
+    text = "event_kinds: {site_visit: 现场核查}\n" + GOOD.replace("stop: accepted", "stop: site_visit")
     (tmp_path / "r.yaml").write_text(text, encoding="utf-8")
-    assert load_ruleset(tmp_path, ROUTES).rule_count == 1
+    rules = load_ruleset(tmp_path, ROUTES)
+    assert rules.rule_count == 1
+    assert rules.vocabulary.step("site_visit") == "现场核查"
+
+
+def test_a_new_event_kind_needs_a_chinese_name(tmp_path: Path) -> None:
+    text = "event_kinds: [site_visit]\n" + GOOD.replace("stop: accepted", "stop: site_visit")
+    problems = _problems(tmp_path, text)
+    assert any("`site_visit: 名称`" in p for p in problems), problems
+    text = "event_kinds: {site_visit: ''}\n" + GOOD.replace("stop: accepted", "stop: site_visit")
+    assert any("needs a Chinese name" in p for p in _problems(tmp_path, text))
 
 
 def test_undefined_parameter_and_duplicate_ids_are_reported_together(tmp_path: Path) -> None:

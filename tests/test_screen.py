@@ -240,27 +240,62 @@ def test_which_conditions_the_order_of_steps_decides(source: str, expected: bool
     assert not timeless(source)
 
 
-def test_a_check_on_the_order_of_steps_is_answered_once_per_pattern_of_ties(
+def _timed_case(n: int, gap: timedelta, *kinds: str) -> Case:
+    item = ITEMS[0]
+    at = bj("2026-11-20 09:00")
+    events = tuple(Event(i, f"e{n}{i}", f"C{n}", k, at + i * gap) for i, k in enumerate(kinds))
+    return Case(f"C{n}", item.item_code, item.department, Applicant(), {}, item, events)
+
+
+def test_a_flow_chart_out_of_order_is_left_to_evaluation_unless_the_times_tie(
     rules: RuleSet, calendar: WorkCalendar
 ) -> None:
     screen = Screen(rules, calendar)
-    item = ITEMS[0]
+    assert check_exact(
+        screen, rules, calendar, _timed_case(1, timedelta(hours=1), "received", "accepted"), NOW
+    )
+    # Accepted listed first but at the same instant as the receipt: in order.
+    assert check_exact(screen, rules, calendar, _timed_case(2, timedelta(0), "accepted", "received"), NOW)
+    backwards = _timed_case(3, timedelta(hours=1), "accepted", "received")
+    assert [f.rule_id for f in evaluate(backwards, rules, calendar, NOW).findings] == [
+        "data_quality.step_order"
+    ]
+    assert screen.settle(backwards, NOW) is None
 
-    def case(n: int, gap: timedelta, *kinds: str) -> Case:
-        at = bj("2026-11-20 09:00")
-        events = tuple(Event(i, f"e{n}{i}", f"C{n}", k, at + i * gap) for i, k in enumerate(kinds))
-        return Case(f"C{n}", item.item_code, item.department, Applicant(), {}, item, events)
 
-    in_order = case(1, timedelta(hours=1), "received", "accepted")
-    assert check_exact(screen, rules, calendar, in_order, NOW)
+def test_a_check_on_the_order_of_steps_is_answered_once_per_pattern_of_ties(
+    calendar: WorkCalendar, tmp_path: Path
+) -> None:
+    (tmp_path / "order.yaml").write_text(
+        """
+ruleset: order
+title: 顺序
+select: {item_types: [licensing]}
+rules:
+  - id: order.accepted_before_received
+    title: 受理早于收件
+    kind: check
+    category: data_quality
+    level: yellow
+    notify: [department]
+    when: >-
+      "received" in case.counts && "accepted" in case.counts &&
+      case.first.accepted < case.first.received
+""",
+        encoding="utf-8",
+    )
+    rules = load_ruleset(tmp_path, ROUTES)
+    screen = Screen(rules, calendar)
+    assert check_exact(
+        screen, rules, calendar, _timed_case(1, timedelta(hours=1), "received", "accepted"), NOW
+    )
     # The same shape with both steps at one instant: another pattern, learnt on its own.
-    assert check_exact(screen, rules, calendar, case(2, timedelta(0), "received", "accepted"), NOW)
+    assert check_exact(screen, rules, calendar, _timed_case(2, timedelta(0), "received", "accepted"), NOW)
     [program] = [p for p in screen._programs.values() if p is not None]
     [check] = program.ordered
-    assert check.rule.id == "data_quality.step_before_receipt"
+    assert check.rule.id == "order.accepted_before_received"
     assert check.answers == {(False,): False, (True,): False}
-    # Accepted before it was received: the check's finding, left to evaluation.
-    backwards = case(3, timedelta(hours=1), "accepted", "received")
+    backwards = _timed_case(3, timedelta(hours=1), "accepted", "received")
     assert evaluate(backwards, rules, calendar, NOW).findings
     assert screen.settle(backwards, NOW) is None
 

@@ -262,7 +262,7 @@ def _evaluate_batch(
             changes = moved.get(case.case_id)
             if changes:
                 transitions += len(changes)
-                notices += _notify(p, conn, case, ev, changes, calendar, now, journal, quiet, queued)
+                notices += _notify(p, conn, case, ev, changes, rules, calendar, now, journal, quiet, queued)
             row = _state(
                 case.case_id,
                 case.item_code,
@@ -384,6 +384,7 @@ def _notify(
     case: Case,
     ev: Evaluation,
     changes: list[Transition],
+    rules: RuleSet,
     calendar: WorkCalendar,
     now: datetime,
     journal: history.Journal,
@@ -400,12 +401,13 @@ def _notify(
         if t.finding is None:
             continue
         if explanation is None:
-            explanation = explain_text(case, ev, calendar, tz)
+            explanation = explain_text(case, ev, calendar, rules.vocabulary, tz)
         notices += outbox.enqueue(
             conn,
             t,
             case,
             explanation,
+            rules.vocabulary.party(case),
             p.config.notify,
             calendar,
             now,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cel
@@ -12,6 +13,23 @@ from monitor.engine import rules as r
 from monitor.engine.fastpath import UNSURE
 from monitor.engine.loader import RuleSet, Step
 from monitor.model import Case, Event, Finding, Level
+from monitor.vocabulary import Vocabulary
+
+# A step timed this far after `now` is in the future (a data-quality finding); closer, it is
+# taken as recorded: clocks of feeding hosts differ a little.
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Contradiction:
+    """Two steps whose recorded order contradicts the flow chart (or a clock): `early` is
+    timed before `required`, a step the flow requires before it. Not a breach by itself:
+    the record cannot be right as it stands, and no red may rest on it."""
+
+    early: Event
+    required: Event
+    early_name: str | None = None  # as the flow chart's stage names them (资金到达县级)
+    required_name: str | None = None
 
 
 def event_dict(e: Event) -> dict[str, Any]:
@@ -99,6 +117,9 @@ class CaseContext:
         self.case = case
         self.rules = rules
         self.now = now
+        self.horizon = now + FUTURE_TOLERANCE  # steps after this are in the future
+        self.vocab: Vocabulary = rules.vocabulary
+        self.chains: list[Any] = []  # the flow charts of the files that select the case (flow.Chain)
         self._cel: cel.Context | None = None
         self._loaded: set[str] = set()
         self._params: dict[str, Any] | None = None
@@ -144,6 +165,10 @@ class CaseContext:
             raise TypeError(f"expression `{source}` gave {result!r}, not true or false")
         return result
 
+    def value(self, source: str, params: dict[str, Any]) -> Any:
+        """A compiled expression's value, whatever its type (a `detail` placeholder)."""
+        return self._run(source, params, None)
+
     def _run(self, source: str, params: dict[str, Any], event: Event | None) -> Any:
         if self._cel is None:
             self._cel = cel.Context()
@@ -178,12 +203,22 @@ class CaseContext:
                     break
         return out
 
+    def step_name(self, e: Event) -> str:
+        return self.vocab.step(e.kind, self.case.item)
+
+    def names(self, matches: tuple[r.EventMatch, ...]) -> list[str]:
+        """The Chinese names of the steps `matches` asks for (a match's own `name` first)."""
+        return [m.name or self.vocab.step(m.kind, self.case.item) for m in matches]
+
+    def name_of(self, e: Event, matches: tuple[r.EventMatch, ...]) -> str:
+        """The name of a step as the match that found it calls it."""
+        for m in matches:
+            if m.kind == e.kind and m.name:
+                return m.name
+        return self.step_name(e)
+
 
 def finding_for(rule: r._RuleBase, level: Level, message: str, due: datetime | None = None) -> Finding:
     return Finding(
         rule.id, rule.title, rule.category, level, rule.message or message, rule.basis, due, rule.notify
     )
-
-
-def kinds_text(matches: tuple[r.EventMatch, ...]) -> str:
-    return "、".join(m.kind for m in matches)

@@ -1,21 +1,35 @@
-"""Deadline rules: where a clock starts and stops, its pauses and extension, and the
+"""Deadline rules: where a clock starts and stops, its pauses and extensions, and the
 findings about them — all counted by `run_clock`.
+
+A clock never speaks from a record that contradicts itself: a stop step recorded only before
+its start, or a stop timed in the future, gives the clock no level (the contradiction or
+the future step is a data-quality finding of its own), never "至今没有…的记录".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.calendar import WorkCalendar
 from monitor.engine import rules as r
-from monitor.engine.clock import ClockSpec, Pause, run_clock
-from monitor.engine.context import CaseContext, finding_for
-from monitor.engine.messages import deadline_message, fmt_deadline, unit_label
+from monitor.engine.clock import ClockResult, ClockSpec, Pause, run_clock
+from monitor.engine.context import FUTURE_TOLERANCE, CaseContext, Contradiction, finding_for
+from monitor.engine.messages import (
+    ClockStory,
+    clock_sentence,
+    fmt_date,
+    fmt_deadline,
+    fmt_instant,
+    quoted,
+    unit_label,
+)
 from monitor.model import Case, Category, ClockReport, Event, Finding, Level, LimitUnit
 from monitor.timeutil import days, end_of_day, local_date, start_of_day, to_utc
+
+Output = Finding | ClockReport | Contradiction
 
 
 def _span_end(start: datetime, amount: int, unit: LimitUnit, cal: WorkCalendar, tz: ZoneInfo) -> datetime:
@@ -37,7 +51,7 @@ def deadline(
     cal: WorkCalendar,
     now: datetime,
     tz: ZoneInfo,
-) -> Iterator[Finding | ClockReport]:
+) -> Iterator[Output]:
     if rule.when and not ctx.test(rule.when, params):
         return
     clock = rule.clock
@@ -50,22 +64,50 @@ def deadline(
         )
         if start is None:
             if waiting_until is not None:  # nothing yet, but the deemed start is a coming change
-                yield _waiting(rule, waiting_until)
+                yield _waiting(rule, ctx, waiting_until, tz)
             return
     if start is None:
         return
     later = tuple(e for e in case.events if e.at >= start.at and e is not start)
     stops = ctx.matching(later, clock.stop, params)
     stop = stops[0] if stops else None
+    if stop is None:
+        earlier = [
+            e for e in ctx.matching(case.events, clock.stop, params) if e.at < start.at and e is not start
+        ]
+        if earlier:
+            # The stop is on file, timed before the start: the record contradicts itself.
+            yield Contradiction(earlier[0], start)
+            yield _silent(
+                rule,
+                ctx,
+                start,
+                f"“{ctx.step_name(earlier[0])}”的记录时间早于起算环节，记录自相矛盾，时限无法计算",
+                None,
+                tz,
+            )
+            return
+    if start.at > ctx.horizon:
+        yield _silent(
+            rule, ctx, start, "起算环节的记录时间晚于当前时间，尚未起算", start.at - FUTURE_TOLERANCE, tz
+        )
+        return
+    if stop is not None and stop.at > ctx.horizon:
+        # Recorded, but timed in the future: neither "in time" nor "not done" can be said.
+        why = f"“{ctx.step_name(stop)}”的记录时间（{fmt_instant(stop.at, tz)}）晚于当前时间，无法判断是否按时"
+        yield _silent(rule, ctx, start, why, stop.at - FUTURE_TOLERANCE, tz)
+        return
     amount, unit = _limit(rule, case)
     if amount is None:
         name = {"promised": "承诺时限", "legal": "法定时限"}.get(str(clock.limit), "时限")
         yield finding_for(rule, Level.YELLOW, f"事项“{case.item_code}”在职权目录中没有{name}，无法计算时限。")
         return
+    # A stop a few minutes ahead of `now` (the feeding host's clock) is taken as done.
+    at = max(now, stop.at) if stop is not None else now
     pauses = _pauses(clock, later, stop, ctx, params)
     overrun_next = None
     if clock.pause is not None:
-        findings, overrun_next = _pause_overruns(rule, clock.pause, pauses, cal, now, tz)
+        findings, overrun_next = _pause_overruns(rule, ctx, clock.pause, pauses, cal, at, tz)
         yield from findings
     yellow = rule.yellow
     spec = ClockSpec(
@@ -76,14 +118,31 @@ def deadline(
         yellow.left if yellow else None,
     )
     stop_at = stop.at if stop else None
-    result = run_clock(spec, start.at, stop_at, pauses, 0, cal, now, tz)
-    extension, ext_findings = _extension(rule, later, stop, result.due)
-    yield from ext_findings
-    if extension:
-        result = run_clock(spec, start.at, stop_at, pauses, extension, cal, now, tz)
+
+    def count(extension: int) -> ClockResult:
+        return run_clock(spec, start.at, stop_at, pauses, extension, cal, at, tz)
+
+    extension = 0
+    if clock.extension is not None:
+        extension, ext_finding = _extensions(rule, clock.extension, ctx, params, later, stop, unit, count, tz)
+        if ext_finding is not None:
+            yield ext_finding
+    result = count(extension)
+    story = ClockStory(
+        unit,
+        amount,
+        extension,
+        ctx.name_of(start, clock.start) if not deemed_note else ctx.step_name(start),
+        start.at,
+        quoted(ctx.names(clock.stop)),
+        ctx.name_of(stop, clock.stop) if stop is not None else None,
+        stop_at,
+        unit is LimitUnit.NATURAL_DAYS and clock.roll_over_holidays,
+        _pause_note(pauses, ctx, tz),
+    )
 
     def reason() -> str:
-        return deadline_message(rule.title, result, unit, stop is not None, tz) + deemed_note
+        return clock_sentence(result, story, at, cal, tz) + deemed_note
 
     next_change = min((t for t in (result.next_change, overrun_next) if t is not None), default=None)
     yield ClockReport(
@@ -107,6 +166,22 @@ def deadline(
     )
     if result.level is not None:
         yield finding_for(rule, result.level, reason(), result.due)
+
+
+def _silent(
+    rule: r.DeadlineRule, ctx: CaseContext, start: Event, why: str, next_change: datetime | None, tz: ZoneInfo
+) -> ClockReport:
+    """The report of a clock that gives no level because the record does not allow one."""
+    started = f"自{ctx.step_name(start)}（{fmt_instant(start.at, tz)}）起计算；"
+
+    def reason() -> str:
+        return f"{started}{why}。"
+
+    unit = rule.clock.unit if isinstance(rule.clock.unit, LimitUnit) else LimitUnit.WORKING_DAYS
+    return ClockReport(
+        rule.id, rule.title, unit, None, start.at, None, None, "", None, (), 0, 0, False, None, reason,
+        next_change, rule.category,
+    )  # fmt: skip
 
 
 def _deemed(
@@ -134,33 +209,28 @@ def _deemed(
     if now < window_end:
         return start, "", window_end  # not answered yet, but still in time
     unit = unit_label(deemed.unit)
-    note = f"（收件后{deemed.within}{unit}内未作受理决定，视为自收件之日起受理）"
+    unless = quoted(ctx.names(deemed.unless), "、")
+    began = ctx.name_of(origin, deemed.event)
+    note = (
+        f"（{began}后{deemed.within}{unit}内，即至{fmt_deadline(window_end, tz)}，"
+        f"未作出{unless}，依法视为自{began}之日起受理）"
+    )
     return origin, note, None
 
 
-def _waiting(rule: r.DeadlineRule, until: datetime) -> ClockReport:
+def _waiting(rule: r.DeadlineRule, ctx: CaseContext, until: datetime, tz: ZoneInfo) -> ClockReport:
+    deemed = rule.clock.deemed_start
+    assert deemed is not None
+    unless = quoted(ctx.names(deemed.unless), "、")
+    origin = quoted(ctx.names(deemed.event))
+
     def reason() -> str:
-        return f"{rule.title}：尚未起算，如至 {fmt_deadline(until)} 仍未答复，视为自收件之日起受理。"
+        return f"尚未起算：如至{fmt_deadline(until, tz)}仍无{unless}的记录，视为自{origin}之日起受理。"
 
     return ClockReport(
-        rule.id,
-        rule.title,
-        LimitUnit.WORKING_DAYS,
-        None,
-        None,
-        None,
-        None,
-        "",
-        None,
-        (),
-        0,
-        0,
-        False,
-        None,
-        reason,
-        until,
-        rule.category,
-    )
+        rule.id, rule.title, LimitUnit.WORKING_DAYS, None, None, None, None, "", None, (), 0, 0, False,
+        None, reason, until, rule.category,
+    )  # fmt: skip
 
 
 def _limit(rule: r.DeadlineRule, case: Case) -> tuple[int | None, LimitUnit]:
@@ -195,8 +265,24 @@ def _pauses(
     return tuple(out)
 
 
+def _reason_name(ctx: CaseContext, reason: str) -> str:
+    """A pause's reason as the notice names it: 专家评审, or the step's name without one."""
+    if reason in ctx.vocab.events and reason not in ctx.vocab.values.get("reason", {}):
+        return ctx.vocab.step(reason, ctx.case.item)
+    return ctx.vocab.value("reason", reason)
+
+
+def _pause_note(pauses: tuple[Pause, ...], ctx: CaseContext, tz: ZoneInfo) -> str:
+    running = [p for p in pauses if p.end is None]
+    if not running:
+        return ""
+    p = running[-1]
+    return f"特别程序“{_reason_name(ctx, p.reason)}”自{fmt_instant(p.start, tz)}起不计入时限"
+
+
 def _pause_overruns(
     rule: r.DeadlineRule,
+    ctx: CaseContext,
     spec: r.PauseSpec,
     pauses: tuple[Pause, ...],
     cal: WorkCalendar,
@@ -214,15 +300,15 @@ def _pause_overruns(
         end = _span_end(p.start, limit.amount, limit.unit, cal, tz)
         if (p.end or now) >= end:
             span = f"{limit.amount}{unit_label(limit.unit)}"
-            state = "已结束" if p.end else "仍未恢复"
+            state = f"至{fmt_instant(p.end, tz)}才恢复计时" if p.end else "至今仍未恢复计时"
             findings.append(
                 Finding(
                     f"{rule.id}.pause_overrun",
                     f"{rule.title}（特别程序超期）",
                     Category.TIME_LIMIT,
                     Level.RED,
-                    f"特别程序“{p.reason}”自{local_date(p.start).isoformat()}起暂停计时，超过最长{span}"
-                    f"（应于{fmt_deadline(end)}前结束，{state}）。",
+                    f"特别程序“{_reason_name(ctx, p.reason)}”自{fmt_instant(p.start, tz)}起暂停计时，"
+                    f"最长{span}，应于{fmt_deadline(end, tz)}前结束，{state}。",
                     rule.basis,
                     end,
                     rule.notify,
@@ -233,47 +319,93 @@ def _pause_overruns(
     return findings, next_change
 
 
-def _extension(
-    rule: r.DeadlineRule, later: tuple[Event, ...], stop: Event | None, due: datetime | None
-) -> tuple[int, list[Finding]]:
-    """Days of the one valid extension (approved, asked before the deadline, within the
-    maximum) and findings for every invalid one (行政许可法 art. 42)."""
-    spec = rule.clock.extension
-    if spec is None:
-        return 0, []
+def _approval(e: Event) -> str | None:
+    """The authority that approved an extension step: its `approval`, else the head
+    (本机关负责人) when only the approver's name is recorded."""
+    given = e.attributes.get("approval")
+    if isinstance(given, str) and given:
+        return given
+    return "head" if e.attributes.get("approved_by") else None
+
+
+def _extensions(
+    rule: r.DeadlineRule,
+    spec: r.ExtensionSpec,
+    ctx: CaseContext,
+    params: dict[str, Any],
+    later: tuple[Event, ...],
+    stop: Event | None,
+    unit: LimitUnit,
+    count: Callable[[int], ClockResult],  # the clock with this many days of extension
+    tz: ZoneInfo,
+) -> tuple[int, Finding | None]:
+    """The days of the valid extensions and one finding naming every invalid one.
+
+    Each `extended` step is judged in time order under the next grant the law allows the
+    case (行政许可法 art. 42; 市场监督管理行政处罚程序规定 art. 64): against the deadline in
+    force when it was asked (the earlier valid extensions included), the approval that grant
+    needs, its maximum, and the number of grants."""
+    grants = [g for g in spec.grants if not g.when or ctx.test(g.when, params)]
+    u = unit_label(unit)
     granted = 0
-    findings: list[Finding] = []
-    count = 0
-    for e in later:
-        if e.kind != spec.event or (stop is not None and e.at > stop.at):
+    used = 0
+    problems: list[str] = []
+    steps = [e for e in later if e.kind == spec.event and (stop is None or e.at <= stop.at)]
+    for n, e in enumerate(steps, 1):
+        wrong: list[str] = []
+        grant = grants[min(used, len(grants) - 1)] if grants else None
+        if grant is None:
+            wrong.append("本办件依法不得延长期限")
+        elif used >= len(grants) and not grant.repeat:
+            wrong.append(f"已有{used}次有效延长，超过允许的延长次数（{len(grants)}次）")
+            grant = None
+        due = count(granted).due
+        if due is not None and e.at >= due:
+            wrong.append(f"在期限（{fmt_deadline(due, tz)}）届满后才提出")
+        asked: int | None = None
+        raw = e.attributes.get("days")
+        if raw is not None:
+            if (
+                isinstance(raw, int | float)
+                and not isinstance(raw, bool)
+                and float(raw).is_integer()
+                and raw >= 0
+            ):
+                asked = int(raw)
+            else:
+                wrong.append(f"延长期限记录有误（“{raw}”）")
+        if grant is not None:
+            approval = _approval(e)
+            need = "或".join(ctx.vocab.value("approval", a) for a in grant.approval)
+            if approval is None:
+                wrong.append(f"无批准记录（须经{need}）")
+            elif approval not in grant.approval:
+                wrong.append(f"经{ctx.vocab.value('approval', approval)}，而本次延长须经{need}")
+            if raw is None and grant.max_days is None:
+                wrong.append("未载明延长期限")
+            if asked is not None and grant.max_days is not None and asked > grant.max_days:
+                wrong.append(f"延长{asked}{u}，超过本次最多可延长的{grant.max_days}{u}")
+            if asked is None and raw is None:
+                asked = grant.max_days
+        if wrong:
+            days_text = f"延长{asked}{u}" if asked is not None else "延长期限"
+            problems.append(f"第{n}次{days_text}（{fmt_instant(e.at, tz)}提出）：{'；'.join(wrong)}")
             continue
-        asked = int(e.attributes.get("days", spec.max_days) or 0)
-        problem = None
-        if not e.attributes.get("approved_by"):
-            problem = "未经负责人批准"
-        elif due is not None and e.at >= due:
-            problem = "在期限届满后才申请"
-        elif count >= spec.max_count:
-            problem = f"超过允许的延长次数（{spec.max_count}次）"
-        elif asked > spec.max_days:
-            problem = f"延长{asked}天，超过上限{spec.max_days}天"
-        if problem:
-            findings.append(
-                Finding(
-                    f"{rule.id}.extension",
-                    f"{rule.title}（延长期限）",
-                    Category.PROCEDURE,
-                    Level.RED,
-                    f"延长期限无效：{problem}（{local_date(e.at).isoformat()}），不计入办理时限。",
-                    rule.basis,
-                    None,
-                    rule.notify,
-                )
-            )
-            continue
-        count += 1
-        granted += asked
-    return granted, findings
+        used += 1
+        granted += asked or 0
+    if not problems:
+        return granted, None
+    message = "延长期限无效，不计入办理时限：" + "；".join(problems) + "。"
+    return granted, Finding(
+        f"{rule.id}.extension",
+        f"{rule.title}（延长期限）",
+        Category.PROCEDURE,
+        Level.RED,
+        message,
+        rule.basis,
+        None,
+        rule.notify,
+    )
 
 
 def min_interval(
@@ -285,29 +417,36 @@ def min_interval(
     now: datetime,
     tz: ZoneInfo,
 ) -> Iterator[Finding]:
-    """A finding when the `to` event came before the last day of the period after `from`.
+    """A finding when the `to` event came too early after `from`.
 
     "听证的七日前通知": notified on the 1st, the hearing may be held on the 8th (the 7th day
-    counted) but not on the 7th. Where the whole period must have passed first (a decision
-    only after the party's 5 days to ask for a hearing), the rule counts one more day."""
+    counted) but not on the 7th. With `whole_period` the period must have run out first (a
+    decision only after the party's 5 days to ask for a hearing are over): from the day
+    after its last day."""
     froms = ctx.matching(case.events, rule.from_, params)
     if not froms:
         return
     first = froms[0]
     tos = [e for e in ctx.matching(case.events, rule.to, params) if e.at >= first.at]
-    if not tos:
-        return
-    end = _span_end(first.at, rule.at_least.amount, rule.at_least.unit, cal, tz)
-    if rule.at_least.unit is LimitUnit.HOURS:
+    if not tos or tos[0].at > ctx.horizon:
+        return  # nothing yet, or a step timed in the future (a data-quality finding)
+    amount, unit = rule.at_least.amount, rule.at_least.unit
+    end = _span_end(first.at, amount, unit, cal, tz)
+    if unit is LimitUnit.HOURS or rule.whole_period:
         bound = end
     else:
         bound = start_of_day(local_date(end - timedelta(microseconds=1), tz), tz)  # the last day
-    if tos[0].at < bound:
-        span = f"{rule.at_least.amount}{unit_label(rule.at_least.unit)}"
-        came, began = local_date(tos[0].at, tz).isoformat(), local_date(first.at, tz).isoformat()
-        yield finding_for(
-            rule,
-            rule.level,
-            f"{rule.title}：环节“{tos[0].kind}”（{came}）距“{first.kind}”（{began}）不足{span}，"
-            f"期间至{fmt_deadline(end, tz)}届满。",
-        )
+    to = tos[0]
+    if to.at >= bound:
+        return
+    span = f"{amount}{unit_label(unit)}"
+    began = f"{ctx.name_of(first, rule.from_)}于{fmt_instant(first.at, tz)}"
+    came = f"{ctx.name_of(to, rule.to)}于{fmt_instant(to.at, tz)}"
+    if rule.whole_period:
+        text = f"{began}，{span}的期间至{fmt_deadline(end, tz)}届满；{came}，早于期间届满。"
+    elif unit is LimitUnit.HOURS:
+        text = f"{began}，须满{span}（至{fmt_deadline(end, tz)}）；{came}，间隔不足。"
+    else:
+        last = fmt_date(local_date(bound, tz))
+        text = f"{began}，{ctx.names(rule.to)[0]}最早应在其后第{span}即{last}；{came}，间隔不足{span}。"
+    yield finding_for(rule, rule.level, text)

@@ -22,8 +22,10 @@ from monitor.engine import rules as r
 from monitor.engine.conjuncts import split_conjuncts
 from monitor.engine.fastpath import FastCondition, compile_fast
 from monitor.engine.gates import PlannedRule, gates_of, never_for
+from monitor.engine.template import template_expressions
 from monitor.errors import RuleError
 from monitor.model import STANDARD_EVENT_KINDS, ItemType
+from monitor.vocabulary import STANDARD_EVENT_NAMES, STANDARD_VALUE_NAMES, Vocabulary
 
 CEL_VARIABLES = frozenset({"case", "events", "event", "params", "now"})
 _PARAM_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
@@ -63,6 +65,10 @@ class RuleSet:
     digest: str  # changes whenever any rule file changes; recorded with each evaluation
     needs: dict[str, frozenset[str]]  # the variables each expression reads
     parts: dict[str, tuple[str, ...]]  # an expression's top-level conjuncts, run in order
+    # The Chinese names of steps and values, and the party's label by item type.
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    # Expressions whose value is shown rather than tested: the placeholders of `detail`.
+    expressions: dict[str, cel.Program] = field(default_factory=dict)
     # What to run for a case, by its item type (None: an unlisted item): the files whose
     # selection admits the type, each with its enabled rules and their gates.
     plan: dict[ItemType | None, tuple[PlannedFile, ...]] = field(init=False)
@@ -92,7 +98,8 @@ class RuleSet:
         object.__setattr__(self, "plan", plan)
 
     def program(self, source: str) -> cel.Program:
-        return self.programs[source]
+        found = self.programs.get(source)
+        return found if found is not None else self.expressions[source]
 
     def affected_item_types(self, old: RuleSet) -> frozenset[str] | None:
         """The item types whose cases a change from `old` to this set can affect; None for
@@ -229,6 +236,11 @@ def _expressions(spec: r.RuleFile) -> Iterable[tuple[tuple[Any, ...], str]]:
     """Every CEL expression in a file, with where it sits."""
     if spec.select.when:
         yield ("select", "when"), spec.select.when
+    for c, chain in enumerate(spec.flow):
+        for s, stage in enumerate(chain):
+            for j, m in enumerate(stage):
+                if m.when:
+                    yield ("flow", c, s, j, "when"), m.when
     for i, rule in enumerate(spec.rules):
         when = getattr(rule, "when", None)
         if isinstance(when, str):
@@ -237,6 +249,21 @@ def _expressions(spec: r.RuleFile) -> Iterable[tuple[tuple[Any, ...], str]]:
             for j, m in enumerate(matches):
                 if m.when:
                     yield ("rules", i, *name, j, "when"), m.when
+        if isinstance(rule, r.DeadlineRule) and rule.clock.extension is not None:
+            for g, grant in enumerate(rule.clock.extension.grants):
+                if grant.when:
+                    yield ("rules", i, "clock", "extension", "grants", g, "when"), grant.when
+        for d, piece in enumerate(rule.detail):
+            if piece.when:
+                yield ("rules", i, "detail", d, "when"), piece.when
+
+
+def _templates(spec: r.RuleFile) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """The placeholders of every rule's `detail`, with where the detail sits."""
+    for i, rule in enumerate(spec.rules):
+        for d, piece in enumerate(rule.detail):
+            for source in template_expressions(piece.text):
+                yield ("rules", i, "detail", d), source
 
 
 def _matches_of(rule: Any) -> Iterable[tuple[tuple[str, ...], tuple[r.EventMatch, ...]]]:
@@ -258,6 +285,20 @@ def _matches_of(rule: Any) -> Iterable[tuple[tuple[str, ...], tuple[r.EventMatch
             yield (name,), value
 
 
+def _unknown_kind(
+    path: Path,
+    positions: dict[tuple[Any, ...], Position],
+    loc: tuple[Any, ...],
+    rid: str,
+    kind: str,
+    kinds: frozenset[str],
+) -> str:
+    close = difflib.get_close_matches(kind, sorted(kinds), n=1)
+    hint = f" (did you mean `{close[0]}`?)" if close else ""
+    where = _where(path, positions, loc)
+    return f"{where}{rid}: unknown event kind `{kind}`{hint}; declare new kinds under `event_kinds:`"
+
+
 def _check_file(
     path: Path,
     spec: r.RuleFile,
@@ -265,6 +306,8 @@ def _check_file(
     routes: frozenset[str] | None,
     kinds: frozenset[str],
     programs: dict[str, cel.Program],
+    approvals: frozenset[str] = frozenset(),
+    expressions: dict[str, cel.Program] | None = None,
 ) -> list[str]:
     problems: list[str] = []
     for loc, source in _expressions(spec):
@@ -285,17 +328,56 @@ def _check_file(
             continue
         programs[source] = program
         _compile_parts(source, programs)
+    for loc, source in _templates(spec):
+        where = _where(path, positions, loc)
+        rid = _rule_id(spec.model_dump(), loc)
+        try:
+            program = programs.get(source) or cel.compile(source)
+        except ValueError as exc:
+            problems.append(
+                f"{where}{rid}: bad placeholder `{{{{ {source} }}}}` in `detail`: {_cel_error(exc)}"
+            )
+            continue
+        unknown = set(program.variables()) - CEL_VARIABLES - {"event"} - _comprehension_vars(source)
+        if unknown or "event" in program.variables():
+            names = ", ".join(sorted(unknown | ({"event"} & set(program.variables()))))
+            problems.append(
+                f"{where}{rid}: placeholder `{{{{ {source} }}}}` uses {names}; "
+                "a detail may read case, events, params and now"
+            )
+            continue
+        if expressions is not None:
+            expressions[source] = program
+    for c, chain in enumerate(spec.flow):
+        for st, stage in enumerate(chain):
+            for j, m in enumerate(stage):
+                if m.kind not in kinds:
+                    problems.append(_unknown_kind(path, positions, ("flow", c, st, j), "", m.kind, kinds))
     for i, rule in enumerate(spec.rules):
         rid = f" [rule {rule.id}]"
+        if isinstance(rule, r.DeadlineRule) and rule.clock.extension is not None:
+            ext = rule.clock.extension
+            if ext.event not in kinds:
+                loc = ("rules", i, "clock", "extension", "event")
+                problems.append(_unknown_kind(path, positions, loc, rid, ext.event, kinds))
+            for g, grant in enumerate(ext.grants):
+                for approval in grant.approval:
+                    if approval not in approvals:
+                        close = difflib.get_close_matches(approval, sorted(approvals), n=1)
+                        hint = f" (did you mean `{close[0]}`?)" if close else ""
+                        where = _where(
+                            path, positions, ("rules", i, "clock", "extension", "grants", g, "approval")
+                        )
+                        known = ", ".join(sorted(approvals))
+                        problems.append(
+                            f"{where}{rid}: unknown approval `{approval}`{hint}; known: {known} "
+                            "(name a new one under `values: {approval: {…: 中文}}`)"
+                        )
         for name, matches in _matches_of(rule):
             for j, m in enumerate(matches):
                 if m.kind not in kinds:
-                    close = difflib.get_close_matches(m.kind, sorted(kinds), n=1)
-                    hint = f" (did you mean `{close[0]}`?)" if close else ""
-                    where = _where(path, positions, ("rules", i, *name, j))
                     problems.append(
-                        f"{where}{rid}: unknown event kind `{m.kind}`{hint}; "
-                        "declare new kinds under `event_kinds:`"
+                        _unknown_kind(path, positions, ("rules", i, *name, j), rid, m.kind, kinds)
                     )
         if routes is not None:
             for j, route in enumerate(rule.notify):
@@ -355,6 +437,8 @@ def load_ruleset(folder: Path, routes: frozenset[str] | None = None) -> RuleSet:
     problems: list[str] = []
     compiled: list[CompiledFile] = []
     programs: dict[str, cel.Program] = {}
+    labels: dict[str, tuple[str, Path]] = {}  # party label by item type, and the file that set it
+    expressions: dict[str, cel.Program] = {}
     seen_ids: dict[str, Path] = {}
     digest = hashlib.sha256()
     files = rule_files(folder)
@@ -362,6 +446,8 @@ def load_ruleset(folder: Path, routes: frozenset[str] | None = None) -> RuleSet:
         raise RuleError([f"{folder}: no rule files (*.yaml) found"])
     parsed: list[tuple[Path, dict[str, Any], dict[tuple[Any, ...], Position], str]] = []
     kinds = set(STANDARD_EVENT_KINDS)
+    names: dict[str, str] = dict(STANDARD_EVENT_NAMES)
+    values: dict[str, dict[str, str]] = {k: dict(v) for k, v in STANDARD_VALUE_NAMES.items()}
     for path in files:
         text = path.read_text(encoding="utf-8")
         digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
@@ -376,13 +462,13 @@ def load_ruleset(folder: Path, routes: frozenset[str] | None = None) -> RuleSet:
         if not isinstance(data, dict):
             problems.append(f"{path}:1:1: a rule file must be a mapping with `ruleset` and `rules`")
             continue
-        declared = data.pop("event_kinds", None) or []
-        if not isinstance(declared, list) or not all(isinstance(k, str) for k in declared):
-            problems.append(
-                f"{_where(path, positions, ('event_kinds',))}: `event_kinds` must be a list of names"
-            )
-        else:
-            kinds.update(declared)
+        declared = data.pop("event_kinds", None) or {}
+        problems += _declare_kinds(path, positions, declared, kinds, names)
+        for attribute, named in (
+            (data.get("values") or {}).items() if isinstance(data.get("values"), dict) else ()
+        ):
+            if isinstance(named, dict):
+                values.setdefault(str(attribute), {}).update({str(k): str(v) for k, v in named.items()})
         parsed.append((path, data, positions, hashlib.sha256(text.encode()).hexdigest()[:16]))
     for path, data, positions, file_digest in parsed:
         params = data.get("params") or {}
@@ -405,7 +491,11 @@ def load_ruleset(folder: Path, routes: frozenset[str] | None = None) -> RuleSet:
                     where = f"{_where(path, positions, loc)}{_rule_id(data, loc)}"
                     problems.append(f"{where}: bad expression `{source}`: {_cel_error(cel_exc)}")
             continue
-        problems += _check_file(path, spec, positions, routes, frozenset(kinds), programs)
+        approvals = frozenset(values.get("approval", {}))
+        problems += _check_file(
+            path, spec, positions, routes, frozenset(kinds), programs, approvals, expressions
+        )
+        problems += _party_labels(path, positions, spec, labels)
         for i, rule in enumerate(spec.rules):
             if rule.id in seen_ids:
                 where = _where(path, positions, ("rules", i, "id"))
@@ -415,10 +505,79 @@ def load_ruleset(folder: Path, routes: frozenset[str] | None = None) -> RuleSet:
         compiled.append(CompiledFile(path, spec, selector, file_digest))
     if problems:
         raise RuleError(problems)
-    needs = {src: frozenset(prog.variables()) & CEL_VARIABLES for src, prog in programs.items()}
+    needs = {
+        src: frozenset(prog.variables()) & CEL_VARIABLES
+        for src, prog in (*programs.items(), *expressions.items())
+    }
     parts = {src: tuple(split_conjuncts(src)) for src in programs}
     parts = {src: ps if all(p in programs for p in ps) else (src,) for src, ps in parts.items()}
-    return RuleSet(tuple(compiled), programs, frozenset(kinds), digest.hexdigest()[:16], needs, parts)
+    vocabulary = Vocabulary(names, values, {t: label for t, (label, _) in labels.items()})
+    return RuleSet(
+        tuple(compiled),
+        programs,
+        frozenset(kinds),
+        digest.hexdigest()[:16],
+        needs,
+        parts,
+        vocabulary,
+        expressions,
+    )
+
+
+def _declare_kinds(
+    path: Path,
+    positions: dict[tuple[Any, ...], Position],
+    declared: Any,
+    kinds: set[str],
+    names: dict[str, str],
+) -> list[str]:
+    """A file's new step kinds with their Chinese names (`event_kinds: {kind: 名称}`): a kind
+    without a name would reach a notice as an English identifier."""
+    where = _where(path, positions, ("event_kinds",))
+    if isinstance(declared, list) and all(isinstance(k, str) for k in declared):
+        listed = ", ".join(f"`{k}: 名称`" for k in declared)
+        return [f"{where}: every new event kind needs a Chinese name: write {listed} under `event_kinds:`"]
+    if not isinstance(declared, dict):
+        return [f"{where}: `event_kinds` must map each new kind to its Chinese name (`kind: 名称`)"]
+    problems = []
+    for kind, name in declared.items():
+        at = _where(path, positions, ("event_kinds", kind))
+        if not isinstance(kind, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
+            problems.append(f"{at}: event kind `{kind}` must be lower case letters, digits and _")
+        elif not isinstance(name, str) or not name.strip():
+            problems.append(f"{at}: event kind `{kind}` needs a Chinese name (`{kind}: 名称`)")
+        elif kind in STANDARD_EVENT_KINDS:
+            problems.append(
+                f"{at}: `{kind}` is a standard event kind; it is named already ({STANDARD_EVENT_NAMES[kind]})"
+            )
+        else:
+            kinds.add(kind)
+            names[kind] = name.strip()
+    return problems
+
+
+def _party_labels(
+    path: Path,
+    positions: dict[tuple[Any, ...], Position],
+    spec: r.RuleFile,
+    labels: dict[str, tuple[str, Path]],
+) -> list[str]:
+    """申请人, 当事人…: set by files that select by item type, one label per type."""
+    if spec.party_label is None:
+        return []
+    where = _where(path, positions, ("party_label",))
+    if not spec.select.item_types:
+        return [
+            f"{where}: `party_label` needs `select.item_types`: it names the party of those item types' cases"
+        ]
+    problems = []
+    for t in spec.select.item_types:
+        known = labels.get(t.value)
+        if known is not None and known[0] != spec.party_label:
+            problems.append(f"{where}: item type `{t.value}` is labelled “{known[0]}” already in {known[1]}")
+        else:
+            labels[t.value] = (spec.party_label, path)
+    return problems
 
 
 def _raw_expressions(node: Any, loc: tuple[Any, ...] = ()) -> Iterable[tuple[tuple[Any, ...], str]]:

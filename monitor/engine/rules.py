@@ -33,10 +33,12 @@ class _Strict(BaseModel):
 
 
 class EventMatch(_Strict):
-    """An event kind, optionally narrowed by a CEL condition over `event`."""
+    """An event kind, optionally narrowed by a CEL condition over `event`, and the Chinese
+    name messages give the steps it matches (default: the kind's own name)."""
 
     kind: str
     when: str | None = None
+    name: str | None = None
 
 
 def _event_matches(value: object) -> object:
@@ -92,10 +94,50 @@ class DeemedStart(_Strict):
     _norm = field_validator("event", "unless", mode="before")(_event_matches)
 
 
+class ExtensionGrant(_Strict):
+    """One extension the law allows: how long at most, whose approval it needs, and for
+    which cases. `max_days: null` leaves the length to the approving decision (集体讨论),
+    which must then state it (`days`)."""
+
+    max_days: int | None = Field(default=None, ge=0)
+    approval: tuple[str, ...] = ("head",)
+    repeat: bool = False  # may be granted again and again (the last grant only)
+    when: str | None = None  # a condition on the case: the grant exists only where it holds
+
+    @field_validator("approval", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+
 class ExtensionSpec(_Strict):
+    """The extensions of a clock (延长期限), in the order they may be granted: the first
+    `extended` step is judged under the first grant that applies to the case, the second
+    under the next, and so on. `{max_days: 10, max_count: 1}` is short for one grant of
+    10 days with the head's approval."""
+
     event: str = "extended"
-    max_days: int = Field(ge=0)
-    max_count: int = Field(default=1, ge=1)
+    grants: tuple[ExtensionGrant, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: object) -> object:
+        if isinstance(data, dict) and "grants" not in data and "max_days" in data:
+            data = dict(data)
+            count = data.pop("max_count", 1)
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                raise ValueError("`max_count` must be a whole number of at least 1")
+            grant = {"max_days": data.pop("max_days")}
+            data["grants"] = [grant] * count
+        return data
+
+    @model_validator(mode="after")
+    def _repeat_last(self) -> ExtensionSpec:
+        if not self.grants:
+            raise ValueError("give at least one grant under `grants`")
+        if any(g.repeat for g in self.grants[:-1]):
+            raise ValueError("only the last grant may `repeat`")
+        return self
 
 
 class ClockDef(_Strict):
@@ -128,6 +170,22 @@ class YellowDef(_Strict):
         return self
 
 
+class DetailPiece(_Strict):
+    """A piece of a finding's evidence: text with `{{ CEL }}` placeholders, shown only where
+    its condition (if any) holds for the case."""
+
+    text: str
+    when: str | None = None
+
+
+def _pieces(value: object) -> object:
+    if isinstance(value, str):
+        return ({"text": value},)
+    if isinstance(value, list):
+        return tuple({"text": v} if isinstance(v, str) else v for v in value)
+    return value
+
+
 class _RuleBase(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
     title: str
@@ -138,6 +196,12 @@ class _RuleBase(_Strict):
     effective_from: dt.date | None = None
     effective_to: dt.date | None = None
     message: str | None = None  # a fixed Chinese sentence to use instead of the generated one
+    # The evidence, added after the engine's own words: Chinese text with `{{ CEL }}`
+    # placeholders (amounts, times, names) read from the case; a list of pieces, each with
+    # an optional `when`, leaves out what does not apply.
+    detail: tuple[DetailPiece, ...] = ()
+
+    _detail = field_validator("detail", mode="before")(_pieces)
 
 
 class DeadlineRule(_RuleBase):
@@ -195,6 +259,9 @@ class MinIntervalRule(_RuleBase):
     from_: EventMatches = Field(alias="from")
     to: EventMatches
     at_least: Span
+    # False: `to` may come on the period's last day ("七日前通知"); true: only once the whole
+    # period has run out, i.e. from the day after its last day ("五日内提出" must be over).
+    whole_period: bool = False
     level: Level = Level.RED
     when: str | None = None
 
@@ -225,11 +292,32 @@ Rule = Annotated[
 ]
 
 
+def _stages(value: object) -> object:
+    """A flow chart's chains: each a list of stages, each stage one kind, several kinds or
+    kinds with conditions (as anywhere a rule names steps)."""
+    if not isinstance(value, list):
+        return value
+    return tuple(
+        tuple(_event_matches(stage) for stage in chain) if isinstance(chain, list) else chain
+        for chain in value
+    )
+
+
 class RuleFile(_Strict):
     """One YAML file in `rules/`: a rule set."""
 
     ruleset: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     select: Selector = Selector()
+    # 申请人, 当事人, 投诉人…: what notices call the party of the cases of this file's item
+    # types (a catalogue item's `party_label` attribute wins).
+    party_label: str | None = None
+    # The flow chart (流程图): chains of stages in the order the record must show them. A step
+    # timed before the first step of an earlier stage contradicts the record.
+    flow: tuple[tuple[EventMatches, ...], ...] = ()
+    # Chinese names of attribute values this file's rules and records use, by attribute.
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
     rules: tuple[Rule, ...]
+
+    _flow = field_validator("flow", mode="before")(_stages)

@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.calendar import WorkCalendar
 from monitor.engine.evaluate import evaluate
@@ -68,10 +68,20 @@ class FixtureCase(_Strict):
     events: list[FixtureEvent] = Field(default_factory=list)
 
 
+def _texts(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
 class Expected(_Strict):
     case_id: str
     rule: str
     level: Level
+    # Words the finding's sentence must contain, and words it must not: a notice is evidence,
+    # so what it says is tested as well as that it is raised.
+    says: list[str] = Field(default_factory=list)
+    not_says: list[str] = Field(default_factory=list)
+
+    _says = field_validator("says", "not_says", mode="before")(_texts)
 
 
 class RuleTest(_Strict):
@@ -93,10 +103,12 @@ class Outcome:
     name: str
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    wrong_words: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)  # every finding's sentence, for --show
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.unexpected
+        return not self.missing and not self.unexpected and not self.wrong_words
 
 
 def locate(path: Path) -> tuple[Path, list[Path]]:
@@ -152,14 +164,28 @@ def _cases(test: RuleTest) -> list[Case]:
 
 def run_test(test: RuleTest, rules: RuleSet, calendar: WorkCalendar, file: Path, tz: ZoneInfo) -> Outcome:
     found: set[tuple[str, str, str]] = set()
+    messages: dict[tuple[str, str, str], str] = {}
+    outcome = Outcome(file, test.name)
     for case in _cases(test):
         for f in evaluate(case, rules, calendar, test.now, tz).findings:
-            found.add((case.case_id, f.rule_id, f.level.value))
+            key = (case.case_id, f.rule_id, f.level.value)
+            found.add(key)
+            messages[key] = f.message
+            outcome.said.append(f"{case.case_id} {f.rule_id} {f.level.value}: {f.message}")
     wanted = {(e.case_id, e.rule, e.level.value) for e in test.expect}
-    outcome = Outcome(file, test.name)
     outcome.missing = [f"{c} {r} {lv}" for c, r, lv in sorted(wanted - found)]
     if test.exact:
         outcome.unexpected = [f"{c} {r} {lv}" for c, r, lv in sorted(found - wanted)]
+    for e in test.expect:
+        said = messages.get((e.case_id, e.rule, e.level.value))
+        if said is None:
+            continue
+        for words in e.says:
+            if words not in said:
+                outcome.wrong_words.append(f"{e.case_id} {e.rule}: does not say “{words}”: {said}")
+        for words in e.not_says:
+            if words in said:
+                outcome.wrong_words.append(f"{e.case_id} {e.rule}: says “{words}”: {said}")
     return outcome
 
 

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from monitor.calendar import CalendarRangeError, WorkCalendar
 from monitor.engine import rules as r
 from monitor.engine.clock import _left_for_share
-from monitor.engine.context import CaseContext
+from monitor.engine.context import CaseContext, Contradiction
 from monitor.engine.deadline import _span_end
 from monitor.engine.evaluate import FUTURE_TOLERANCE, _apply
 from monitor.engine.fastpath import orderly, timeless
@@ -97,6 +97,10 @@ class _Program:
     clocks: tuple[_Clock, ...]
     exact: tuple[_Exact, ...]
     ordered: tuple[_Ordered, ...]
+    # Flow-chart pairs (monitor.engine.flow) whose first steps the shape has out of the
+    # chart's order, as (earlier index, later index): a case whose two times differ records
+    # them in the wrong order (a step_order finding); equal times are in order.
+    flow_ties: tuple[tuple[int, int], ...] = ()
 
 
 class CaseRows(Protocol):
@@ -188,6 +192,9 @@ class Screen:
         next_check: datetime | None = None
         until = now
         open_ended = False  # a clock paused with no end in sight: the counted days have no end
+        for i, j in program.flow_ties:
+            if times[i] != times[j]:
+                return None  # the step_order finding
         try:
             for clock in program.clocks:
                 if clock.effective is not None:
@@ -223,7 +230,7 @@ class Screen:
                         if not _in_force(ex.effective, began):
                             continue
                     for out in _apply(ex.rule, case, ctx, ex.params, self.calendar, now, self.tz):
-                        if isinstance(out, Finding):
+                        if isinstance(out, Finding | Contradiction):
                             return None
                         nxt, due = out.next_change, out.due
                         if out.start is not None and due is None:
@@ -266,6 +273,8 @@ class Screen:
             if i != start and times[i] >= begin:
                 stop = times[i]
                 break
+        if stop is None and any(i != start and times[i] < begin for i in c.stops):
+            raise _Unsettled  # the stop is timed before the start: a step_order finding
         cal = self.calendar
         start_day = begin.astimezone(self.tz).date()
         if c.working:
@@ -403,12 +412,15 @@ class Screen:
         clocks: list[_Clock] = []
         exact: list[_Exact] = []
         ordered: list[_Ordered] = []
+        ties: list[tuple[int, int]] = []
         assert case.item is not None
         for file, planned in rules.plan[case.item.item_type]:
             params = file.params
             try:
                 if not self._selected(file, case, ctx, params):
                     continue
+                for chain in file.spec.flow:
+                    ties += self._flow_ties(ctx, chain, params)
             except _Unsettled:
                 return None
             for p in planned:
@@ -433,7 +445,20 @@ class Screen:
                     if effective is None:
                         return None  # a finding for every case of the shape
                     exact.append(_Exact(rule, params, effective))  # only while the rule is in force
-        return _Program(tuple(clocks), tuple(exact), tuple(ordered))
+        return _Program(tuple(clocks), tuple(exact), tuple(ordered), tuple(ties))
+
+    def _flow_ties(
+        self, ctx: CaseContext, chain: tuple[tuple[r.EventMatch, ...], ...], params: dict[str, Any]
+    ) -> list[tuple[int, int]]:
+        """flow.chain_contradictions for the shape: the stage pairs whose first steps come in
+        the wrong order of index; only equal times keep such a case in order."""
+        firsts = [next(iter(self._steps(ctx, stage, params)), None) for stage in chain]
+        out = []
+        for j, later in enumerate(firsts):
+            for earlier in firsts[:j]:
+                if later is not None and earlier is not None and later < earlier:
+                    out.append((later, earlier))
+        return out
 
     def _selected(self, file: CompiledFile, case: Case, ctx: CaseContext, params: dict[str, Any]) -> bool:
         sel = file.spec.select

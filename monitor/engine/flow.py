@@ -1,0 +1,103 @@
+"""The flow chart (流程图) as an order the record must show, and the finding when it does not.
+
+A rule file's `flow:` lists chains of stages; a case's first step of a later stage must not
+be timed before the first step of an earlier one. A record that breaks the order cannot be
+right as it stands (a decision before the acceptance, a delivery before the decision): it
+is a data-quality finding naming both steps, and the rules that would otherwise rest a red
+on it (a clock whose stop is timed before its start, a precedence whose `before` step is
+recorded after its `after` step although the flow orders them) give way to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from monitor.engine import rules as r
+from monitor.engine.context import CaseContext, Contradiction
+from monitor.engine.messages import fmt_instant
+from monitor.model import Category, Event, Finding, Level
+
+STEP_ORDER_RULE = "data_quality.step_order"
+STEP_ORDER_TITLE = "办件环节时间顺序矛盾"
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """One chain of a file's flow chart, with the file's parameters for its conditions."""
+
+    stages: tuple[tuple[r.EventMatch, ...], ...]
+    params: dict[str, Any]
+
+
+def _match(ctx: CaseContext, chain: Chain, stage: int, e: Event) -> r.EventMatch | None:
+    for m in chain.stages[stage]:
+        if e.kind == m.kind and (m.when is None or ctx.test(m.when, chain.params, e)):
+            return m
+    return None
+
+
+def _matches(ctx: CaseContext, chain: Chain, stage: int, e: Event) -> bool:
+    return _match(ctx, chain, stage, e) is not None
+
+
+def chain_contradictions(ctx: CaseContext, chains: Sequence[Chain]) -> list[Contradiction]:
+    """Every pair of stages whose first steps the case records in the wrong order."""
+    out: list[Contradiction] = []
+    counts = ctx.counts
+    for chain in chains:
+        firsts: list[tuple[Event, r.EventMatch] | None] = []
+        for i, stage in enumerate(chain.stages):
+            found = None
+            if any(m.kind in counts for m in stage):
+                for e in ctx.case.events:
+                    m = _match(ctx, chain, i, e)
+                    if m is not None:
+                        found = (e, m)
+                        break
+            firsts.append(found)
+        for j, late in enumerate(firsts):
+            if late is None:
+                continue
+            for earlier in firsts[:j]:
+                if earlier is not None and late[0].at < earlier[0].at:
+                    out.append(Contradiction(late[0], earlier[0], late[1].name, earlier[1].name))
+    return out
+
+
+def orders(ctx: CaseContext, chains: Sequence[Chain], first: Event, then: Event) -> bool:
+    """Whether a flow chart of the case puts `first`'s stage before `then`'s."""
+    for chain in chains:
+        at = [i for i in range(len(chain.stages)) if _matches(ctx, chain, i, first)]
+        if at and any(_matches(ctx, chain, j, then) for j in range(at[0] + 1, len(chain.stages))):
+            return True
+    return False
+
+
+def step_order_finding(ctx: CaseContext, found: Sequence[Contradiction], tz: ZoneInfo) -> Finding:
+    """One finding for all of a case's contradictions: each early step with the steps the
+    flow requires before it, and their times."""
+    by_early: dict[int, tuple[Event, list[Event]]] = {}
+    for c in found:
+        early, required = by_early.setdefault(id(c.early), (c.early, []))
+        if all(x is not c.required for x in required):
+            required.append(c.required)
+    lines = []
+    for early, required in sorted(by_early.values(), key=lambda pair: (pair[0].at, pair[0].seq)):
+        before = "、".join(
+            f"“{ctx.step_name(x)}”（{fmt_instant(x.at, tz)}）" for x in sorted(required, key=lambda x: x.at)
+        )
+        lines.append(f"“{ctx.step_name(early)}”（{fmt_instant(early.at, tz)}）早于{before}")
+    return Finding(
+        STEP_ORDER_RULE,
+        STEP_ORDER_TITLE,
+        Category.DATA_QUALITY,
+        Level.YELLOW,
+        f"办件记录的环节先后与流程图不符：{'；'.join(lines)}。这些记录不能同时成立，请核对并更正；"
+        "更正前，系统不依据相互矛盾的环节时间作出时限或程序违规判断。",
+        "",
+        None,
+        ("department",),
+    )

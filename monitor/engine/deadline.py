@@ -77,15 +77,11 @@ def deadline(
         ]
         if earlier:
             # The stop is on file, timed before the start: the record contradicts itself.
-            yield Contradiction(earlier[0], start)
-            yield _silent(
-                rule,
-                ctx,
-                start,
-                f"“{ctx.step_name(earlier[0])}”的记录时间早于起算环节，记录自相矛盾，时限无法计算",
-                None,
-                tz,
-            )
+            early = earlier[0]
+            yield Contradiction(early, start, ctx.name_of(early, clock.stop))
+            name = ctx.name_of(early, clock.stop)
+            why = f"“{name}”记录于{fmt_instant(early.at, tz)}，早于起算时间，记录自相矛盾，时限无法计算"
+            yield _silent(rule, ctx, start, why, None, tz)
             return
     if start.at > ctx.horizon:
         yield _silent(

@@ -79,17 +79,23 @@ def orders(ctx: CaseContext, chains: Sequence[Chain], first: Event, then: Event)
 def step_order_finding(ctx: CaseContext, found: Sequence[Contradiction], tz: ZoneInfo) -> Finding:
     """One finding for all of a case's contradictions: each early step with the steps the
     flow requires before it, and their times."""
+    names: dict[int, str] = {}
     by_early: dict[int, tuple[Event, list[Event]]] = {}
     for c in found:
+        for e, name in ((c.early, c.early_name), (c.required, c.required_name)):
+            if name or id(e) not in names:
+                names[id(e)] = name or ctx.step_name(e)
         early, required = by_early.setdefault(id(c.early), (c.early, []))
         if all(x is not c.required for x in required):
             required.append(c.required)
+
+    def said(e: Event) -> str:
+        return f"“{names[id(e)]}”（{fmt_instant(e.at, tz)}）"
+
     lines = []
     for early, required in sorted(by_early.values(), key=lambda pair: (pair[0].at, pair[0].seq)):
-        before = "、".join(
-            f"“{ctx.step_name(x)}”（{fmt_instant(x.at, tz)}）" for x in sorted(required, key=lambda x: x.at)
-        )
-        lines.append(f"“{ctx.step_name(early)}”（{fmt_instant(early.at, tz)}）早于{before}")
+        before = "、".join(said(x) for x in sorted(required, key=lambda x: x.at))
+        lines.append(f"{said(early)}早于{before}")
     return Finding(
         STEP_ORDER_RULE,
         STEP_ORDER_TITLE,

@@ -200,9 +200,10 @@ def _run_days(
     at = min(now, stop) if stop is not None else now
     at_day = local_date(at, tz)
     used = float(max(0, between(start_day, at_day) - paused_units))
+    # Whole days past the last day, the day of `at` counting once begun: working days for a
+    # working-day limit, so a deadline passed over a weekend is 0 days late until Monday (the
+    # sentence then says how many hours, monitor.engine.messages.overdue_text).
     overdue = float(max(0, between(due_day, at_day))) if level is Level.RED else 0.0
-    if level is Level.RED and overdue == 0.0:
-        overdue = 1.0  # late on a rest day right after the deadline still counts as late
     if working:
         # Paused working days are working days: they are not among the rest days.
         rest = (due_day - start_day).days - cal.working_days_between(start_day, due_day)

@@ -213,7 +213,7 @@ def _kind(
             yield finding_for(
                 rule,
                 rule.level,
-                f"办件所属事项“{case.item_code}”不在权力清单（职权目录）内，属清单外行使权力。",
+                f"办件所属事项“{case.item_code}”不在权力清单（职权目录）内。",
             )
         return
     if isinstance(rule, r.DeadlineRule):

@@ -106,7 +106,7 @@ def clock_sentence(
     stopped = story.stop_at is not None
     if res.level is Level.RED:
         at = story.stop_at if stopped and story.stop_at is not None else now
-        late = overdue_text(res, story.unit, at, cal, tz)
+        late = overdue_text(res, story.unit, at)
         if stopped:
             done = f"{story.stop_name}于{fmt_instant(story.stop_at, tz)}，已超过期限{late}"
         else:
@@ -130,21 +130,19 @@ def _roll_note(res: ClockResult, story: ClockStory) -> str:
     return f"（期限届满日{fmt_date(last)}为休息日，顺延至{fmt_date(res.due_day)}）"
 
 
-def overdue_text(res: ClockResult, unit: LimitUnit, at: datetime, cal: WorkCalendar, tz: ZoneInfo) -> str:
+def overdue_text(res: ClockResult, unit: LimitUnit, at: datetime) -> str:
     """How late `at` is, as the statute counts: whole days past the last day (the day of
     `at` counts once begun), working days for a working-day limit; hours and minutes when
     no working day has passed since the deadline."""
     assert res.due is not None
     if unit is LimitUnit.HOURS:
         return fmt_duration(at - res.due)
-    assert res.due_day is not None
-    at_day = local_date(at, tz)
+    n = int(res.overdue_units)
     if unit is LimitUnit.WORKING_DAYS:
-        n = cal.working_days_between(res.due_day, at_day)
         if n == 0:
             return f"{fmt_duration(at - res.due)}（期限届满后均为休息日，尚未经过工作日）"
         return f"{n}个工作日"
-    return f"{(at_day - res.due_day).days}日"
+    return f"{n}日"
 
 
 def remaining_text(res: ClockResult, unit: LimitUnit, now: datetime, cal: WorkCalendar, tz: ZoneInfo) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -619,13 +619,17 @@ def calendar_due(
     cal = load_calendar(cfg.path(cfg.rules.calendar))
     if unit == "working_days":
         due = cal.add_working_days(day, amount)
+        # As the clock asks: may a notice not yet published move a day the count looked at?
+        provisional = cal.provisional_between(day, due)
     else:
+        plain = day + timedelta(days=amount)
         due = cal.add_natural_days(day, amount, roll_over_holidays=roll_over_holidays)
+        provisional = roll_over_holidays and cal.provisional_between(plain - timedelta(days=1), due)
     span = (due - day).days
     _out(
         {
             "due": due.isoformat(),
-            "provisional": cal.is_provisional(due),
+            "provisional": provisional,
             "ends_at": f"{due.isoformat()}T24:00 {cfg.timezone}",
             "start": day.isoformat(),
             "amount": amount,

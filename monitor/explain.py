@@ -77,7 +77,9 @@ def clock_lines(report: ClockReport, calendar: WorkCalendar, tz: ZoneInfo = DEFA
             lines.append(f"  期间跳过休息日（周末、法定节假日）{report.skipped_rest_days}天")
         if report.provisional:
             lines.append(
-                f"  注意：期限跨入尚未公布节假日安排的年份（日历已知至{calendar.known_until}），结果为暂定"
+                f"  注意：期间含放假安排尚未公布的节假日前后日期（国务院办公厅放假安排已知至"
+                f"{calendar.known_until}，其后按《全国年节及纪念日放假办法》推算法定节假日，"
+                "补假暂按节后工作日），结果为暂定"
             )
     if report.stop is not None:
         lines.append(f"  完成：{fmt_instant(report.stop, tz)}，用时{report.used or 0:g}{u}")

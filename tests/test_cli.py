@@ -138,7 +138,10 @@ def test_calendar_due_prints_json(config: Path) -> None:
     body = json.loads(out.stdout)
     assert body["due"] == "2026-02-24" and body["provisional"] is False
     later = json.loads(sunlight(config, "calendar", "due", "2026-12-28", "5").stdout)
+    assert later["due"] == "2027-01-05"  # 2027-01-01 (元旦) rests by law, without a notice
     assert later["provisional"] is True
+    march = json.loads(sunlight(config, "calendar", "due", "2027-02-24", "15").stdout)
+    assert (march["due"], march["provisional"]) == ("2027-03-17", False)
     # 90 natural days from 2026-09-28 end on Sunday 12-27; rolled over to Monday 12-28.
     rolled = sunlight(
         config, "calendar", "due", "2026-09-28", "90", "--unit", "natural_days", "--roll-over-holidays"

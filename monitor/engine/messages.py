@@ -44,7 +44,7 @@ def deadline_message(title: str, res: ClockResult, unit: LimitUnit, stopped: boo
     if res.due is None:
         return f"{title}：计时暂停中（已用{_amount(res.used)}{u}，时限{res.limit}{u}）。"
     due = _due_text(res, unit, tz)
-    note = "（跨入尚未公布节假日安排的年份，按周末推算，结果为暂定）" if res.provisional else ""
+    note = "（期间含放假安排尚未公布的节假日前后日期，按法定节假日推算，结果暂定）" if res.provisional else ""
     if res.level is Level.RED:
         late = f"超期{_amount(res.overdue_units)}{u}"
         verb = "已办结但" if stopped else "至今未完成，"

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.calendar import CalendarRangeError, WorkCalendar, load_calendar
+from monitor.calendar.sources import holidays_note, law_problems, year_report
 from monitor.calendar.statutory import FIRST_YEAR, day_names, holiday_periods, qingming
 from monitor.calendar.workdays import INDEX_FIRST, INDEX_LAST
 from monitor.errors import ConfigError
@@ -288,6 +289,24 @@ def test_the_law_s_holidays_are_rest_days_in_the_real_notices(year: int) -> None
     rest day (the yearly notice only adds to them), straight from chinese-calendar."""
     assert all(chinese_calendar.is_holiday(day) for day in day_names(year))
     assert set(day_names(year)) <= NOTICES[year].rest_days()
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_real_notices_give_the_make_up_days_the_law_owes(year: int) -> None:
+    """art. 6 补假 and art. 7 调休 in the notices' own numbers: around each holiday, rest weekdays
+    beyond the statutory days less the weekends worked are the weekend holiday days."""
+    assert law_problems(cal(), year) == []
+
+
+def test_a_notice_in_python_holidays_is_pointed_out_only_for_a_year_without_one() -> None:
+    # python-holidays carries the 2026 notice (its "substituted" days) as chinese-calendar does
+    note = holidays_note(2026)
+    assert note is not None and "rules/calendar/2026.yaml" in note
+    assert year_report(cal(), {}, {}, 2026).holidays_note is None  # chinese-calendar has it
+    assert holidays_note(2030) is None  # only the law and the package's own guesses
+    report = year_report(cal(), {}, {}, 2026)
+    assert report.notice is not None and report.notice.startswith("chinese-calendar")
+    assert [r.day for r in report.days if r.disagree] == []
 
 
 def test_every_day_a_notice_moved_since_2008_is_among_the_days_called_provisional() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -355,9 +355,12 @@ def check(
     ] = None,
 ) -> None:
     """Check the configuration and the rule files; exit 2 listing every error."""
-    from monitor.calendar import load_calendar
+    from monitor.calendar.overlay import read_overlays
+    from monitor.calendar.sources import check_lines
+    from monitor.calendar.workdays import build_calendar
     from monitor.engine import load_ruleset
     from monitor.errors import RuleError
+    from monitor.timeutil import local_date
 
     cfg = _config()
     target = path or cfg.path(cfg.rules.path)
@@ -368,11 +371,12 @@ def check(
             typer.echo(problem, err=True)
         typer.echo(f"{len(exc.problems)} error(s) in {target}", err=True)
         raise typer.Exit(2) from exc
-    calendar = load_calendar(cfg.path(cfg.rules.calendar))
-    typer.echo(
-        f"ok: configuration valid; {rules.rule_count} rules in {len(rules.files)} files; "
-        f"calendar known until {calendar.known_until}"
-    )
+    overlays, covered = read_overlays(cfg.path(cfg.rules.calendar))
+    calendar = build_calendar(overlays, covered)
+    line, warnings = check_lines(calendar, overlays, covered, local_date(utcnow(), cfg.tz))
+    typer.echo(f"ok: configuration valid; {rules.rule_count} rules in {len(rules.files)} files; {line}")
+    for warning in warnings:
+        typer.echo(warning)
 
 
 @app.command("test-rules")
@@ -628,13 +632,17 @@ def calendar_due(
     cal = load_calendar(cfg.path(cfg.rules.calendar))
     if unit == "working_days":
         due = cal.add_working_days(day, amount)
+        # As the clock asks: may a notice not yet published move a day the count looked at?
+        provisional = cal.provisional_between(day, due)
     else:
+        plain = day + timedelta(days=amount)
         due = cal.add_natural_days(day, amount, roll_over_holidays=roll_over_holidays)
+        provisional = roll_over_holidays and cal.provisional_between(plain - timedelta(days=1), due)
     span = (due - day).days
     _out(
         {
             "due": due.isoformat(),
-            "provisional": cal.is_provisional(due),
+            "provisional": provisional,
             "ends_at": f"{due.isoformat()}T24:00 {cfg.timezone}",
             "start": day.isoformat(),
             "amount": amount,
@@ -651,25 +659,52 @@ def calendar_due(
 
 @calendar_app.command("show")
 def calendar_show(year: int) -> None:
-    """The year's rest days on weekdays, holidays and make-up working days, with sources."""
-    from monitor.calendar import load_calendar
+    """The year's holidays, rest weekdays and make-up working days: each with its source,
+    whether a notice may still change it (provisional), and what the other sources say."""
+    from monitor.calendar.overlay import read_overlays
+    from monitor.calendar.sources import DayReport, year_report
+    from monitor.calendar.workdays import INDEX_FIRST, INDEX_LAST, build_calendar
 
     cfg = _config()
-    cal = load_calendar(cfg.path(cfg.rules.calendar))
-    days = cal.overrides_in(year)
-    _out(
-        {
-            "year": year,
-            "provisional": cal.is_provisional(date(year, 12, 31)),
-            "known_until": cal.known_until.isoformat(),
-            "rest_days": [
-                {"date": o.day.isoformat(), "name": o.name, "source": o.source} for o in days if not o.workday
-            ],
-            "working_days": [
-                {"date": o.day.isoformat(), "name": o.name, "source": o.source} for o in days if o.workday
-            ],
+    if not INDEX_FIRST.year <= year <= INDEX_LAST.year:
+        raise ConfigError(f"YEAR {year} is outside the calendar ({INDEX_FIRST.year}..{INDEX_LAST.year})")
+    overlays, covered = read_overlays(cfg.path(cfg.rules.calendar))
+    cal = build_calendar(overlays, covered)
+    report = year_report(cal, overlays, covered, year)
+
+    def entry(r: DayReport) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "date": r.day.isoformat(),
+            "weekday": "一二三四五六日"[r.day.weekday()],
+            "name": r.name,
+            "source": r.source,
+            "provisional": r.provisional,
+            "also": [{"source": o.source, "workday": o.workday, "name": o.name} for o in r.others],
         }
-    )
+        if r.disagree:
+            out["disagree"] = [f"{o.source}: {_status(o.workday, o.name)}" for o in r.disagree]
+        return out
+
+    body: dict[str, Any] = {
+        "year": year,
+        # What settles the year; without a notice, the law's holidays and Sunlight's 补假.
+        "notice": report.notice or "none: statutory holidays from 全国年节及纪念日放假办法, 调休 unknown",
+        "provisional": bool(report.provisional),
+        "provisional_days": [f"{a}..{b}" for a, b in report.provisional],
+        "known_until": cal.known_until.isoformat(),
+        "rest_days": [entry(r) for r in report.days if not r.workday],
+        "working_days": [entry(r) for r in report.days if r.workday],
+        "disagreements": sum(1 for r in report.days if r.disagree),
+        "law_check": list(report.law_problems),
+    }
+    if report.holidays_note:
+        body["note"] = report.holidays_note
+    _out(body)
+
+
+def _status(workday: bool, name: str) -> str:
+    status = "工作日" if workday else "休息"
+    return status if name in ("工作日", "周末") else f"{status}（{name}）"
 
 
 @audit_app.command("verify")

@@ -86,8 +86,9 @@ def clock_lines(
             lines.append(f"  期间含休息日（周末、法定节假日）{report.skipped_rest_days}日，不计入时限")
         if report.provisional:
             lines.append(
-                "  注意：期间跨越尚未公布放假调休安排的日期"
-                f"（国务院办公厅通知已知至{fmt_date(calendar.known_until)}），期限为暂定"
+                "  注意：期间含放假安排尚未公布的节假日前后日期（国务院办公厅放假安排已知至"
+                f"{fmt_date(calendar.known_until)}，其后按《全国年节及纪念日放假办法》推算法定节假日，"
+                "补假暂按节后工作日），结果为暂定"
             )
     if report.stop is not None:
         lines.append(f"  完成：{fmt_instant(report.stop, tz)}，用时{report.used or 0:g}{u}")

@@ -20,6 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.calendar import CalendarRangeError, WorkCalendar, load_calendar
+from monitor.calendar.sources import holidays_note, law_problems, year_report
+from monitor.calendar.statutory import FIRST_YEAR, day_names, holiday_periods, qingming
 from monitor.calendar.workdays import INDEX_FIRST, INDEX_LAST
 from monitor.errors import ConfigError
 
@@ -223,15 +225,181 @@ def test_twenty_working_days_over_spring_festival_2025() -> None:
     assert cal().working_days_between(d("2025-01-20"), due) == 20
 
 
-def test_2027_is_provisional_because_the_package_ends_with_2026() -> None:
+# -- a year without a notice: the law (全国年节及纪念日放假办法, 2024 revision) ----------------
+
+
+def test_new_year_2027_is_a_rest_day_from_the_law_although_no_notice_covers_2027() -> None:
     assert cal().known_until == d("2026-12-31")
-    assert not cal().is_provisional(d("2026-12-31"))
-    assert cal().is_provisional(d("2027-01-01"))
-    # 2027-01-01 is counted as an ordinary Friday (a guess), and says so
-    assert cal().add_working_days(d("2026-12-29"), 3) == d("2027-01-01")
-    new_year = cal().describe(d("2027-01-01"))
-    assert new_year.workday
-    assert "provisional" in new_year.source
+    new_year = cal().describe(d("2027-01-01"))  # a Friday
+    assert (new_year.workday, new_year.name) == (False, "元旦")
+    assert "全国年节及纪念日放假办法" in new_year.source and "lunar_python" in new_year.source
+    # the holiday is fixed by the law: no notice can move it
+    assert not cal().is_provisional(d("2027-01-01"))
+    # 12-30 Wed is day 1, 12-31 Thu day 2, 1-1 rests, Mon 1-4 is day 3
+    assert cal().add_working_days(d("2026-12-29"), 3) == d("2027-01-04")
+
+
+LAW_2027 = {
+    "元旦": ["2027-01-01"],
+    "春节": ["2027-02-05", "2027-02-06", "2027-02-07", "2027-02-08"],  # 除夕 Fri to 初三 Mon
+    "清明节": ["2027-04-05"],
+    "劳动节": ["2027-05-01", "2027-05-02"],
+    "端午节": ["2027-06-09"],
+    "中秋节": ["2027-09-15"],
+    "国庆节": ["2027-10-01", "2027-10-02", "2027-10-03"],
+}
+
+
+@pytest.mark.parametrize("holiday", sorted(LAW_2027))
+def test_the_statutory_holidays_of_2027_are_rest_days(holiday: str) -> None:
+    for text in LAW_2027[holiday]:
+        described = cal().describe(d(text))
+        assert (described.workday, described.name) == (False, holiday), text
+        assert not cal().is_provisional(d(text))
+    [period] = [p for p in holiday_periods(2027) if p.name == holiday]
+    assert [day.isoformat() for day in period.statutory] == LAW_2027[holiday]
+
+
+def test_the_statutory_holidays_of_2027_are_those_python_holidays_computes() -> None:
+    china = holidays.China(years=2027)
+    theirs = {day for day, name in china.items() if "observed" not in name and "substituted" not in name}
+    assert theirs == set(day_names(2027)) == {d(t) for texts in LAW_2027.values() for t in texts}
+
+
+def test_the_law_agrees_with_python_holidays_for_every_year_to_2099() -> None:
+    """Two independent computations of lunar dates and the 清明 solar term."""
+    for year in range(FIRST_YEAR, 2100):
+        china = holidays.China(years=year)
+        theirs = {day for day, name in china.items() if "observed" not in name and "substituted" not in name}
+        assert set(day_names(year)) == theirs, year
+    # 2100: the 清明 term falls 43 minutes after midnight on 4-5 (lunar_python); other ephemerides
+    # put it before midnight. The day lies inside provisional days either way.
+    theirs_2100 = {day for day, name in holidays.China(years=2100).items() if name == "Tomb-Sweeping Day"}
+    assert qingming(2100) == d("2100-04-05") and theirs_2100 == {d("2100-04-04")}
+
+
+def test_qingming_is_the_solar_term_chinese_calendar_computes() -> None:
+    terms = chinese_calendar.get_solar_terms(d("2025-01-01"), d("2099-12-31"))
+    assert [qingming(y) for y in range(2025, 2100)] == [day for day, term in terms if term == "清明"]
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_law_s_holidays_are_rest_days_in_the_real_notices(year: int) -> None:
+    """A cross-check against notices made under the revised law: every statutory day is a
+    rest day (the yearly notice only adds to them), straight from chinese-calendar."""
+    assert all(chinese_calendar.is_holiday(day) for day in day_names(year))
+    assert set(day_names(year)) <= NOTICES[year].rest_days()
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_real_notices_give_the_make_up_days_the_law_owes(year: int) -> None:
+    """art. 6 补假 and art. 7 调休 in the notices' own numbers: around each holiday, rest weekdays
+    beyond the statutory days less the weekends worked are the weekend holiday days."""
+    assert law_problems(cal(), year) == []
+
+
+def test_a_notice_in_python_holidays_is_pointed_out_only_for_a_year_without_one() -> None:
+    # python-holidays carries the 2026 notice (its "substituted" days) as chinese-calendar does
+    note = holidays_note(2026)
+    assert note is not None and "rules/calendar/2026.yaml" in note
+    assert year_report(cal(), {}, {}, 2026).holidays_note is None  # chinese-calendar has it
+    assert holidays_note(2030) is None  # only the law and the package's own guesses
+    report = year_report(cal(), {}, {}, 2026)
+    assert report.notice is not None and report.notice.startswith("chinese-calendar")
+    assert [r.day for r in report.days if r.disagree] == []
+
+
+def test_every_day_a_notice_moved_since_2008_is_among_the_days_called_provisional() -> None:
+    """What a missing notice may change, checked against what the notices did change: every
+    day of 2008–2026 that differs from the weekend rule lies around a holiday the revised law
+    has (the older laws had fewer holiday days, which only makes the windows look wider)."""
+    around = {
+        day
+        for year in range(2008, 2028)
+        for p in holiday_periods(year)
+        for day in days(p.unsettled[0].isoformat(), p.unsettled[1].isoformat())
+    }
+    moved = {
+        day
+        for day in days("2008-01-01", "2026-12-31")
+        if chinese_calendar.is_workday(day) != (day.weekday() < 5)
+    }
+    extraordinary = set(days("2015-09-03", "2015-09-06"))  # 抗战胜利70周年纪念日, decided that year
+    assert sorted(moved - around - extraordinary) == []
+
+
+def test_make_up_days_for_weekend_holidays_follow_the_holiday_and_are_provisional() -> None:
+    # art. 6: 春节 2-6/2-7, 劳动节 5-1/5-2 and 国庆节 10-2/10-3 fall on weekends in 2027
+    made_up = {p.name: [day.isoformat() for day in p.made_up] for p in holiday_periods(2027)}
+    assert made_up == {
+        "元旦": [],
+        "春节": ["2027-02-09", "2027-02-10"],
+        "清明节": [],
+        "劳动节": ["2027-05-03", "2027-05-04"],
+        "端午节": [],
+        "中秋节": [],
+        "国庆节": ["2027-10-04", "2027-10-05"],
+    }
+    for texts in made_up.values():
+        for text in texts:
+            described = cal().describe(d(text))
+            assert not described.workday and described.name.endswith("补假")
+            assert "provisional" in described.source
+            assert cal().is_provisional(d(text))
+    # python-holidays guesses the same days ("(observed)", its own reading of art. 6)
+    observed = {day for day, name in holidays.China(years=2027).items() if "observed" in name}
+    assert observed == {d(t) for texts in made_up.values() for t in texts}
+
+
+def test_a_holiday_on_a_day_another_holiday_has_is_owed_a_day_too() -> None:
+    # 2028: 中秋节 is 10-3, a 国庆节 day, and 10-1 is a Sunday: two days owed, as the 2020
+    # notice gave 8 days for 中秋节 on 10-1. python-holidays owes only the Sunday.
+    assert day_names(2028)[d("2028-10-03")] == "中秋节、国庆节"
+    [national] = [p for p in holiday_periods(2028) if p.name == "国庆节"]
+    assert national.made_up == (d("2028-10-04"), d("2028-10-05"))
+    assert not cal().is_workday(d("2028-10-05"))
+
+
+def test_new_year_2028_on_a_saturday_is_made_up_on_monday() -> None:
+    assert cal().describe(d("2028-01-03")).name == "元旦补假"
+    assert cal().add_working_days(d("2027-12-31"), 1) == d("2028-01-04")
+
+
+def test_only_the_days_around_holidays_of_2027_are_provisional() -> None:
+    # a spring deadline that crosses no holiday is final; one across 春节 or 清明 is not
+    assert not cal().provisional_between(d("2027-02-24"), cal().add_working_days(d("2027-02-24"), 15))
+    assert cal().add_working_days(d("2027-02-24"), 15) == d("2027-03-17")
+    assert cal().provisional_between(d("2027-01-25"), cal().add_working_days(d("2027-01-25"), 15))
+    assert cal().provisional_between(d("2027-03-15"), cal().add_working_days(d("2027-03-15"), 20))
+    assert not cal().is_provisional(d("2027-03-01"))
+    assert not cal().is_provisional(d("2027-07-15"))
+    # around 春节: a weekday that the notice may make a bridging day, a weekend it may make worked
+    assert cal().is_provisional(d("2027-02-11")) and cal().is_workday(d("2027-02-11"))
+    assert cal().is_provisional(d("2027-02-20")) and not cal().is_workday(d("2027-02-20"))
+    assert "provisional" in cal().describe(d("2027-02-11")).source
+    assert cal().provisional_spans(d("2027-02-01"), d("2027-03-31")) == [
+        (d("2027-02-01"), d("2027-02-04")),
+        (d("2027-02-09"), d("2027-02-24")),
+        (d("2027-03-29"), d("2027-03-31")),
+    ]
+
+
+def test_the_next_notice_may_still_move_the_last_days_of_december() -> None:
+    # The 2019 notice made Saturday 2018-12-29 a working day and Monday 12-31 a rest day: the
+    # days before 元旦 belong to the next year's notice, so they stay provisional until it is out.
+    assert not chinese_calendar.is_workday(d("2018-12-31"))
+    assert chinese_calendar.is_workday(d("2018-12-29"))
+    assert not cal().is_provisional(d("2026-12-24"))
+    assert cal().is_provisional(d("2026-12-25")) and cal().is_provisional(d("2026-12-31"))
+    assert cal().next_provisional(d("2026-12-03")) == d("2026-12-25")
+    assert not cal().provisional_between(d("2026-12-03"), d("2026-12-24"))
+
+
+def test_provisional_between_is_half_open_like_counting() -> None:
+    # (start, end]: the start day itself is not counted, so its status does not matter
+    assert not cal().provisional_between(d("2027-02-24"), d("2027-02-25"))
+    assert cal().provisional_between(d("2027-02-23"), d("2027-02-24"))
+    assert not cal().provisional_between(d("2027-02-24"), d("2027-02-01"))  # backwards: nothing
 
 
 def test_days_before_the_first_notice_in_the_data_are_provisional() -> None:
@@ -324,7 +492,11 @@ def test_overlay_adds_2027_holidays_and_covers_makes_2027_final(tmp_path: Path) 
     assert calendar.is_workday(d("2027-02-20"))  # a Saturday
     assert calendar.known_until == d("2027-12-31")
     assert not calendar.is_provisional(d("2027-06-30"))
-    assert calendar.is_provisional(d("2028-01-01"))
+    assert not calendar.is_provisional(d("2027-02-11"))  # provisional without the notice
+    assert calendar.is_provisional(d("2028-01-03"))  # 2028 has no notice: 元旦's 补假
+    # the notice (this one is made up) settles its year: no 补假 of Sunlight's, the law's holidays stay
+    assert calendar.is_workday(d("2027-05-04"))
+    assert not calendar.is_workday(d("2027-04-05"))
     described = calendar.describe(d("2027-02-08"))
     assert described.name == "春节"
     assert "2027.yaml" in described.source
@@ -335,20 +507,23 @@ def test_overlay_adds_2027_holidays_and_covers_makes_2027_final(tmp_path: Path) 
 def test_overlay_without_covers_leaves_the_year_provisional(tmp_path: Path) -> None:
     write(tmp_path, "2027.yaml", OVERLAY_2027.replace("covers: 2027\n", ""))
     calendar = load_calendar(tmp_path)
-    assert not calendar.is_workday(d("2027-01-01"))
-    assert calendar.is_provisional(d("2027-01-01"))
+    assert not calendar.is_workday(d("2027-02-12"))
+    assert calendar.is_provisional(d("2027-02-12"))
+    assert calendar.is_workday(d("2027-02-20"))
+    assert calendar.is_provisional(d("2027-02-20"))
+    assert calendar.is_provisional(d("2027-05-04"))  # the law's 补假 of a year without a notice
 
 
 def test_covers_does_not_jump_over_a_year_without_a_notice(tmp_path: Path) -> None:
     write(tmp_path, "2028.yaml", "notice: 2028年通知\ncovers: 2028\n")
     calendar = load_calendar(tmp_path)
     assert calendar.known_until == d("2026-12-31")
-    assert calendar.is_provisional(d("2027-05-01"))
-    assert calendar.is_provisional(d("2028-05-01"))
+    assert calendar.is_provisional(d("2027-05-04"))
+    assert calendar.is_provisional(d("2028-05-03"))
     write(tmp_path, "2027.yaml", OVERLAY_2027)
     both = load_calendar(tmp_path)
     assert both.known_until == d("2028-12-31")
-    assert not both.is_provisional(d("2028-05-01"))
+    assert not both.is_provisional(d("2028-05-03"))
 
 
 def test_overlay_wins_over_the_package(tmp_path: Path) -> None:
@@ -371,6 +546,30 @@ working_days:
     assert calendar.is_workday(d("2026-10-03"))
     assert "2026-change.yaml" in calendar.describe(d("2026-10-10")).source
     assert calendar.add_working_days(d("2026-09-30"), 1) == d("2026-10-03")
+
+
+def test_overlay_wins_over_the_law_in_a_year_without_a_notice(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "2027-spring.yaml",
+        """\
+notice: 国务院办公厅关于2027年部分节假日安排的通知（春节部分）
+rest_days:
+  - {from: 2027-02-11, to: 2027-02-12, name: 春节}
+working_days:
+  - {date: 2027-02-09, name: 春节调休上班}
+  - {date: 2027-04-05, name: 值班}
+""",
+    )
+    calendar = load_calendar(tmp_path)
+    assert cal().is_workday(d("2027-02-11")) and not cal().is_workday(d("2027-02-09"))
+    assert not calendar.is_workday(d("2027-02-11"))
+    assert calendar.is_workday(d("2027-02-09"))  # the law's 补假 guess gives way
+    assert calendar.is_workday(d("2027-04-05"))  # even a statutory day, when an overlay says so
+    assert "2027-spring.yaml" in calendar.describe(d("2027-02-09")).source
+    assert not calendar.is_workday(d("2027-02-10"))  # a guess no overlay replaced stays
+    # without `covers` the year is still open: the days around 春节 stay provisional
+    assert calendar.is_provisional(d("2027-02-11"))
 
 
 def test_later_overlay_file_wins_over_an_earlier_one(tmp_path: Path) -> None:
@@ -612,8 +811,9 @@ def test_difference_names_the_days_two_calendars_count_differently(tmp_path: Pat
     assert base.difference(load_calendar(tmp_path)) is None
     write(tmp_path, "2027.yaml", OVERLAY_2027)
     with_2027 = load_calendar(tmp_path)
-    # Every day of 2027 went from a guess to a notice, whether or not its status changed.
-    assert base.difference(with_2027) == (d("2027-01-01"), d("2027-12-31"))
-    assert with_2027.difference(base) == (d("2027-01-01"), d("2027-12-31"))
+    # The days that change: from the first provisional day before 元旦 2027 (now settled) to
+    # the last one after 国庆节 2027; the days in between that nothing could move stay as they were.
+    assert base.difference(with_2027) == (d("2026-12-25"), d("2027-10-19"))
+    assert with_2027.difference(base) == (d("2026-12-25"), d("2027-10-19"))
     write(tmp_path, "local.yaml", "notice: 自治县通知\nrest_days:\n  - {date: 2026-11-20, name: 县庆}\n")
     assert with_2027.difference(load_calendar(tmp_path)) == (d("2026-11-20"), d("2026-11-20"))

@@ -138,13 +138,66 @@ def test_calendar_due_prints_json(config: Path) -> None:
     body = json.loads(out.stdout)
     assert body["due"] == "2026-02-24" and body["provisional"] is False
     later = json.loads(sunlight(config, "calendar", "due", "2026-12-28", "5").stdout)
+    assert later["due"] == "2027-01-05"  # 2027-01-01 (元旦) rests by law, without a notice
     assert later["provisional"] is True
+    march = json.loads(sunlight(config, "calendar", "due", "2027-02-24", "15").stdout)
+    assert (march["due"], march["provisional"]) == ("2027-03-17", False)
     # 90 natural days from 2026-09-28 end on Sunday 12-27; rolled over to Monday 12-28.
     rolled = sunlight(
         config, "calendar", "due", "2026-09-28", "90", "--unit", "natural_days", "--roll-over-holidays"
     )
     body = json.loads(rolled.stdout)
     assert (body["due"], body["rest_days_skipped"]) == ("2026-12-28", 1)
+
+
+def test_check_says_how_far_the_notice_and_the_law_reach(config: Path) -> None:
+    out = sunlight(config, "check")
+    assert out.returncode == 0, out.stderr
+    assert "notice known until 2026-12-31" in out.stdout
+    assert "statutory holidays computed to 2100-12-31 (全国年节及纪念日放假办法)" in out.stdout
+
+
+def test_calendar_show_names_each_day_s_source_and_what_is_provisional(config: Path) -> None:
+    out = sunlight(config, "calendar", "show", "2027")
+    assert out.returncode == 0, out.stderr
+    body = json.loads(out.stdout)
+    assert body["notice"].startswith("none")
+    rest = {r["date"]: r for r in body["rest_days"]}
+    assert "全国年节及纪念日放假办法 art. 2" in rest["2027-01-01"]["source"]
+    assert rest["2027-01-01"]["provisional"] is False
+    assert rest["2027-02-09"]["name"] == "春节补假" and rest["2027-02-09"]["provisional"] is True
+    assert any(o["source"].startswith("holidays ") for o in rest["2027-02-05"]["also"])
+    assert "2027-02-09..2027-02-24" in body["provisional_days"]
+    assert body["disagreements"] == 0 and body["law_check"] == []
+    # 2028: 中秋节 on a 国庆节 day, owed a day that python-holidays does not give
+    later = json.loads(sunlight(config, "calendar", "show", "2028").stdout)
+    [oct5] = [r for r in later["rest_days"] if r["date"] == "2028-10-05"]
+    assert oct5["disagree"] == [f"{o['source']}: 工作日" for o in oct5["also"] if o["workday"]]
+    assert later["disagreements"] == 1
+    assert sunlight(config, "calendar", "show", "2101").returncode == 2
+
+
+def test_calendar_show_and_check_with_next_year_s_notice_as_an_overlay(tmp_path: Path) -> None:
+    folder = tmp_path / "calendar"
+    folder.mkdir()
+    (folder / "2027.yaml").write_text(
+        "notice: 国务院办公厅关于2027年部分节假日安排的通知\ncovers: 2027\n"
+        "rest_days:\n  - {from: 2027-02-05, to: 2027-02-11, name: 春节}\n"
+        "working_days:\n  - {date: 2027-02-20, name: 春节调休上班}\n",
+        encoding="utf-8",
+    )
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", rules={"calendar": str(folder)})
+    body = json.loads(sunlight(config, "calendar", "show", "2027").stdout)
+    assert body["notice"] == "国务院办公厅关于2027年部分节假日安排的通知 (2027.yaml)"
+    assert body["provisional_days"] == ["2027-12-25..2027-12-31"]  # 元旦 2028's, still open
+    rest = {r["date"]: r for r in body["rest_days"]}
+    assert "2027.yaml" in rest["2027-02-11"]["source"]
+    # the overlay gives 春节 its two days, but not 劳动节 (5-1 and 5-2 are a weekend): shown
+    assert any("劳动节" in line and "owes 2" in line for line in body["law_check"])
+    checked = sunlight(config, "check")
+    assert checked.returncode == 0
+    assert "notice known until 2027-12-31" in checked.stdout
+    assert "warning: calendar: 2027 劳动节" in checked.stdout
 
 
 def test_ack_and_show_record_who_and_why(config: Path, tmp_path: Path) -> None:

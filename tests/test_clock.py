@@ -139,11 +139,53 @@ def test_natural_days_into_an_unknown_year_are_not_provisional_unless_they_roll(
     assert rolled.provisional
 
 
-def test_working_days_into_2027_are_provisional() -> None:
+def test_working_days_into_2027_rest_on_new_year_s_day_and_are_provisional_around_it() -> None:
+    # 12-29, 12-30, 12-31, then 1-1 (元旦, from the law) rests, 1-4, 1-5
     res = run(ClockSpec(5, WORKING), bj(2026, 12, 28, 9), bj(2026, 12, 28, 10))
-    assert res.due_day == date(2027, 1, 4)
+    assert res.due_day == date(2027, 1, 5)
+    assert res.skipped_rest_days == 3  # 1-1 and the weekend
+    assert res.provisional  # the 2027 notice may still move days around 元旦
+    assert not run(ClockSpec(3, WORKING), bj(2026, 12, 14, 9), bj(2026, 12, 15)).provisional
+
+
+def test_the_clock_is_provisional_when_any_counted_day_is_not_only_the_last() -> None:
+    # 20 working days from 2027-01-28 end in March, after 春节: the last day is final, the
+    # span crosses the days the 2027 notice may still move
+    res = run(ClockSpec(20, WORKING), bj(2027, 1, 28, 9), bj(2027, 1, 28, 10))
+    assert res.due_day == date(2027, 3, 3)
+    assert not cal().is_provisional(res.due_day)
     assert res.provisional
-    assert not run(ClockSpec(3, WORKING), bj(2026, 12, 28, 9), bj(2026, 12, 29)).provisional
+    # a deadline counted through March 2027 that crosses no holiday period is final
+    march = run(ClockSpec(15, WORKING), bj(2027, 2, 24, 9), bj(2027, 2, 24, 10))
+    assert march.due_day == date(2027, 3, 17)
+    assert not march.provisional
+
+
+def test_a_pause_that_moves_the_deadline_into_a_holiday_period_makes_it_provisional() -> None:
+    spec = ClockSpec(10, WORKING)
+    start = bj(2027, 3, 1, 9)
+    plain = run(spec, start, bj(2027, 3, 2))
+    assert plain.due_day == date(2027, 3, 15) and not plain.provisional
+    paused = run(spec, start, bj(2027, 4, 20), pauses=(pause(bj(2027, 3, 3, 9), bj(2027, 3, 31, 9)),))
+    assert paused.due_day > date(2027, 4, 5)
+    assert paused.provisional
+    still = run(spec, start, bj(2027, 3, 20), pauses=(pause(bj(2027, 3, 3, 9), None),))
+    assert still.due is None
+    assert not still.provisional  # the count so far ends 3-15, before the 清明 days
+
+
+def test_natural_days_roll_over_is_provisional_only_where_the_roll_over_looks() -> None:
+    rolls = ClockSpec(10, NATURAL, roll_over_holidays=True)
+    # 10 days from 2027-01-26 end on 2-5 (除夕): rolled over the law's 春节 and 补假 to 2-11
+    res = run(rolls, bj(2027, 1, 26, 9), bj(2027, 1, 27))
+    assert res.due_day == date(2027, 2, 11)
+    assert res.provisional
+    # 10 days from 2027-03-01 end on Thursday 3-11: nothing to roll over, nothing provisional,
+    # even though 春节 lay in between
+    assert not run(rolls, bj(2027, 3, 1, 9), bj(2027, 3, 2)).provisional
+    # 10 days from 2027-01-31 end on 2-10, a 补假 the notice may yet move: rolled to 2-11
+    guess = run(rolls, bj(2027, 1, 31, 9), bj(2027, 2, 1))
+    assert (guess.due_day, guess.provisional) == (date(2027, 2, 11), True)
 
 
 def test_hours_ignore_the_calendar_and_end_on_the_instant() -> None:
@@ -545,7 +587,7 @@ def test_a_server_in_utc_gives_the_same_answers_as_one_in_beijing() -> None:
     expected = {
         0: (date(2026, 2, 24), Level.YELLOW),
         1: (date(2026, 10, 8), Level.YELLOW),
-        2: (date(2027, 1, 4), Level.YELLOW),
+        2: (date(2027, 1, 5), Level.YELLOW),
         3: (None, Level.YELLOW),
     }
     for i, (spec, start, now) in enumerate(cases):

@@ -32,20 +32,39 @@ CAL = WorkCalendar.default()
 DEADLINES = {r.id: r for f in RULESET.files for r in f.spec.rules if isinstance(r, DeadlineRule)}
 
 ITEMS = {
-    "licensing": PowerItem("XK-1", "食品经营许可", ItemType.LICENSING, "市市场监督管理局", 20, 5, LimitUnit.WORKING_DAYS, Decimal(0)),
-    "penalty": PowerItem("CF-1", "处罚", ItemType.PENALTY, "市市场监督管理局", 90, 90, LimitUnit.NATURAL_DAYS, Decimal(0)),
-    "complaint": PowerItem("TS-1", "投诉", ItemType.COMPLAINT, "市政务服务管理办公室", 15, 10, LimitUnit.NATURAL_DAYS, Decimal(0)),
-}  # fmt: skip
+    "licensing": PowerItem(
+        "XK-1",
+        "食品经营许可",
+        ItemType.LICENSING,
+        "市市场监督管理局",
+        20,
+        5,
+        LimitUnit.WORKING_DAYS,
+        Decimal(0),
+    ),
+    "penalty": PowerItem(
+        "CF-1", "处罚", ItemType.PENALTY, "市市场监督管理局", 90, 90, LimitUnit.NATURAL_DAYS, Decimal(0)
+    ),
+    "complaint": PowerItem(
+        "TS-1", "投诉", ItemType.COMPLAINT, "市政务服务管理办公室", 15, 10, LimitUnit.NATURAL_DAYS, Decimal(0)
+    ),
+}
 FLOW = {  # start, stop, the case's attributes
-    "licensing": ("accepted", "decided", {"disclosure_exempt": True, "disclosure_exempt_reason": "涉及个人隐私"}),
+    "licensing": (
+        "accepted",
+        "decided",
+        {"disclosure_exempt": True, "disclosure_exempt_reason": "涉及个人隐私"},
+    ),
     "penalty": ("filed", "decided", {"procedure": "general", "party_type": "person"}),
     "complaint": ("accepted", "replied", {}),
 }
 
 # Around the holidays of 2026 (春节 02-15..23 with working Saturdays 02-14 and 02-28, 国庆
 # 10-01..07 with working Sunday 09-20 and Saturday 10-10) and ordinary weeks.
-DAYS = st.sampled_from([date(2026, 2, 9), date(2026, 2, 12), date(2026, 9, 16), date(2026, 9, 28), date(2026, 11, 2)])
-OFFSET = st.integers(0, 40 * 24) .map(lambda h: timedelta(hours=h))  # fmt: skip
+DAYS = st.sampled_from(
+    [date(2026, 2, 9), date(2026, 2, 12), date(2026, 9, 16), date(2026, 9, 28), date(2026, 11, 2)]
+)
+OFFSET = st.integers(0, 40 * 24).map(lambda h: timedelta(hours=h))
 
 
 @st.composite
@@ -64,7 +83,13 @@ def cases(draw: Any) -> tuple[Case, datetime]:
         begin = t0 + draw(offset)
         steps.append(("suspended", begin, {"reason": draw(st.sampled_from(["testing", "expert_review"]))}))
         if draw(st.booleans()):
-            steps.append(("resumed", begin + draw(st.sampled_from([timedelta(0), timedelta(days=3), timedelta(days=12)])), {}))
+            steps.append(
+                (
+                    "resumed",
+                    begin + draw(st.sampled_from([timedelta(0), timedelta(days=3), timedelta(days=12)])),
+                    {},
+                )
+            )
     for _ in range(draw(st.integers(0, 3))):  # extensions, valid or not
         extension: dict[str, Any] = {}
         days = draw(st.sampled_from([None, 5, 10, 15, 30, 40]))
@@ -77,10 +102,13 @@ def cases(draw: Any) -> tuple[Case, datetime]:
                 extension["approval"] = approval
         steps.append(("extended", t0 + draw(offset), extension))
     if draw(st.booleans()):  # stopped, sometimes at the start's own instant or before it
-        steps.append((stop_kind, t0 + draw(st.sampled_from([timedelta(0), -timedelta(hours=5)]) | offset), {}))
+        steps.append(
+            (stop_kind, t0 + draw(st.sampled_from([timedelta(0), -timedelta(hours=5)]) | offset), {})
+        )
     now = t0 + span
     events = tuple(
-        Event(i, f"e{i}", "C1", k, at, (), a) for i, (k, at, a) in enumerate(sorted(steps, key=lambda s: s[1]))
+        Event(i, f"e{i}", "C1", k, at, (), a)
+        for i, (k, at, a) in enumerate(sorted(steps, key=lambda s: s[1]))
     )
     item = ITEMS[kind]
     return Case("C1", item.item_code, item.department, Applicant(), attributes, item, events), now
@@ -121,7 +149,7 @@ def _check_clock_sentence(f: Finding, report: ClockReport, case: Case, now: date
     used = re.search(rf"(?:已用|用时)([\d.]+){UNIT}", said)
     if used:
         assert float(used[1]) == report.used
-    late = re.search(rf"已超过期限(\d+)(个工作日|日)", said)
+    late = re.search(r"已超过期限(\d+)(个工作日|日)", said)
     if late:
         counted = (
             CAL.working_days_between(due_day, at_day)
@@ -146,14 +174,16 @@ def _check_clock_sentence(f: Finding, report: ClockReport, case: Case, now: date
         assert today == due_day
     if "明日24时届满" in said:
         assert today + timedelta(days=1) == due_day
-    left = re.search(rf"(除今日外)?尚余(\d+)(个工作日|日)", said)
+    left = re.search(r"(除今日外)?尚余(\d+)(个工作日|日)", said)
     if left:
         n = (
             CAL.working_days_between(today, due_day)
             if report.unit is LimitUnit.WORKING_DAYS
             else (due_day - today).days
         )
-        assert int(left[2]) == n and bool(left[1]) == (report.unit is LimitUnit.NATURAL_DAYS or CAL.is_workday(today))
+        assert int(left[2]) == n and bool(left[1]) == (
+            report.unit is LimitUnit.NATURAL_DAYS or CAL.is_workday(today)
+        )
 
 
 def _check_extension_finding(f: Finding, case: Case, now: datetime, rule: DeadlineRule) -> None:
@@ -166,13 +196,33 @@ def _check_extension_finding(f: Finding, case: Case, now: datetime, rule: Deadli
     assert spec_limit is not None and isinstance(unit, LimitUnit)
     spec = ClockSpec(spec_limit, unit, rule.clock.roll_over_holidays)
     start = next(e for e in case.events if e.kind == rule.clock.start[0].kind)
-    stop = next((e for e in case.events if e.kind in {m.kind for m in rule.clock.stop} and e.at >= start.at and e is not start), None)
+    stop = next(
+        (
+            e
+            for e in case.events
+            if e.kind in {m.kind for m in rule.clock.stop} and e.at >= start.at and e is not start
+        ),
+        None,
+    )
     pauses = _pauses(case, start, stop)
     lines = {int(m[1]): m[0] for m in re.finditer(r"第(\d+)次[^；]*?（[^）]*提出）：[^第]*", f.message)}
     granted = 0
-    steps = [e for e in case.events if e.kind == "extended" and e.at >= start.at and e is not start and (stop is None or e.at <= stop.at)]
+    steps = [
+        e
+        for e in case.events
+        if e.kind == "extended" and e.at >= start.at and e is not start and (stop is None or e.at <= stop.at)
+    ]
     for n, e in enumerate(steps, 1):
-        due = run_clock(spec, start.at, stop.at if stop else None, pauses, granted, CAL, max(now, stop.at if stop else now), BJ).due
+        due = run_clock(
+            spec,
+            start.at,
+            stop.at if stop else None,
+            pauses,
+            granted,
+            CAL,
+            max(now, stop.at if stop else now),
+            BJ,
+        ).due
         late = due is not None and e.at >= due
         line = lines.get(n)
         if line is None:
@@ -187,7 +237,9 @@ def _check_extension_finding(f: Finding, case: Case, now: datetime, rule: Deadli
 
 def _pauses(case: Case, start: Event, stop: Event | None) -> tuple[Pause, ...]:
     out: list[Pause] = []
-    window = [e for e in case.events if e.at >= start.at and e is not start and (stop is None or e.at <= stop.at)]
+    window = [
+        e for e in case.events if e.at >= start.at and e is not start and (stop is None or e.at <= stop.at)
+    ]
     for begin in (e for e in window if e.kind == "suspended"):
         if out and (out[-1].end is None or out[-1].end > begin.at):
             continue
@@ -228,4 +280,6 @@ def test_the_boundaries_of_a_working_day_limit_in_words(start: str, now: str, wo
     ev = evaluate(case, RULESET, CAL, datetime.fromisoformat(now).replace(tzinfo=BJ), BJ)
     [f] = [f for f in ev.findings if f.rule_id == "licensing.decide_within_promise"]
     assert words in f.message
-    _check_clock_sentence(f, _report(ev.clocks, f.rule_id), case, datetime.fromisoformat(now).replace(tzinfo=BJ))
+    _check_clock_sentence(
+        f, _report(ev.clocks, f.rule_id), case, datetime.fromisoformat(now).replace(tzinfo=BJ)
+    )

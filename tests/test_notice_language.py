@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+
 import pytest
 from sqlalchemy import select
 
@@ -50,7 +51,11 @@ def _prose(body: str) -> list[str]:
 def test_the_demo_raises_notices_of_every_sort(notices: list[tuple[str, str, str, str]]) -> None:
     rules = Counter(rule for _, rule, _, _ in notices)
     assert len(notices) > 300
-    for wanted in ("fee.charged_differs_from_standard", "penalty.hearing_right_notified", "licensing.decide_within_promise"):
+    for wanted in (
+        "fee.charged_differs_from_standard",
+        "penalty.hearing_right_notified",
+        "licensing.decide_within_promise",
+    ):
         assert rules[wanted] > 0, rules
     assert {kind for _, _, kind, _ in notices} >= {"licensing", "penalty", "complaint"}
 

@@ -68,7 +68,7 @@ GAPS = [timedelta(0), timedelta(minutes=30), timedelta(hours=5), timedelta(days=
 ODD = ["correction_requested", "suspended", "resumed", "extended", "rejected", "correction_received"]
 
 
-def random_case(rng: random.Random, n: int) -> Case:
+def random_case(rng: random.Random, n: int, now: datetime = NOW) -> Case:
     """A case of a random item: a prefix of its flow, sometimes shuffled or with odd steps
     (pauses, extensions, corrections), times from a few minutes to weeks apart (some equal)."""
     item = rng.choice(ITEMS)
@@ -79,7 +79,7 @@ def random_case(rng: random.Random, n: int) -> Case:
         rng.shuffle(flow)
     if rng.random() < 0.05:
         flow.insert(0, "unheard_of")
-    at = NOW - timedelta(days=rng.choice([0, 1, 2, 4, 8, 15, 30, 60, 120]), minutes=rng.randint(0, 900))
+    at = now - timedelta(days=rng.choice([0, 1, 2, 4, 8, 15, 30, 60, 120]), minutes=rng.randint(0, 900))
     events = []
     for i, kind in enumerate(flow):
         attributes: dict[str, Any] = {}
@@ -132,6 +132,23 @@ def test_what_the_screen_settles_is_what_evaluation_finds_on_random_cases(
             quiet += not evaluate(case, rules, calendar, at).findings
     assert quiet > 1000
     assert settled > quiet * 0.6  # the screen declines only what it cannot count itself
+
+
+def test_the_screen_counts_as_the_engine_across_a_holiday_of_a_year_without_a_notice(
+    rules: RuleSet, calendar: WorkCalendar
+) -> None:
+    """春节 2027 comes from the law, with Sunlight's 补假: the screen's counting and the
+    engine's must still agree case by case."""
+    rng = random.Random(20270205)
+    now = bj("2027-01-25 10:00")
+    assert not calendar.is_workday(bj("2027-02-09 12:00").date())  # the law's 补假
+    screen = Screen(rules, calendar)
+    settled = 0
+    for n in range(1500):
+        case = random_case(rng, n, now)
+        for days in (0, 9, 16, 30):
+            settled += check_exact(screen, rules, calendar, case, now + timedelta(days=days, hours=3))
+    assert settled > 1000
 
 
 def test_what_the_screen_settles_is_what_evaluation_finds_on_the_demo_cases(

@@ -1,4 +1,4 @@
-"""The working-day calendar: chinese-calendar plus rule authors' overlays."""
+"""The working-day calendar: rule authors' overlays, the notices in chinese-calendar, the law."""
 
 from __future__ import annotations
 

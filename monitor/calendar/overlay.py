@@ -11,28 +11,20 @@ One file per notice (a new year's holiday notice, a mid-year change, a regional 
       - {date: 2027-02-07, name: 春节调休上班}
 
 Files are applied in name order; a later file wins over an earlier one and all win over the
-package. `covers` extends the known range only without gaps: a notice for 2028 does not make
-2027 final while no file covers 2027.
+package and the law (workdays.py). `covers` extends the known range only without gaps: a
+notice for 2028 does not make 2027 final while no file covers 2027.
 """
 
 from __future__ import annotations
 
 import datetime
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from monitor.calendar.workdays import (
-    INDEX_FIRST,
-    INDEX_LAST,
-    DayOverride,
-    WorkCalendar,
-    package_known_from,
-    package_known_until,
-    package_overrides,
-)
+from monitor.calendar.workdays import INDEX_FIRST, INDEX_LAST, DayOverride, WorkCalendar, build_calendar
 from monitor.errors import ConfigError
 
 
@@ -96,11 +88,11 @@ def read_overlay(path: Path) -> CalendarOverlay:
         raise ConfigError(f"{path}: invalid calendar overlay: {exc}") from exc
 
 
-def load_calendar(folder: Path | None) -> WorkCalendar:
-    """The package calendar with every overlay in `folder` applied, in file-name order."""
-    overrides = {o.day: o for o in package_overrides()}
-    known_from, known_until = package_known_from(), package_known_until()
-    covered: set[int] = set()
+def read_overlays(folder: Path | None) -> tuple[dict[datetime.date, DayOverride], dict[int, str]]:
+    """Every overlay in `folder` applied in file-name order: the days they set, and the years
+    they cover with the notice that covers each."""
+    overrides: dict[datetime.date, DayOverride] = {}
+    covered: dict[int, str] = {}
     files = sorted(folder.glob("*.yaml")) if folder is not None and folder.is_dir() else []
     for path in files:
         overlay = read_overlay(path)
@@ -112,9 +104,10 @@ def load_calendar(folder: Path | None) -> WorkCalendar:
             for day in span.days():
                 overrides[day] = DayOverride(day, True, span.name, source)
         if overlay.covers is not None:
-            covered.add(overlay.covers)
-    while known_until.year + 1 in covered:
-        known_until = date(known_until.year + 1, 12, 31)
-    while known_from.year - 1 in covered:
-        known_from = date(known_from.year - 1, 1, 1)
-    return WorkCalendar(overrides.values(), known_until, known_from=known_from)
+            covered[overlay.covers] = source
+    return overrides, covered
+
+
+def load_calendar(folder: Path | None) -> WorkCalendar:
+    """The package calendar and the law with every overlay in `folder` applied."""
+    return build_calendar(*read_overlays(folder))

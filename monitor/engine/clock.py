@@ -152,9 +152,13 @@ def _run_days(
     def roll(day: date) -> date:
         return cal.next_workday(day) if rolls else day
 
-    def provisional(day: date) -> bool:
-        # A natural-day count without roll-over never asks the calendar.
-        return cal.is_provisional(day) if working or rolls else False
+    def provisional(last_counted: date, due: date) -> bool:
+        # Whether a notice not yet published may move a day the count looked at: every day
+        # after the start for working days, the days the roll-over stepped through for natural
+        # days (a natural-day count without roll-over never asks the calendar).
+        if working:
+            return cal.provisional_between(start_day, due)
+        return rolls and cal.provisional_between(last_counted - days(1), due)
 
     due_day = add(start_day, limit)
     paused_units = 0
@@ -176,7 +180,7 @@ def _run_days(
                 limit,
                 paused_units,
                 0,
-                provisional(due_day),
+                provisional(due_day, roll(due_day)),
                 0.0,
             )
         resume_day = local_date(pause.end, tz)
@@ -219,7 +223,7 @@ def _run_days(
         limit,
         paused_units,
         max(0, rest),
-        provisional(due_day),
+        provisional(last_counted_day, due_day),
         overdue,
     )
 

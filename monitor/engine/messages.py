@@ -102,7 +102,7 @@ def clock_sentence(
     if res.due is None:
         return f"{head}；{story.pause_note}，计时暂停中，此前已用{fmt_amount(res.used)}{u}。"
     due = f"，期限至{fmt_deadline(res.due, tz)}届满{_roll_note(res, story)}"
-    note = "（期间跨越尚未公布放假调休安排的日期，期限为暂定）" if res.provisional else ""
+    note = "（期间含放假安排尚未公布的节假日前后日期，按法定节假日推算，结果暂定）" if res.provisional else ""
     stopped = story.stop_at is not None
     if res.level is Level.RED:
         at = story.stop_at if stopped and story.stop_at is not None else now

@@ -7,8 +7,9 @@ the on-the-spot notice and statement of a summary penalty, the 动态运行情�
 important power, the 回访 of a complaint, the four disclosures of a funds item. A known share
 breaks one rule each (overdue, near the limit, a decision not disclosed, a decision without
 acceptance, two correction notices, a wrong fee, an unlisted power, penalty irregularities, an
-unanswered complaint, an undisclosed funds stage, an unregistered important power), so a demo
-shows every kind of yellow and red card without the cards swamping the dashboards.
+unanswered complaint, an undisclosed funds stage, an unregistered important power, an
+unanswered application for government information), so a demo shows every kind of yellow and
+red card without the cards swamping the dashboards.
 
 Deadlines are placed with the real working-day calendar (调休 included): the start day is
 not counted and a day-based limit ends at 24:00 Beijing time on its last day. Everything is
@@ -48,6 +49,9 @@ COMPLAINT_ACCEPT_DAYS = 3  # complaints (local, natural days): accept within 3 d
 COMPLAINT_REPLY_DAYS = 15  # … reply within 15 days of acceptance
 FOLLOW_UP_DAYS = 7  # … follow up (回访) within 7 days of the reply
 FUNDS_DAYS = 7  # 三级四次公开 (local, natural days): each disclosure within 7 days
+GOV_INFO_NOTICE_DAYS = 7  # 政府信息公开条例 art. 30: one correction notice within 7 working days
+GOV_INFO_EXTENSION_DAYS = 20  # … art. 33: one extension of at most 20 working days
+GOV_INFO_PAUSE_DAYS = 15  # … art. 32: a third party answers within 15 working days
 FUNDS_LEVELS = ("city", "county", "village")
 YELLOW_SHARE = 0.8
 HEARING_THRESHOLD = {"person": 10_000, "organization": 100_000}  # local hearing thresholds
@@ -71,6 +75,7 @@ class _Item:
     important: bool = False
     fines: tuple[int, int, int] = (0, 0, 0)  # penalty items: lowest, highest, step (yuan)
     funds: bool = False  # disbursed funds disclosed at three levels, four times (三级四次公开)
+    gov_info: bool = False  # applications for government information (依申请公开, rules/gov_info.yaml)
 
     def record(self) -> dict[str, Any]:
         attributes: dict[str, Any] = {"basis": self.basis}
@@ -78,6 +83,8 @@ class _Item:
             attributes["important"] = True
         if self.funds:
             attributes["funds_disclosure"] = True
+        if self.gov_info:
+            attributes["gov_info_request"] = True
         return {
             "type": "item",
             "item_code": self.code,
@@ -103,7 +110,8 @@ HRSS = "市人力资源和社会保障局"
 URBAN = "市城市管理综合执法局"
 SERVICE = "市政务服务管理办公室"
 AGRI = "市农业农村局"
-DEPARTMENTS = (SAMR, NRP, HUD, TRANSPORT, HEALTH, ECOLOGY, CIVIL, HRSS, URBAN, SERVICE, AGRI)
+GOV_OFFICE = "市人民政府办公室"
+DEPARTMENTS = (SAMR, NRP, HUD, TRANSPORT, HEALTH, ECOLOGY, CIVIL, HRSS, URBAN, SERVICE, AGRI, GOV_OFFICE)
 
 _FOOD = ("餐饮管理有限公司", "食品有限公司", "便利店有限公司", "餐饮店")
 _BUILD = ("房地产开发有限公司", "置业有限公司", "建设集团有限公司")
@@ -415,6 +423,20 @@ CATALOGUE: tuple[_Item, ...] = (
         ("科技有限公司", "贸易有限公司"),
     ),
     _Item(
+        "330100-GK-0001",
+        "政府信息公开申请办理（依申请公开）",
+        "public_service",
+        GOV_OFFICE,
+        20,
+        15,
+        WORKING,
+        "《中华人民共和国政府信息公开条例》第三十条、第三十三条",
+        3,
+        0.8,
+        ("科技有限公司", "律师事务所", "房地产开发有限公司"),
+        gov_info=True,
+    ),
+    _Item(
         "330100-TS-0001",
         "群众投诉办理",
         "complaint",
@@ -509,6 +531,7 @@ MIX: tuple[tuple[str, float], ...] = (
     ("complaint_overdue", 0.0075),  # complaint unanswered past the local 15 days: red time_limit
     ("unregistered", 0.0075),  # important power used, no 动态运行情况登记表 a week on: red disclosure
     ("funds_undisclosed", 0.005),  # funds reached a level, that stage not disclosed: red disclosure
+    ("gov_info_overdue", 0.0075),  # application for government information past its promise: red
     ("one_officer", 0.005),  # penalty investigated by one officer: red procedure
     ("spot_fine", 0.005),  # fine collected on the spot under the general procedure: red procedure
     ("no_statement", 0.005),  # penalty decided without statement or waiver: red procedure
@@ -812,6 +835,7 @@ class _Demo:
             "complaint_overdue": self._complaint_overdue,
             "unregistered": self._unregistered,
             "funds_undisclosed": self._funds_undisclosed,
+            "gov_info_overdue": self._gov_info_overdue,
         }
         self.by_type: dict[str, list[_Item]] = {}
         for item in CATALOGUE:
@@ -936,6 +960,8 @@ class _Demo:
             item = self.pick([i for i in CATALOGUE if i.important])
         elif scenario == "funds_undisclosed":
             item = self.pick([i for i in CATALOGUE if i.funds])
+        elif scenario == "gov_info_overdue":
+            item = self.pick([i for i in CATALOGUE if i.gov_info])
         elif scenario == "fee_mismatch" and rng.random() < 0.5:
             item = self.pick([i for i in CATALOGUE if i.fee])
         elif scenario in ("nearly_due", "extended"):
@@ -1051,16 +1077,24 @@ class _Demo:
         kind = item.item_type
         received = first.get("received")
         answered = earliest("accepted", "rejected", "correction_requested", "decided")
-        if received is not None and answered is None and self.ago(received) > 2:
+        if item.gov_info:
+            if not self.gov_info_in_time(item, placed, first, counts):
+                return False
+        elif received is not None and answered is None and self.ago(received) > 2:
             return False
         if kind == "licensing" and not self.in_time(received, answered, ACCEPT_DAYS, WORKING, 1):
             return False
         if counts["correction_requested"] > counts["correction_received"]:
             return False
         # The catalogue's promise (licensing: the promise and the legal limit, with pause and
-        # extension), judged at 70 % while the case is open.
+        # extension), judged at 70 % while the case is open. An enforcement measure counts from
+        # the measure to the next decision or the closing (rules/general.yaml).
         start = first.get("accepted") or first.get("filed") or received
         stop = first.get("replied" if kind == "complaint" else "decided") or first.get("rejected")
+        if kind == "enforcement":
+            start, stop = first.get("decided"), first.get("closed")
+        if item.gov_info:
+            start = None  # gov_info_in_time counted it
         if start is not None and item.unit != HOURS and not self.within_promise(item, first, start, stop):
             return False
         if item.unit == HOURS and stop is None and placed and placed[0].day != self.today:
@@ -1110,7 +1144,14 @@ class _Demo:
             return (self.today - delivered).days <= 10
         return True
 
-    def within_promise(self, item: _Item, first: Mapping[str, date], start: date, stop: date | None) -> bool:
+    def within_promise(
+        self,
+        item: _Item,
+        first: Mapping[str, date],
+        start: date,
+        stop: date | None,
+        extension: int = EXTENSION_DAYS,
+    ) -> bool:
         """The catalogue's promise from `start`: an expert-review pause does not count (and may
         last PAUSE_MAX_DAYS), an approved extension adds its days; 70 % while still open."""
         unit = item.unit
@@ -1129,8 +1170,37 @@ class _Demo:
             else:
                 paused = span(suspended, resumed)
         used = span(start, end) - paused
-        limit = item.promised + (EXTENSION_DAYS if "extended" in first else 0)
+        limit = item.promised + (extension if "extended" in first else 0)
         return used <= (limit if stop else 0.7 * limit)
+
+    def gov_info_in_time(
+        self, item: _Item, placed: list[_Placed], first: Mapping[str, date], counts: Counter[str]
+    ) -> bool:
+        """An application for government information (rules/gov_info.yaml): one correction
+        notice within 7 working days; a consultation shorter than the third party's 15 working
+        days; the reply within the promise from the receipt, or from the corrected application."""
+        received = first.get("received")
+        if received is None:
+            return True
+        notice = first.get("correction_requested")
+        if notice is not None:
+            if counts["correction_requested"] > 1:
+                return False
+            if self.cal.working_days_between(received, notice) > GOV_INFO_NOTICE_DAYS:
+                return False
+        suspended = first.get("suspended")
+        if suspended is not None:
+            until = first.get("resumed") or self.w1
+            if self.cal.working_days_between(suspended, until) > GOV_INFO_PAUSE_DAYS:
+                return False
+        start = first.get("correction_received") if notice is not None else received
+        if start is None:
+            return True  # waiting for the applicant's correction: no clock runs
+        stop = min(
+            (p.day for p in placed if p.kind in ("replied", "decided", "delivered", "rejected", "closed")),
+            default=None,
+        )
+        return self.within_promise(item, first, start, stop, GOV_INFO_EXTENSION_DAYS)
 
     def complaint_in_time(self, first: Mapping[str, date], attributes: Mapping[str, Any]) -> bool:
         """Accepted, answered and (unless anonymous or declined) followed up in time."""
@@ -1158,6 +1228,8 @@ class _Demo:
             return self.complaint_plan(item, attributes)
         if item.funds:
             return self.funds_plan(item)
+        if item.gov_info:
+            return self.gov_info_plan(item)
         if item.item_type in ("inspection", "enforcement"):
             return self.field_plan(item)
         return self.application_plan(item)
@@ -1397,6 +1469,55 @@ class _Demo:
         steps.append(_Step(end + rng.randint(0, 2), "closed", (clerk,)))
         return steps
 
+    def gov_info_plan(self, item: _Item) -> list[_Step]:
+        """依申请公开: receive → (one correction notice → the corrected application) → (consult a
+        third party or another authority, 第三十二条) → (extend once, 第三十三条) → reply → close.
+        The reply comes inside the promise as the rules count it: from the receipt or the
+        corrected application, the consultation not counted, an approved extension added."""
+        rng = self.rng
+        staff = self.staff[item.department]
+        clerk, handler, head = rng.choice(staff.clerks), rng.choice(staff.reviewers), rng.choice(staff.heads)
+        channel = rng.choice(("online", "online", "window", "mail"))
+        steps = [_Step(0, "received", (clerk,), {"channel": channel})]
+        start = 0
+        roll = rng.random()
+        if roll < 0.2:  # an unclear application (第三十条)
+            notice = rng.randint(1, GOV_INFO_NOTICE_DAYS - 2)
+            start = notice + rng.randint(1, 4)
+            steps += [
+                _Step(
+                    notice,
+                    "correction_requested",
+                    (clerk,),
+                    {"missing": ["所需政府信息的名称、文号或特征描述"]},
+                ),
+                _Step(start, "correction_received", (clerk,)),
+            ]
+        promised = item.promised
+        if 0.2 <= roll < 0.35:  # 征求第三方或其他机关意见: not counted
+            counted = rng.randint(1, promised - 2)
+            length = rng.randint(3, 10)
+            reason = rng.choice(("third_party", "third_party", "other_agency"))
+            steps += [
+                _Step(start + counted, "suspended", (handler,), {"reason": reason}),
+                _Step(start + counted + length, "resumed", (handler,)),
+            ]
+            replied = start + length + rng.randint(counted + 1, promised)
+        elif 0.35 <= roll < 0.45:  # extended once with the office head's consent, before the end
+            asked = rng.randint(max(1, promised - 5), promised - 1)
+            approval = {"days": GOV_INFO_EXTENSION_DAYS, "approved_by": "政府信息公开工作机构负责人"}
+            steps.append(_Step(start + asked, "extended", (head,), approval))
+            replied = start + promised + rng.randint(1, 10)
+        else:
+            replied = start + rng.randint(max(1, promised // 3), promised)
+        result = rng.choices(
+            ("disclosed", "partly_disclosed", "not_disclosed", "not_found", "already_public"),
+            weights=(5, 2, 1, 1, 1),
+        )[0]
+        steps.append(_Step(replied, "replied", (handler,), {"result": result}))
+        steps.append(_Step(replied + rng.randint(0, 1), "closed", (clerk,)))
+        return steps
+
     def registration(self, item: _Item, decided: int, *, same_day: bool = False) -> list[_Step]:
         """The 动态运行情况登记表 of a decision on an important power, a few days after it (or
         on the day, for a decision so recent that a later registration may not be in yet)."""
@@ -1612,6 +1733,13 @@ class _Demo:
             kept=late,
             excused=frozenset({"registration"}),
         )
+
+    def _gov_info_overdue(self, item: _Item, attributes: dict[str, Any]) -> list[_Placed]:
+        """An application for government information past its promise, some past the 20
+        working days of 第三十三条 too, without a reply."""
+        clerk = self.rng.choice(self.staff[item.department].clerks)
+        received = self.cal.working_days_before(self.w1, self.rng.randint(item.promised + 1, item.legal + 4))
+        return self.place([_Step(0, "received", (clerk,), {"channel": "online"})], received)
 
     def _funds_undisclosed(self, item: _Item, attributes: dict[str, Any]) -> list[_Placed]:
         """The funds reached one level more than a week ago; that stage was never disclosed."""

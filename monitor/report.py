@@ -2,8 +2,10 @@
 
 Closed cases come from the per-case state (closed time, outcome against the time limit,
 share of the limit used); warnings from the alerts raised in the month. Rates are of the
-cases closed in the month: on time (按时办结率, early included), early (提前办结率), overdue
-(超期率).
+cases closed in the month that a time limit measured (`measured`, 计时办结数): on time
+(按时办结率, early included), early (提前办结率), overdue (超期率). A closed case no rule
+timed has no outcome (monitor.daemon.poll.outcome) and counts in `closed` only; a row with
+no measured case shows no rate ("—") rather than 100 %.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Row:
     department: str
     item_type: str
     closed: int = 0
+    measured: int = 0  # closed cases with an outcome: the rates' denominator
     on_time: int = 0  # early included
     early: int = 0
     overdue: int = 0
@@ -52,13 +55,14 @@ class Row:
     cured: int = 0
 
     def rate(self, n: int) -> float | None:
-        return round(n / self.closed, 4) if self.closed else None
+        return round(n / self.measured, 4) if self.measured else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "department": self.department,
             "item_type": self.item_type,
             "closed": self.closed,
+            "measured": self.measured,
             "on_time": self.on_time,
             "early": self.early,
             "overdue": self.overdue,
@@ -102,6 +106,7 @@ def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:
         for dept, item_type, result, share in closed:
             r = row(dept, item_type)
             r.closed += 1
+            r.measured += result is not None
             r.on_time += result in ("on_time", "early")
             r.early += result == "early"
             r.overdue += result == "overdue"
@@ -135,6 +140,7 @@ COLUMNS = [
     ("department", "承办单位"),
     ("item_type", "事项类型"),
     ("closed", "办结数"),
+    ("measured", "计时办结数"),
     ("on_time_rate", "按时办结率"),
     ("early_rate", "提前办结率"),
     ("overdue_rate", "超期率"),

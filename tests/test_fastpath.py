@@ -215,6 +215,7 @@ TYPICAL: dict[str, list[Any]] = {
     "fine_amount": AMOUNTS,
     "follow_up_declined": [True, False],
     "funds_disclosure": [True, False],
+    "gov_info_request": [True, False],
     "hearing_right": [True, False],
     "important": [True, False],
     "joint_handling": [True, False],
@@ -225,7 +226,7 @@ TYPICAL: dict[str, list[Any]] = {
     "passed": [True, False],
     "penalty_kinds": [[], ["warning"], ["fine", "close"], ["revoke_licence"]],
     "procedure": ["summary", "general", "hearing"],
-    "reason": ["withdrawn", "merged"],
+    "reason": ["withdrawn", "merged", "third_party", "other_agency"],
     "result": ["approved", "rejected", "no_penalty"],
     "what": [
         "decision",
@@ -284,7 +285,9 @@ def envs(draw: st.DrawFn) -> dict[str, Any]:
     first = {e["kind"]: e.get("at") for e in reversed(evs) if type(e.get("kind")) is str}
     listed = draw(st.booleans())
     item = {
-        "item_type": mostly(draw, st.sampled_from(["licensing", "penalty", "complaint"])),
+        "item_type": mostly(
+            draw, st.sampled_from(["licensing", "penalty", "complaint", "enforcement", "other"])
+        ),
         "name": "x",
         "legal_limit": mostly(draw, st.sampled_from([0, 5, 20])),
         "promised_limit": 5,
@@ -373,7 +376,7 @@ def typical_env(rnd: random.Random) -> dict[str, Any]:
         "attributes": attrs(),
         "listed": True,
         "item": {
-            "item_type": rnd.choice(["licensing", "penalty"]),
+            "item_type": rnd.choice(["licensing", "penalty", "enforcement", "public_service"]),
             "name": "x",
             "legal_limit": rnd.choice([0, 20]),
             "promised_limit": 5,

@@ -30,7 +30,7 @@ def test_monthly_table_counts_outcomes_shares_and_warnings(harness: Harness) -> 
     harness.poll(bj("2026-11-13 10:00"))
     [row] = monthly(harness.app.state, "2026-11", BJ)
     assert row["department"] == "市市场监督管理局" and row["item_type"] == "licensing"
-    assert (row["closed"], row["on_time"], row["early"], row["overdue"]) == (3, 2, 1, 1)
+    assert (row["closed"], row["measured"], row["on_time"], row["early"], row["overdue"]) == (3, 3, 2, 1, 1)
     assert row["on_time_rate"] == 0.6667 and row["early_rate"] == 0.3333 and row["overdue_rate"] == 0.3333
     assert row["avg_limit_share"] == 1.0  # 2/5, 5/5 and 8/5 of the promise
     assert (row["yellow"], row["red"], row["cured"]) == (0, 1, 0)
@@ -43,8 +43,59 @@ def test_report_formats_and_mail(harness: Harness) -> None:
     harness.poll(bj("2026-11-13 10:00"))
     csv = sunlight(config, "report", "--month", "2026-11", "--format", "csv")
     assert csv.returncode == 0, csv.stderr
-    assert csv.stdout.splitlines()[1].startswith("市市场监督管理局,licensing,1,1,1,0,1.0,1.0,0.0,0.4")
+    assert csv.stdout.splitlines()[1].startswith("市市场监督管理局,licensing,1,1,1,1,0,1.0,1.0,0.0,0.4")
     html = sunlight(config, "report", "--month", "2026-11", "--format", "html").stdout
     assert "按时办结率" in html and "100.0%" in html and "<table" in html
     assert sunlight(config, "report", "--month", "2026-13").returncode == 2
     assert sunlight(config, "report", "--month", "2026-11", "--mail").returncode == 2  # no recipients set
+
+
+def test_a_closed_case_no_rule_times_has_no_outcome_and_stays_out_of_the_rates(harness: Harness) -> None:
+    """Counting an untimed case as on time would show 100 % for whatever no rule watches."""
+    from sqlalchemy import select
+
+    from monitor.report import cells, monthly
+    from monitor.state.schema import case_state
+    from monitor.statemetrics import StateCollector
+
+    hud, office = "市住房和城乡建设局", "市政务服务管理办公室"
+    harness.load(
+        # No limit in the catalogue: no rule times its cases.
+        item("QT-1", item_type="other", promised=None, legal=None, department=office),
+        # A levy with a promise of 5 working days from acceptance (rules/general.yaml).
+        item("ZS-1", item_type="levy", promised=5, legal=20, department=hud),
+        case("N1", "QT-1", office),
+        event("N1", "accepted", "2026-11-02 09:00"),
+        event("N1", "decided", "2026-11-20 15:00"),
+        event("N1", "closed", "2026-11-20 16:00"),
+        case("Z1", "ZS-1", hud),
+        event("Z1", "accepted", "2026-11-02 09:00"),
+        event("Z1", "decided", "2026-11-04 15:00"),
+        event("Z1", "closed", "2026-11-04 16:00"),
+        # Withdrawn before acceptance: no clock started.
+        case("Z2", "ZS-1", hud),
+        event("Z2", "received", "2026-11-02 09:00"),
+        event("Z2", "closed", "2026-11-03 09:00", reason="申请人撤回申请"),
+    )
+    now = bj("2026-11-30 10:00")
+    harness.poll(now)
+    with harness.app.state.connect() as conn:
+        outcomes = dict(conn.execute(select(case_state.c.case_id, case_state.c.outcome)).all())
+    assert outcomes == {"N1": None, "Z1": "early", "Z2": None}
+
+    rows = {r["item_type"]: r for r in monthly(harness.app.state, "2026-11", BJ)}
+    other, levy = rows["other"], rows["levy"]
+    assert (other["closed"], other["measured"], other["on_time"], other["overdue"]) == (1, 0, 0, 0)
+    assert other["on_time_rate"] is other["early_rate"] is other["overdue_rate"] is None
+    assert cells(other)[4:7] == ["—", "—", "—"]
+    assert (levy["closed"], levy["measured"], levy["on_time"], levy["early"]) == (2, 1, 1, 1)
+    assert (levy["on_time_rate"], levy["early_rate"], levy["overdue_rate"]) == (1.0, 1.0, 0.0)
+
+    collector = StateCollector()
+    collector.refresh(harness.app.state, now)
+    [closed] = [f for f in collector.collect() if f.name == "sunlight_cases_closed"]
+    assert {(s.labels["department"], s.labels["outcome"], s.value) for s in closed.samples} == {
+        (office, "unmeasured", 1),
+        (hud, "early", 1),
+        (hud, "unmeasured", 1),
+    }

@@ -570,13 +570,20 @@ def _party_labels(
         return [
             f"{where}: `party_label` needs `select.item_types`: it names the party of those item types' cases"
         ]
+    given = spec.party_label
+    by_type = given if isinstance(given, dict) else dict.fromkeys(spec.select.item_types, given)
     problems = []
-    for t in spec.select.item_types:
+    for t, label in by_type.items():
+        if t not in spec.select.item_types:
+            problems.append(
+                f"{where}: `party_label` names item type `{t.value}`, which the file does not select"
+            )
+            continue
         known = labels.get(t.value)
-        if known is not None and known[0] != spec.party_label:
+        if known is not None and known[0] != label:
             problems.append(f"{where}: item type `{t.value}` is labelled “{known[0]}” already in {known[1]}")
         else:
-            labels[t.value] = (spec.party_label, path)
+            labels[t.value] = (label, path)
     return problems
 
 

@@ -66,9 +66,11 @@ def fmt_duration(span: timedelta) -> str:
 
 
 def quoted(names: Sequence[str], joiner: str = "或") -> str:
-    """“作出决定”或“不予受理”."""
-    unique = list(dict.fromkeys(names))
-    return joiner.join(f"“{n}”" for n in unique)
+    """“作出决定”或“不予受理”; “作出决定”“不予受理”或“办结”."""
+    unique = [f"“{n}”" for n in dict.fromkeys(names)]
+    if len(unique) > 2 and joiner == "或":
+        return "".join(unique[:-1]) + "或" + unique[-1]
+    return joiner.join(unique)
 
 
 @dataclass(frozen=True, slots=True)

@@ -310,8 +310,9 @@ class RuleFile(_Strict):
     title: str
     select: Selector = Selector()
     # 申请人, 当事人, 投诉人…: what notices call the party of the cases of this file's item
-    # types (a catalogue item's `party_label` attribute wins).
-    party_label: str | None = None
+    # types, one word for all of them or one per type (a catalogue item's `party_label`
+    # attribute wins).
+    party_label: str | dict[ItemType, str] | None = None
     # The flow chart (流程图): chains of stages in the order the record must show them. A step
     # timed before the first step of an earlier stage contradicts the record.
     flow: tuple[tuple[EventMatches, ...], ...] = ()

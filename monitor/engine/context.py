@@ -11,7 +11,7 @@ import cel
 
 from monitor.engine import rules as r
 from monitor.engine.fastpath import UNSURE
-from monitor.engine.loader import RuleSet, Step
+from monitor.engine.loader import Chain, RuleSet, Step
 from monitor.model import Case, Event, Finding, Level
 from monitor.vocabulary import Vocabulary
 
@@ -119,14 +119,21 @@ class CaseContext:
         self.now = now
         self.horizon = now + FUTURE_TOLERANCE  # steps after this are in the future
         self.vocab: Vocabulary = rules.vocabulary
-        self.chains: list[Any] = []  # the flow charts of the files that select the case (flow.Chain)
+        self.chains: list[Chain] = []  # the flow charts of the files that select the case
         self._cel: cel.Context | None = None
         self._loaded: set[str] = set()
         self._params: dict[str, Any] | None = None
         counts: dict[str, int] = {}
+        firsts: dict[str, Event] = {}
         for e in case.events:
-            counts[e.kind] = counts.get(e.kind, 0) + 1
+            n = counts.get(e.kind)
+            if n is None:
+                counts[e.kind] = 1
+                firsts[e.kind] = e
+            else:
+                counts[e.kind] = n + 1
         self.counts = counts  # events by kind: rule gates and `case.counts` read it
+        self.firsts = firsts  # the first event of each kind
         self._view = CaseView(case, counts)
         self._env: dict[str, Any] = {"case": self._view, "now": now.astimezone(UTC)}
         self._event_values: dict[int, dict[str, Any]] = {}  # by id() of the case's events

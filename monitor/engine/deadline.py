@@ -71,7 +71,7 @@ def deadline(
     later = tuple(e for e in case.events if e.at >= start.at and e is not start)
     stops = ctx.matching(later, clock.stop, params)
     stop = stops[0] if stops else None
-    if stop is None:
+    if stop is None and any(m.kind in ctx.counts for m in clock.stop):
         earlier = [
             e for e in ctx.matching(case.events, clock.stop, params) if e.at < start.at and e is not start
         ]
@@ -124,20 +124,21 @@ def deadline(
         if ext_finding is not None:
             yield ext_finding
     result = count(extension)
-    story = ClockStory(
-        unit,
-        amount,
-        extension,
-        ctx.name_of(start, clock.start) if not deemed_note else ctx.step_name(start),
-        start.at,
-        quoted(ctx.names(clock.stop)),
-        ctx.name_of(stop, clock.stop) if stop is not None else None,
-        stop_at,
-        unit is LimitUnit.NATURAL_DAYS and clock.roll_over_holidays,
-        _pause_note(pauses, ctx, tz),
-    )
 
     def reason() -> str:
+        # Written only when read: most clocks of a pass are in time and never shown.
+        story = ClockStory(
+            unit,
+            amount,
+            extension,
+            ctx.name_of(start, clock.start) if not deemed_note else ctx.step_name(start),
+            start.at,
+            quoted(ctx.names(clock.stop)),
+            ctx.name_of(stop, clock.stop) if stop is not None else None,
+            stop_at,
+            unit is LimitUnit.NATURAL_DAYS and clock.roll_over_holidays,
+            _pause_note(pauses, ctx, tz),
+        )
         return clock_sentence(result, story, at, cal, tz) + deemed_note
 
     next_change = min((t for t in (result.next_change, overrun_next) if t is not None), default=None)
@@ -341,6 +342,8 @@ def _extensions(
     case (行政许可法 art. 42; 市场监督管理行政处罚程序规定 art. 64): against the deadline in
     force when it was asked (the earlier valid extensions included), the approval that grant
     needs, its maximum, and the number of grants."""
+    if spec.event not in ctx.counts:
+        return 0, None  # no extension asked: the grants need not be looked at
     grants = [g for g in spec.grants if not g.when or ctx.test(g.when, params)]
     u = unit_label(unit)
     granted = 0

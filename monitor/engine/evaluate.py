@@ -17,7 +17,7 @@ from monitor.calendar import WorkCalendar
 from monitor.engine import rules as r
 from monitor.engine.context import FUTURE_TOLERANCE, CaseContext, Contradiction, finding_for
 from monitor.engine.deadline import Output, deadline, min_interval
-from monitor.engine.flow import Chain, chain_contradictions, orders, step_order_finding
+from monitor.engine.flow import chain_contradictions, orders, step_order_finding
 from monitor.engine.loader import CompiledFile, RuleSet
 from monitor.engine.messages import fmt_instant, quoted
 from monitor.engine.template import render_detail
@@ -47,7 +47,7 @@ def evaluate(
             findings.append(_failed(f"规则集“{file.spec.title}”", exc))
             continue
         selected.append((file, planned))
-        ctx.chains.extend(Chain(stages, file.params) for stages in file.spec.flow)
+        ctx.chains.extend(file.chains)
     try:
         contradictions += chain_contradictions(ctx, ctx.chains)
     except Exception as exc:  # noqa: BLE001 - a stage condition that fails on the case
@@ -181,7 +181,15 @@ def _apply(
     tz: ZoneInfo,
 ) -> Iterator[Output]:
     """What one rule says about the case, its evidence (`detail`) added to its own finding."""
-    for out in _kind(rule, case, ctx, params, cal, now, tz):
+    if not rule.detail:
+        return _kind(rule, case, ctx, params, cal, now, tz)
+    return _with_detail(rule, _kind(rule, case, ctx, params, cal, now, tz), ctx, params, tz)
+
+
+def _with_detail(
+    rule: r.Rule, outputs: Iterator[Output], ctx: CaseContext, params: dict[str, Any], tz: ZoneInfo
+) -> Iterator[Output]:
+    for out in outputs:
         if rule.detail and isinstance(out, Finding) and out.rule_id == rule.id:
             detail = render_detail(ctx, rule.detail, params, tz)
             message = out.message if out.message != rule.title else ""

@@ -11,25 +11,16 @@ recorded after its `after` step although the flow orders them) give way to it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.engine import rules as r
 from monitor.engine.context import CaseContext, Contradiction
+from monitor.engine.loader import Chain
 from monitor.engine.messages import fmt_instant
 from monitor.model import Category, Event, Finding, Level
 
 STEP_ORDER_RULE = "data_quality.step_order"
 STEP_ORDER_TITLE = "办件环节时间顺序矛盾"
-
-
-@dataclass(frozen=True, slots=True)
-class Chain:
-    """One chain of a file's flow chart, with the file's parameters for its conditions."""
-
-    stages: tuple[tuple[r.EventMatch, ...], ...]
-    params: dict[str, Any]
 
 
 def _match(ctx: CaseContext, chain: Chain, stage: int, e: Event) -> r.EventMatch | None:
@@ -43,26 +34,35 @@ def _matches(ctx: CaseContext, chain: Chain, stage: int, e: Event) -> bool:
     return _match(ctx, chain, stage, e) is not None
 
 
+def _first(ctx: CaseContext, chain: Chain, stage: int) -> tuple[Event, r.EventMatch] | None:
+    """The first step of a stage, and the match that found it."""
+    matches = chain.stages[stage]
+    if chain.plain[stage]:
+        found = [(ctx.firsts[m.kind], m) for m in matches if m.kind in ctx.firsts]
+        return min(found, key=lambda pair: (pair[0].at, pair[0].seq)) if found else None
+    for e in ctx.case.events:
+        m = _match(ctx, chain, stage, e)
+        if m is not None:
+            return e, m
+    return None
+
+
 def chain_contradictions(ctx: CaseContext, chains: Sequence[Chain]) -> list[Contradiction]:
     """Every pair of stages whose first steps the case records in the wrong order."""
     out: list[Contradiction] = []
     counts = ctx.counts
     for chain in chains:
-        firsts: list[tuple[Event, r.EventMatch] | None] = []
-        for i, stage in enumerate(chain.stages):
-            found = None
-            if any(m.kind in counts for m in stage):
-                for e in ctx.case.events:
-                    m = _match(ctx, chain, i, e)
-                    if m is not None:
-                        found = (e, m)
-                        break
-            firsts.append(found)
-        for j, late in enumerate(firsts):
+        present = [i for i, kinds in enumerate(chain.kinds) if not kinds.isdisjoint(counts)]
+        if len(present) < 2:
+            continue  # nothing to put in order
+        firsts = {i: _first(ctx, chain, i) for i in present}
+        for j in present:
+            late = firsts[j]
             if late is None:
                 continue
-            for earlier in firsts[:j]:
-                if earlier is not None and late[0].at < earlier[0].at:
+            for i in present:
+                earlier = firsts[i]
+                if i < j and earlier is not None and late[0].at < earlier[0].at:
                     out.append(Contradiction(late[0], earlier[0], late[1].name, earlier[1].name))
     return out
 

@@ -33,6 +33,21 @@ Position = tuple[int, int]  # 1-based line and column
 
 
 @dataclass(frozen=True, slots=True)
+class Chain:
+    """One chain of a file's flow chart (monitor.engine.flow), with the file's parameters for
+    its stages' conditions."""
+
+    stages: tuple[tuple[r.EventMatch, ...], ...]
+    params: dict[str, Any]
+    kinds: tuple[frozenset[str], ...] = field(init=False)  # each stage's step kinds
+    plain: tuple[bool, ...] = field(init=False)  # stages without conditions
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kinds", tuple(frozenset(m.kind for m in s) for s in self.stages))
+        object.__setattr__(self, "plain", tuple(all(m.when is None for m in s) for s in self.stages))
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledFile:
     path: Path
     spec: r.RuleFile
@@ -41,9 +56,11 @@ class CompiledFile:
     # The parameters as expressions see them; one dict per file, so a CEL context converts
     # them once per case rather than once per rule.
     params: dict[str, Any] = field(init=False)
+    chains: tuple[Chain, ...] = field(init=False)  # the file's flow chart
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", dict(self.spec.params))
+        object.__setattr__(self, "chains", tuple(Chain(stages, self.params) for stages in self.spec.flow))
 
 
 PlannedFile = tuple[CompiledFile, tuple[PlannedRule, ...]]

@@ -538,6 +538,7 @@ MIX: tuple[tuple[str, float], ...] = (
     ("no_hearing_right", 0.005),  # fine at the hearing threshold, hearing not offered: red procedure
     ("paused", 0.01),  # expert review pause: in time only because the pause is excluded (clean)
     ("extended", 0.0025),  # one approved extension (art. 42) (clean)
+    ("misrecorded", 0.004),  # decision timed before the acceptance: data_quality step_order only
 )
 
 _SURNAMES = (
@@ -836,6 +837,7 @@ class _Demo:
             "unregistered": self._unregistered,
             "funds_undisclosed": self._funds_undisclosed,
             "gov_info_overdue": self._gov_info_overdue,
+            "misrecorded": self._misrecorded,
         }
         self.by_type: dict[str, list[_Item]] = {}
         for item in CATALOGUE:
@@ -964,7 +966,7 @@ class _Demo:
             item = self.pick([i for i in CATALOGUE if i.gov_info])
         elif scenario == "fee_mismatch" and rng.random() < 0.5:
             item = self.pick([i for i in CATALOGUE if i.fee])
-        elif scenario in ("nearly_due", "extended"):
+        elif scenario in ("nearly_due", "extended", "misrecorded"):
             item = self.pick([i for i in licensing if i.promised >= 5])
         elif scenario == "unlisted":
             base = self.pick(licensing)
@@ -989,7 +991,10 @@ class _Demo:
         placed = self.handlers[scenario](item, attributes)
         if attributes.get("anonymous"):
             applicant = {}  # an anonymous complaint records no complainant
-        return _Draft(item.code, item.item_type, item.department, applicant, attributes, self.clock(placed))
+        timed = self.clock(placed)
+        if scenario == "misrecorded":
+            timed = _swap_times(timed, "accepted", "decided")
+        return _Draft(item.code, item.item_type, item.department, applicant, attributes, timed)
 
     # -- clean cases -------------------------------------------------------------------
 
@@ -1619,6 +1624,17 @@ class _Demo:
         ]
         return self.place(steps, self.cal.working_days_before(self.w1, received_ago))
 
+    def _misrecorded(self, item: _Item, attributes: dict[str, Any]) -> list[_Placed]:
+        """A correct, decided case whose platform recorded the acceptance's and the decision's
+        times the wrong way round (draft swaps them): the record contradicts itself."""
+        return self._settle(
+            lambda: self.plan(item, attributes),
+            item,
+            attributes,
+            may_be_open=False,
+            kept=lambda placed: {"accepted", "decided"} <= {p.kind for p in placed},
+        )
+
     def _double_correction(self, item: _Item, attributes: dict[str, Any]) -> list[_Placed]:
         """Missing documents asked for twice instead of once (一次性告知)."""
         return self._settle(
@@ -1759,3 +1775,17 @@ class _Demo:
             kept=late,
             excused=frozenset({f"funds_{level}"}),
         )
+
+
+def _swap_times(
+    timed: list[tuple[datetime, str, tuple[str, ...], dict[str, Any]]], first: str, then: str
+) -> list[tuple[datetime, str, tuple[str, ...], dict[str, Any]]]:
+    """The steps with the first `first` and the first `then` given each other's time."""
+    a = next((i for i, t in enumerate(timed) if t[1] == first), None)
+    b = next((i for i, t in enumerate(timed) if t[1] == then), None)
+    if a is None or b is None:
+        return timed
+    out = list(timed)
+    out[a] = (timed[b][0], *timed[a][1:])
+    out[b] = (timed[a][0], *timed[b][1:])
+    return out

@@ -120,6 +120,9 @@ class CaseContext:
         self.horizon = now + FUTURE_TOLERANCE  # steps after this are in the future
         self.vocab: Vocabulary = rules.vocabulary
         self.chains: list[Chain] = []  # the flow charts of the files that select the case
+        # id() of the steps whose recorded times contradict the flow chart: no verdict that
+        # rests on their times may be given until the record is corrected.
+        self.contested: set[int] = set()
         self._cel: cel.Context | None = None
         self._loaded: set[str] = set()
         self._params: dict[str, Any] | None = None

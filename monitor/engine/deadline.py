@@ -83,6 +83,13 @@ def deadline(
             why = f"“{name}”记录于{fmt_instant(early.at, tz)}，早于起算时间，记录自相矛盾，时限无法计算"
             yield _silent(rule, ctx, start, why, None, tz)
             return
+    for step in (start, stop):
+        if step is not None and id(step) in ctx.contested:
+            # The step's time contradicts the flow chart (a data-quality finding): nothing
+            # counted from it, or stopped by it, can be said until the record is corrected.
+            why = f"“{ctx.step_name(step)}”的记录时间与办件其他环节相互矛盾，更正前时限不作判断"
+            yield _silent(rule, ctx, start, why, None, tz)
+            return
     if start.at > ctx.horizon:
         yield _silent(
             rule, ctx, start, "起算环节的记录时间晚于当前时间，尚未起算", start.at - FUTURE_TOLERANCE, tz
@@ -436,7 +443,7 @@ def min_interval(
     else:
         bound = start_of_day(local_date(end - timedelta(microseconds=1), tz), tz)  # the last day
     to = tos[0]
-    if to.at >= bound:
+    if to.at >= bound or id(to) in ctx.contested or id(first) in ctx.contested:
         return
     span = f"{amount}{unit_label(unit)}"
     began = f"{ctx.name_of(first, rule.from_)}于{fmt_instant(first.at, tz)}"

@@ -52,6 +52,7 @@ def evaluate(
         contradictions += chain_contradictions(ctx, ctx.chains)
     except Exception as exc:  # noqa: BLE001 - a stage condition that fails on the case
         findings.append(_failed("流程图环节顺序检查", exc))
+    ctx.contested.update(id(e) for c in contradictions for e in (c.early, c.required))
     for file, planned in selected:
         params = file.params
         for p in planned:
@@ -277,8 +278,8 @@ def _precedence(
     first_text = f"{ctx.name_of(first, rule.after)}（{fmt_instant(first.at, tz)}）"
     if befores:
         b = befores[0]
-        if b.at > ctx.horizon:
-            return  # rests on a step timed in the future: the data-quality finding asks for it
+        if b.at > ctx.horizon or id(b) in ctx.contested or id(first) in ctx.contested:
+            return  # rests on a time the record contradicts: the data-quality finding asks for it
         if orders(ctx, ctx.chains, b, first):
             yield Contradiction(first, b)
             return

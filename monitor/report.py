@@ -20,23 +20,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from alerts.render import render_report
+from monitor import vocabulary
 from monitor.errors import ConfigError
 from monitor.state.schema import alerts, case_state
 
-ITEM_TYPE_NAMES = {
-    "licensing": "行政许可",
-    "penalty": "行政处罚",
-    "enforcement": "行政强制",
-    "levy": "行政征收",
-    "payment": "行政给付",
-    "confirmation": "行政确认",
-    "adjudication": "行政裁决",
-    "inspection": "行政检查",
-    "public_service": "公共服务",
-    "complaint": "投诉",
-    "other": "其他",
-    "unlisted": "清单外",
-}
+ITEM_TYPE_NAMES = {**vocabulary.ITEM_TYPE_NAMES, "unlisted": "清单外"}
 
 
 @dataclass

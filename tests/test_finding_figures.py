@@ -119,6 +119,11 @@ INSTANT = DATE + r"(?:24时|\d{1,2}时(?:\d{1,2}分)?)"
 UNIT = r"(个工作日|日|小时)"
 
 
+def _days_between(unit: LimitUnit, a: date, b: date) -> int:
+    """Days in (a, b], in the clock's unit, counted by the calendar directly."""
+    return CAL.working_days_between(a, b) if unit is LimitUnit.WORKING_DAYS else (b - a).days
+
+
 def _report(clocks: tuple[ClockReport, ...], rule_id: str) -> ClockReport:
     [report] = [c for c in clocks if c.rule_id == rule_id]
     return report
@@ -151,12 +156,7 @@ def _check_clock_sentence(f: Finding, report: ClockReport, case: Case, now: date
         assert float(used[1]) == report.used
     late = re.search(r"已超过期限(\d+)(个工作日|日)", said)
     if late:
-        counted = (
-            CAL.working_days_between(due_day, at_day)
-            if report.unit is LimitUnit.WORKING_DAYS
-            else (at_day - due_day).days
-        )
-        assert int(late[1]) == counted >= 1, said
+        assert int(late[1]) == _days_between(report.unit, due_day, at_day) >= 1, said
     if "期限届满后均为休息日" in said:
         assert report.unit is LimitUnit.WORKING_DAYS
         assert CAL.working_days_between(due_day, at_day) == 0
@@ -176,11 +176,7 @@ def _check_clock_sentence(f: Finding, report: ClockReport, case: Case, now: date
         assert today + timedelta(days=1) == due_day
     left = re.search(r"(除今日外)?尚余(\d+)(个工作日|日)", said)
     if left:
-        n = (
-            CAL.working_days_between(today, due_day)
-            if report.unit is LimitUnit.WORKING_DAYS
-            else (due_day - today).days
-        )
+        n = _days_between(report.unit, today, due_day)
         assert int(left[2]) == n and bool(left[1]) == (
             report.unit is LimitUnit.NATURAL_DAYS or CAL.is_workday(today)
         )

@@ -9,7 +9,8 @@ The contract is exactness by construction: a compiled function answers `True` or
 when CEL is certain to give that same boolean for the same inputs. Wherever CEL might raise,
 or might decide differently from Python (missing keys, mixed types, NaN, ints beyond 64 bits,
 non-UTC timestamps, anything not a bool where a bool is needed), it answers `UNSURE` and the
-caller runs the real CEL program. Source outside the subset compiles to None.
+caller runs the real CEL program. The tree is read by CEL's whole grammar
+(`monitor.engine.celsyntax`); source outside the subset compiles to None.
 
 What was measured against `common-expression-language` 0.10 and shapes the rules below:
 
@@ -32,9 +33,30 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, NoReturn, Protocol, assert_never, cast, final
+from typing import Any, Final, Protocol, assert_never, cast, final
+
+from monitor.engine.celsyntax import (
+    Arith,
+    Call,
+    CelSyntaxError,
+    Cond,
+    Has,
+    Ident,
+    Index,
+    ListExpr,
+    Lit,
+    Logic,
+    Macro,
+    MapExpr,
+    Neg,
+    Node,
+    Not,
+    Parser,
+    Rel,
+    Select,
+    tokenize,
+)
 
 
 @final
@@ -219,289 +241,55 @@ def _in(x: object, container: object) -> object:
 
 
 # ---------------------------------------------------------------------------------------------
-# Syntax tree.
+# The subset. The tree is CEL's whole grammar (monitor.engine.celsyntax); the fast path takes
+# only literals written plainly, and refuses the nodes it has no closure for.
 
-
-@dataclass(frozen=True, slots=True)
-class _Lit:
-    # `Any`, not `object`: a dataclass compiled by mypyc looks its field types up among the
-    # module's names, where the builtin `object` is not (the import fails with KeyError).
-    value: Any
-
-
-@dataclass(frozen=True, slots=True)
-class _Ident:
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Select:
-    obj: _Node
-    field: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Index:
-    obj: _Node
-    key: _Node
-
-
-@dataclass(frozen=True, slots=True)
-class _Has:
-    obj: _Node
-    field: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Size:
-    arg: _Node
-
-
-@dataclass(frozen=True, slots=True)
-class _Comprehension:
-    is_all: bool  # `all` if true, else `exists`
-    target: _Node
-    var: str
-    pred: _Node
-
-
-@dataclass(frozen=True, slots=True)
-class _List:
-    items: tuple[_Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Not:
-    arg: _Node
-
-
-@dataclass(frozen=True, slots=True)
-class _Logic:
-    conj: bool  # `&&` if true, else `||`
-    args: tuple[_Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Cond:
-    test: _Node
-    then: _Node
-    orelse: _Node
-
-
-@dataclass(frozen=True, slots=True)
-class _Rel:
-    op: str
-    left: _Node
-    right: _Node
-
-
-_Node = (
-    _Lit | _Ident | _Select | _Index | _Has | _Size | _Comprehension | _List | _Not | _Logic | _Cond | _Rel
+# Escapes, raw/bytes/triple-quoted strings, uints, hex, exponents and leading zeros (which
+# some languages read as octal) are left to CEL, and so are comments.
+_PLAIN: Final = {
+    "int": re.compile(r"0|[1-9][0-9]*"),
+    "float": re.compile(r"(?:0|[1-9][0-9]*)\.[0-9]+"),
+    "str": re.compile(r""""[^"\\\n\r]*"|'[^'\\\n\r]*'"""),
+}
+_SUBSET_OPS: Final = frozenset(
+    {"==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "?", ":", "(", ")", "[", "]", ",", "."}
 )
 
-# ---------------------------------------------------------------------------------------------
-# Tokens and parser.
 
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>[ \t\n\r\f]+)
-  | (?P<float>[0-9]+\.[0-9]+)
-  | (?P<int>[0-9]+)
-  | (?P<str>"[^"\\\n\r]*"|'[^'\\\n\r]*')
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>==|!=|<=|>=|&&|\|\||[<>!?:()\[\],.\-])
-    """,
-    re.VERBOSE,
-)
-_KEYWORDS: Final = frozenset({"true", "false", "null", "in"})
-# CEL refuses these as identifiers (and this module as field names too, to keep it simple).
-_RESERVED: Final = _KEYWORDS | frozenset(
-    {"as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop"}
-    | {"package", "namespace", "return", "var", "void", "while"}
-)
-_RELOPS: Final = frozenset({"==", "!=", "<", "<=", ">", ">=", "in"})
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    kind: str  # ws is dropped; "float", "int", "str", "ident", "op" or "end"
-    text: str
-    pos: int
+def _parse_subset(source: str) -> Node:
+    """The tree of `source` if its text is within the subset; Unsupported otherwise."""
+    try:
+        tokens = tokenize(source)
+    except CelSyntaxError as exc:
+        raise Unsupported(str(exc)) from None
+    for i, tok in enumerate(tokens):
+        if tok.kind in ("ident", "end"):
+            continue
+        if tok.text == "-" and tok.kind == "op":
+            # Only the sign of a number literal, as in `-1 < v`: the parser folds a pair of
+            # minus signs away, and the subset has no negation.
+            after = tokens[i + 2] if i + 2 < len(tokens) else tokens[-1]
+            plain = tokens[i + 1].kind in ("int", "float") and after.text not in (".", "[")
+        elif tok.kind == "op":
+            plain = tok.text in _SUBSET_OPS
+        else:
+            pattern = _PLAIN.get(tok.kind)
+            plain = pattern is not None and pattern.fullmatch(tok.text) is not None
+        if not plain:
+            raise Unsupported(f"unsupported text at {tok.pos}: {tok.text[:10]!r}")
+    try:
+        return Parser(tokens).parse()
+    except CelSyntaxError as exc:
+        raise Unsupported(str(exc)) from None
 
 
-def _tokenize(source: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    pos = 0
-    while pos < len(source):
-        m = _TOKEN.match(source, pos)
-        if m is None:
-            # Escapes, raw/bytes/triple-quoted strings, comments, arithmetic, map literals...
-            raise Unsupported(f"unsupported text at {pos}: {source[pos : pos + 10]!r}")
-        kind = cast(str, m.lastgroup)
-        # Other CEL literal forms (1u, 1e3, 0x1F, r"a", b"a", """a""") scan as two tokens side
-        # by side, which the grammar never accepts. Leading zeros are refused: some languages
-        # read them as octal, and nobody needs them.
-        if kind in ("int", "float") and re.match(r"0[0-9]", m[0]):
-            raise Unsupported(f"unsupported number at {pos}")
-        if kind != "ws":
-            tokens.append(_Token(kind, m[0], pos))
-        pos = m.end()
-    tokens.append(_Token("end", "", pos))
-    return tokens
-
-
-class _Parser:
-    """Recursive descent over CEL's precedence: ?: below ||, below &&, below relations."""
-
-    def __init__(self, source: str) -> None:
-        self.tokens = _tokenize(source)
-        self.i = 0
-
-    def parse(self) -> _Node:
-        node = self.expr()
-        if self.peek().kind != "end":
-            self.fail()
-        return node
-
-    def peek(self) -> _Token:
-        return self.tokens[self.i]
-
-    def fail(self) -> NoReturn:
-        tok = self.peek()
-        raise Unsupported(f"unexpected {tok.text or 'end'!r} at {tok.pos}")
-
-    def accept(self, text: str) -> bool:
-        tok = self.peek()
-        if tok.kind in ("op", "ident") and tok.text == text:
-            self.i += 1
-            return True
-        return False
-
-    def expect(self, text: str) -> None:
-        if not self.accept(text):
-            self.fail()
-
-    def name(self) -> str:
-        """An identifier that CEL allows as a variable or field name."""
-        tok = self.peek()
-        if tok.kind != "ident" or tok.text in _RESERVED:
-            self.fail()
-        self.i += 1
-        return tok.text
-
-    def expr(self) -> _Node:
-        test = self.logic(conj=False)
-        if self.accept("?"):
-            then = self.logic(conj=False)  # CEL's grammar: the middle is not a full expression
-            self.expect(":")
-            return _Cond(test, then, self.expr())
-        return test
-
-    def logic(self, conj: bool) -> _Node:
-        op, sub = ("&&", self.rel) if conj else ("||", lambda: self.logic(conj=True))
-        args = [sub()]
-        while self.accept(op):
-            args.append(sub())
-        return args[0] if len(args) == 1 else _Logic(conj, tuple(args))
-
-    def rel(self) -> _Node:
-        node = self.unary()
-        while self.peek().text in _RELOPS and self.peek().kind in ("op", "ident"):
-            op = self.peek().text
-            self.i += 1
-            node = _Rel(op, node, self.unary())
-        return node
-
-    def unary(self) -> _Node:
-        if self.accept("!"):
-            return _Not(self.unary())
-        if self.accept("-"):
-            tok = self.peek()
-            if tok.kind == "int":
-                self.i += 1
-                return _Lit(self.int_literal(tok, negative=True))
-            if tok.kind == "float":
-                self.i += 1
-                return _Lit(-float(tok.text))
-            self.fail()  # negating anything but a number literal
-        return self.member()
-
-    @staticmethod
-    def int_literal(tok: _Token, negative: bool) -> int:
-        value = -int(tok.text) if negative else int(tok.text)
-        if not _INT_MIN <= value <= _INT_MAX:
-            raise Unsupported(f"int literal out of range at {tok.pos}")
-        return value
-
-    def member(self) -> _Node:
-        node = self.primary()
-        while True:
-            if self.accept("."):
-                field = self.name()
-                node = self.method(node, field) if self.accept("(") else _Select(node, field)
-            elif self.accept("["):
-                key = self.expr()
-                self.expect("]")
-                node = _Index(node, key)
-            else:
-                return node
-
-    def method(self, target: _Node, name: str) -> _Node:
-        if name == "size":
-            self.expect(")")
-            return _Size(target)
-        if name in ("exists", "all"):
-            var = self.name()
-            self.expect(",")
-            pred = self.expr()
-            self.expect(")")
-            return _Comprehension(name == "all", target, var, pred)
-        raise Unsupported(f"unsupported method {name!r}")
-
-    def primary(self) -> _Node:
-        tok = self.peek()
-        self.i += 1
-        if tok.kind == "int":
-            return _Lit(self.int_literal(tok, negative=False))
-        if tok.kind == "float":
-            return _Lit(float(tok.text))
-        if tok.kind == "str":
-            return _Lit(tok.text[1:-1])
-        if tok.kind == "ident":
-            literals: dict[str, object] = {"true": True, "false": False, "null": None}
-            if tok.text in literals:
-                return _Lit(literals[tok.text])
-            if tok.text in _RESERVED:
-                self.i -= 1
-                self.fail()
-            if self.accept("("):
-                return self.function(tok.text)
-            return _Ident(tok.text)
-        if tok.text == "(":
-            node = self.expr()
-            self.expect(")")
-            return node
-        if tok.text == "[":
-            items: list[_Node] = []
-            while not self.accept("]"):
-                items.append(self.expr())
-                if not self.accept(","):
-                    self.expect("]")
-                    break
-            return _List(tuple(items))
-        self.i -= 1
-        self.fail()
-
-    def function(self, name: str) -> _Node:
-        if name not in ("has", "size"):
-            raise Unsupported(f"unsupported function {name!r}")
-        arg = self.expr()
-        self.expect(")")
-        if name == "size":
-            return _Size(arg)
-        if not isinstance(arg, _Select):
-            raise Unsupported("has() takes a field selection")
-        return _Has(arg.obj, arg.field)
+def _size_arg(node: Call) -> Node | None:
+    """The argument of `size(x)` or `x.size()`."""
+    if node.function != "size":
+        return None
+    if node.target is None:
+        return node.args[0] if len(node.args) == 1 else None
+    return node.target if not node.args else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,51 +302,58 @@ class _Compiler:
     def __init__(self) -> None:
         self.slots = 0
 
-    def compile(self, node: _Node, scope: Mapping[str, int]) -> Eval:
+    def compile(self, node: Node, scope: Mapping[str, int]) -> Eval:
         match node:
-            case _Lit(value):
+            case Lit(value):
                 return lambda env, frame: value
-            case _Ident(name):
+            case Ident(name):
                 if name in scope:
                     slot = scope[name]
                     return lambda env, frame: frame[slot]
                 return lambda env, frame: env.get(name, UNSURE)  # undeclared: CEL raises
-            case _Select():
+            case Select():
                 return self.select(node, scope)
-            case _Index(obj, key):
+            case Index(obj, key):
                 fo, fk = self.compile(obj, scope), self.compile(key, scope)
                 return lambda env, frame: _index(fo(env, frame), fk(env, frame))
-            case _Has(obj, field):
+            case Has(obj, field):
                 fo = self.compile(obj, scope)
                 return lambda env, frame: _has(fo(env, frame), field)
-            case _Size(arg):
+            case Call():
+                arg = _size_arg(node)
+                if arg is None:
+                    raise Unsupported(f"unsupported function {node.function!r}")
                 fa = self.compile(arg, scope)
                 return lambda env, frame: _size(fa(env, frame))
-            case _List(items):
+            case ListExpr(items):
                 return self.list(items, scope)
-            case _Not(arg):
+            case Not(arg):
                 return _not(self.compile(arg, scope))
-            case _Logic(conj, args):
+            case Logic(conj, args):
                 return _logic(conj, [self.compile(a, scope) for a in args])
-            case _Cond(test, then, orelse):
+            case Cond(test, then, orelse):
                 return _cond(
                     self.compile(test, scope), self.compile(then, scope), self.compile(orelse, scope)
                 )
-            case _Rel():
+            case Rel():
                 return self.rel(node, scope)
-            case _Comprehension(all_, target, var, pred):
+            case Macro(name, target, var, body) if name in ("all", "exists"):
                 slot = self.slots
                 self.slots += 1
                 inner = {**scope, var: slot}
-                return _comprehension(all_, self.compile(target, scope), slot, self.compile(pred, inner))
+                return _comprehension(
+                    name == "all", self.compile(target, scope), slot, self.compile(body[0], inner)
+                )
+            case Macro() | MapExpr() | Neg() | Arith():
+                raise Unsupported(f"unsupported syntax at {node.pos}")
             case _:
                 assert_never(node)
 
-    def select(self, node: _Select, scope: Mapping[str, int]) -> Eval:
+    def select(self, node: Select, scope: Mapping[str, int]) -> Eval:
         # A chain like `case.attributes.procedure` becomes one closure walking the names.
         names: list[str] = []
-        base: _Node = node
-        while isinstance(base, _Select):
+        base: Node = node
+        while isinstance(base, Select):
             names.append(base.field)
             base = base.obj
         path = tuple(reversed(names))
@@ -580,9 +375,9 @@ class _Compiler:
 
         return run
 
-    def list(self, items: tuple[_Node, ...], scope: Mapping[str, int]) -> Eval:
-        if all(isinstance(i, _Lit) for i in items):
-            const = tuple(cast(_Lit, i).value for i in items)
+    def list(self, items: tuple[Node, ...], scope: Mapping[str, int]) -> Eval:
+        if all(isinstance(i, Lit) for i in items):
+            const = tuple(cast(Lit, i).value for i in items)
             return lambda env, frame: const
         fs = [self.compile(i, scope) for i in items]
 
@@ -593,20 +388,20 @@ class _Compiler:
 
         return run
 
-    def rel(self, node: _Rel, scope: Mapping[str, int]) -> Eval:
+    def rel(self, node: Rel, scope: Mapping[str, int]) -> Eval:
         left, right = node.left, node.right
         fl, fr = self.compile(left, scope), self.compile(right, scope)
         if node.op == "in":
-            if isinstance(right, _List) and right.items and all(_is_str_lit(i) for i in right.items):
-                return _in_strings(fl, frozenset(cast(str, cast(_Lit, i).value) for i in right.items))
+            if isinstance(right, ListExpr) and right.items and all(_is_str_lit(i) for i in right.items):
+                return _in_strings(fl, frozenset(cast(str, cast(Lit, i).value) for i in right.items))
             return lambda env, frame: _in(fl(env, frame), fr(env, frame))
         op = _OPS[node.op]
         same = _same_kind if node.op in ("==", "!=") else _orderable
         # Comparing with a literal (the common case) needs only one operand checked and read.
         ordering = node.op not in ("==", "!=")
-        if isinstance(right, _Lit) and same(right.value, right.value):
+        if isinstance(right, Lit) and same(right.value, right.value):
             return _with_const(fl, right.value, op, ordering)
-        if isinstance(left, _Lit) and same(left.value, left.value):
+        if isinstance(left, Lit) and same(left.value, left.value):
             return _with_const(fr, left.value, _SWAPPED[node.op], ordering)
 
         def run(env: Env, frame: Frame) -> object:
@@ -616,8 +411,8 @@ class _Compiler:
         return run
 
 
-def _is_str_lit(node: _Node) -> bool:
-    return isinstance(node, _Lit) and type(node.value) is str
+def _is_str_lit(node: Node) -> bool:
+    return isinstance(node, Lit) and type(node.value) is str
 
 
 _Op = Callable[[Any, Any], bool]
@@ -764,7 +559,7 @@ _NO_FRAME: Final[Frame] = []
 
 def _compile(source: str) -> FastCondition:
     compiler = _Compiler()
-    root = compiler.compile(_Parser(source).parse(), {})
+    root = compiler.compile(_parse_subset(source), {})
     slots = compiler.slots
 
     def run(env: Env) -> object:
@@ -802,7 +597,7 @@ def timeless(source: str) -> bool:
     same answer, and the screen asks once. Conservative: anything the check does not
     understand (syntax outside the fast path's subset, a whole `case` or step map) is not."""
     try:
-        node = _Parser(source).parse()
+        node = _parse_subset(source)
     except Unsupported:
         return False
     return _shaped(node, frozenset(), frozenset(), False)
@@ -813,33 +608,33 @@ def orderly(source: str) -> bool:
     `timeless`, but steps' times (`e.at`, `case.first.k`) may be compared with each other.
     Steps come sorted by time, so such comparisons follow from which neighbours share a time."""
     try:
-        node = _Parser(source).parse()
+        node = _parse_subset(source)
     except Unsupported:
         return False
     return _shaped(node, frozenset(), frozenset(), True)
 
 
-def _is_time(node: _Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
+def _is_time(node: Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
     """Whether `node` is a step's time: `e.at` of a step map, or `case.first.k`."""
-    if not isinstance(node, _Select):
+    if not isinstance(node, Select):
         return False
     if node.field == "at" and _is_step(node.obj, bound, steps):
         return True
     first = node.obj
     return (
-        isinstance(first, _Select)
+        isinstance(first, Select)
         and first.field == "first"
-        and isinstance(first.obj, _Ident)
+        and isinstance(first.obj, Ident)
         and first.obj.name == "case"
         and "case" not in bound
     )
 
 
-def _is_step(node: _Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
+def _is_step(node: Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
     """Whether `node` is one step's map: `event`, a variable over `events`, `events[i]`."""
-    if isinstance(node, _Ident):
+    if isinstance(node, Ident):
         return node.name in steps if node.name in bound else node.name == "event"
-    if isinstance(node, _Index) and isinstance(node.obj, _Ident):
+    if isinstance(node, Index) and isinstance(node.obj, Ident):
         return (
             node.obj.name == "events"
             and node.obj.name not in bound
@@ -848,41 +643,46 @@ def _is_step(node: _Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
     return False
 
 
-def _shaped(node: _Node, bound: frozenset[str], steps: frozenset[str], relative: bool) -> bool:
+def _shaped(node: Node, bound: frozenset[str], steps: frozenset[str], relative: bool) -> bool:
     match node:
-        case _Lit():
+        case Lit():
             return True
-        case _Ident(name):
+        case Ident(name):
             if name in bound:
                 return name not in steps  # a whole step map holds its time
             return name == "params"
-        case _Select(obj, field) | _Has(obj, field):
-            if isinstance(obj, _Ident) and obj.name == "case" and "case" not in bound:
+        case Select(obj, field) | Has(obj, field):
+            if isinstance(obj, Ident) and obj.name == "case" and "case" not in bound:
                 return field in _SHAPED_CASE_FIELDS
             if _is_step(obj, bound, steps):
                 return field in _SHAPED_STEP_FIELDS
             return _shaped(obj, bound, steps, relative)
-        case _Index(obj, key):
+        case Index(obj, key):
             return _shaped(obj, bound, steps, relative) and _shaped(key, bound, steps, relative)
-        case _Size(arg):
-            if isinstance(arg, _Ident) and arg.name == "events" and "events" not in bound:
+        case Call():
+            arg = _size_arg(node)
+            if arg is None:
+                return False  # a function the fast path does not know
+            if isinstance(arg, Ident) and arg.name == "events" and "events" not in bound:
                 return True  # how many steps
             return _shaped(arg, bound, steps, relative)
-        case _Comprehension(_, target, var, pred):
+        case Macro(name, target, var, body) if name in ("all", "exists"):
             inner = bound | {var}
-            if isinstance(target, _Ident) and target.name == "events" and "events" not in bound:
-                return _shaped(pred, inner, steps | {var}, relative)
-            return _shaped(target, bound, steps, relative) and _shaped(pred, inner, steps - {var}, relative)
-        case _List(items):
+            if isinstance(target, Ident) and target.name == "events" and "events" not in bound:
+                return _shaped(body[0], inner, steps | {var}, relative)
+            return _shaped(target, bound, steps, relative) and _shaped(
+                body[0], inner, steps - {var}, relative
+            )
+        case ListExpr(items):
             return all(_shaped(i, bound, steps, relative) for i in items)
-        case _Not(arg):
+        case Not(arg):
             return _shaped(arg, bound, steps, relative)
-        case _Logic(_, args):
+        case Logic(_, args):
             return all(_shaped(a, bound, steps, relative) for a in args)
-        case _Cond(test, then, orelse):
+        case Cond(test, then, orelse):
             return all(_shaped(n, bound, steps, relative) for n in (test, then, orelse))
-        case _Rel(op, left, right):
+        case Rel(op, left, right):
             if relative and op != "in" and _is_time(left, bound, steps) and _is_time(right, bound, steps):
                 return True  # two steps' times: their order
             return _shaped(left, bound, steps, relative) and _shaped(right, bound, steps, relative)
-    return False  # pragma: no cover - every node kind is matched above
+    return False  # outside the subset: the other macros, maps, arithmetic, negation

@@ -57,6 +57,18 @@ def _item_value(case: Case) -> dict[str, Any]:
     }
 
 
+# A field the case cannot give (see `_fee_charged`): left out of `case`, so that reading it
+# fails as reading any missing key does, and conditions that do not read it are unaffected.
+ABSENT: Any = object()
+
+
+def _fee_charged(case: Case) -> Any:
+    try:
+        return sum(float(e.attributes.get("amount", 0) or 0) for e in case.all("fee_charged"))
+    except (TypeError, ValueError):
+        return ABSENT  # an amount that is not a number
+
+
 # The fields of `case` as expressions see it, each computed from the case (and its step
 # counts) only when read: the fast path reads one or two of them per condition.
 CASE_FIELDS: dict[str, Callable[[Case, dict[str, int]], Any]] = {
@@ -70,7 +82,7 @@ CASE_FIELDS: dict[str, Callable[[Case, dict[str, int]], Any]] = {
     # The first time of each kind: order checks without walking `events` (which is costlier
     # to hand to CEL).
     "first": lambda c, _: {e.kind: e.at.astimezone(UTC) for e in reversed(c.events)},
-    "fee_charged": lambda c, _: sum(float(e.attributes.get("amount", 0) or 0) for e in c.all("fee_charged")),
+    "fee_charged": lambda c, _: _fee_charged(c),
     "closed": lambda c, _: c.is_closed,
 }
 
@@ -87,20 +99,21 @@ class CaseView:
 
     def member(self, name: str) -> object:
         try:
-            return self._values[name]
+            value = self._values[name]
         except KeyError:
             make = CASE_FIELDS.get(name)
             if make is None:
                 return UNSURE
             value = self._values[name] = make(self._case, self._counts)
-            return value
+        return UNSURE if value is ABSENT else value
 
     def has(self, name: str) -> bool:
-        return name in CASE_FIELDS
+        return name in CASE_FIELDS and self.member(name) is not UNSURE
 
     def whole(self) -> dict[str, Any]:
         """Every field, as CEL is handed it."""
-        return {name: self.member(name) for name in CASE_FIELDS}
+        values = {name: self.member(name) for name in CASE_FIELDS}
+        return {name: value for name, value in values.items() if value is not UNSURE}
 
 
 class CaseContext:
@@ -148,18 +161,28 @@ class CaseContext:
         return value
 
     def test(self, source: str, params: dict[str, Any], event: Event | None = None) -> bool:
-        """Evaluate a compiled condition, conjunct by conjunct (a false one ends it, so the
-        variables of later ones are never converted); anything but true or false is an error."""
+        """Evaluate a compiled condition conjunct by conjunct, meaning what CEL's `&&` means
+        on the whole: a false conjunct makes it false whatever the others give (and ends the
+        run, so the variables of later ones are never converted); a conjunct that fails is
+        remembered while the later ones still run, and its error is raised only when none of
+        them is false. Anything but true or false counts as a failure, as in CEL."""
         steps = self.rules.steps.get(source)
         if steps is None:
             raise KeyError(f"expression `{source}` was not compiled with the rule set")
-        for step in steps:  # noqa: SIM110 - a loop, not a generator: the hot path
-            if not self.test_step(step, source, params, event):
-                return False
+        failure: Exception | None = None
+        for step in steps:
+            try:
+                if not self.test_step(step, source, params, event):
+                    return False
+            except Exception as exc:  # noqa: BLE001 - CEL's `false && error` is false
+                if failure is None:
+                    failure = exc
+        if failure is not None:
+            raise failure
         return True
 
     def test_step(self, step: Step, source: str, params: dict[str, Any], event: Event | None = None) -> bool:
-        """One conjunct of `source` (a step of `RuleSet.steps`), as `test` runs it."""
+        """One conjunct of `source` (a step of `RuleSet.steps`): true or false, or raises."""
         part, fast, reads_events = step
         result: object = UNSURE
         if fast is not None:

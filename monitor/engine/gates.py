@@ -9,12 +9,15 @@ missing or about case data, and have no gate of their own.
 
 A condition can gate its rule too: a top-level conjunct that only asks whether the case has
 a step (`"decided" in case.counts`, or `case.counts.exists(k, k == "decided")`) is false
-without it, and CEL's `&&` is false as soon as one side is, whatever the others would give.
-The data-quality and disclosure checks that every case meets start that way.
+without it, and CEL's `&&` is false as soon as one side is, whatever the others would give
+(`CaseContext.test` runs conjuncts with that meaning: an error in one does not hide a false
+one). Skipping the rule is then exactly what running its condition would do, wherever the
+gate stands in the condition. The data-quality and disclosure checks that every case meets
+start that way.
 
-One consequence, deliberate: a rule's condition is not run for a case the rule cannot
-concern, so a condition that would fail on that case's data (a data_quality "rule not
-applicable" finding) is reported only once the rule's steps appear.
+One consequence, deliberate: a rule's condition is not run for a case its kind's own gates
+say the rule cannot concern, so a condition that would fail on that case's data (a
+data_quality "rule not applicable" finding) is reported only once the rule's steps appear.
 """
 
 from __future__ import annotations

@@ -380,14 +380,27 @@ class Screen:
     def _decide(
         self, ctx: CaseContext, source: str, params: dict[str, Any], event: Event | None = None
     ) -> bool:
-        """A condition for the whole shape; _Unsettled when it reads times. Conjuncts run in
-        order as `CaseContext.test` runs them, so a condition whose timeless first conjuncts
-        are false is false for the shape, whatever the later ones read."""
+        """A condition for the whole shape; _Unsettled when it reads times. As in
+        `CaseContext.test` (and CEL's `&&`), one false conjunct makes the condition false
+        whatever the others give, so a timeless conjunct that is false decides it for the
+        shape even where another conjunct reads times or fails; a failure is raised only
+        when no conjunct is false and none reads times."""
+        timed = False
+        failure: Exception | None = None
         for step in self.rules.steps[source]:
             if not self._is_timeless(step.source):
-                raise _Unsettled
-            if not ctx.test_step(step, source, params, event):
-                return False
+                timed = True  # false for some cases of the shape, perhaps
+                continue
+            try:
+                if not ctx.test_step(step, source, params, event):
+                    return False
+            except Exception as exc:  # noqa: BLE001 - a later conjunct may still be false
+                if failure is None:
+                    failure = exc
+        if timed:
+            raise _Unsettled
+        if failure is not None:
+            raise failure
         return True
 
     def _steps(

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from monitor.engine import rules as r
+from monitor.engine.celcheck import check_condition
 from monitor.engine.conjuncts import split_conjuncts
 from monitor.engine.fastpath import FastCondition, compile_fast
 from monitor.engine.gates import PlannedRule, gates_of, never_for
@@ -275,6 +276,14 @@ def _expressions(spec: r.RuleFile) -> Iterable[tuple[tuple[Any, ...], str]]:
                 yield ("rules", i, "detail", d, "when"), piece.when
 
 
+def _is_step_condition(loc: tuple[Any, ...]) -> bool:
+    """Whether the expression at `loc` is a step's condition (where `event` is defined): a
+    flow chart's stage or a rule's matched step, not a rule's, a grant's or a detail's."""
+    if loc[0] == "flow":
+        return True
+    return loc[0] == "rules" and len(loc) > 3 and loc[2] != "detail" and "grants" not in loc
+
+
 def _templates(spec: r.RuleFile) -> Iterable[tuple[tuple[Any, ...], str]]:
     """The placeholders of every rule's `detail`, with where the detail sits."""
     for i, rule in enumerate(spec.rules):
@@ -345,6 +354,10 @@ def _check_file(
             continue
         programs[source] = program
         _compile_parts(source, programs)
+        # What fails on every case, visible before any case is seen (a step condition is the
+        # only place `event` is defined).
+        for found in check_condition(source, spec.params, step=_is_step_condition(loc)):
+            problems.append(f"{where}{rid}: expression `{source}`: {found}")
     for loc, source in _templates(spec):
         where = _where(path, positions, loc)
         rid = _rule_id(spec.model_dump(), loc)

@@ -152,15 +152,45 @@ def cells(row: dict[str, Any]) -> list[str]:
     return out
 
 
+# The spreadsheet's columns: every count and rate, in Chinese, rates in per cent.
+CSV_COLUMNS = [
+    ("department", "承办单位"),
+    ("item_type", "事项类型"),
+    ("closed", "办结数"),
+    ("measured", "计时办结数"),
+    ("on_time", "按时办结数"),
+    ("early", "提前办结数"),
+    ("overdue", "超期办结数"),
+    ("on_time_rate", "按时办结率（%）"),
+    ("early_rate", "提前办结率（%）"),
+    ("overdue_rate", "超期率（%）"),
+    ("avg_limit_share", "平均用时占时限（%）"),
+    ("yellow", "黄牌"),
+    ("red", "红牌"),
+    ("cured", "黄牌已纠正"),
+]
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """Every figure, counts and rates, for a spreadsheet."""
+    """Every figure, counts and rates, for a spreadsheet: UTF-8 with a byte-order mark, which
+    is what makes Excel read the Chinese right when the file is opened by double-click."""
     buf = io.StringIO()
-    keys = list(Row("", "").as_dict())
     writer = csv.writer(buf)
-    writer.writerow(keys)
+    writer.writerow([header for _, header in CSV_COLUMNS])
     for row in rows:
-        writer.writerow(["" if row[k] is None else row[k] for k in keys])
-    return buf.getvalue()
+        out: list[object] = []
+        for key, _ in CSV_COLUMNS:
+            value = row[key]
+            if key == "item_type":
+                out.append(ITEM_TYPE_NAMES.get(value, value))
+            elif value is None:
+                out.append("")
+            elif key.endswith("_rate") or key == "avg_limit_share":
+                out.append(round(value * 100, 2))
+            else:
+                out.append(value)
+        writer.writerow(out)
+    return "\ufeff" + buf.getvalue()
 
 
 def to_html(rows: list[dict[str, Any]], month: str) -> tuple[str, str, str]:

@@ -43,7 +43,10 @@ def test_report_formats_and_mail(harness: Harness) -> None:
     harness.poll(bj("2026-11-13 10:00"))
     csv = sunlight(config, "report", "--month", "2026-11", "--format", "csv")
     assert csv.returncode == 0, csv.stderr
-    assert csv.stdout.splitlines()[1].startswith("市市场监督管理局,licensing,1,1,1,1,0,1.0,1.0,0.0,0.4")
+    header, first = csv.stdout.splitlines()[:2]
+    assert header.startswith("\ufeff承办单位,事项类型,办结数,计时办结数,按时办结数")  # a BOM for Excel
+    assert first.startswith("市市场监督管理局,行政许可,1,1,1,1,0,100.0,100.0,0.0,40.0")
+    assert not any(c.isascii() and c.isalpha() for c in csv.stdout)  # no English identifier
     html = sunlight(config, "report", "--month", "2026-11", "--format", "html").stdout
     assert "按时办结率" in html and "100.0%" in html and "<table" in html
     assert sunlight(config, "report", "--month", "2026-13").returncode == 2

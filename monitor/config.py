@@ -18,7 +18,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError
 from monitor.model import Category, Level
@@ -67,6 +67,27 @@ class DaemonConfig(_Strict):
     workers: int = Field(default=1, ge=1, le=64)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class SourceConfig(_Strict):
+    """When the source counts as at fault, and evaluation pauses (monitor.source.health)."""
+
+    # A table that lost more than this share of its rows since the last pass is at fault.
+    max_drop_fraction: float = Field(default=0.5, gt=0, lt=1)
+    # Once at fault, evaluation resumes when the table holds this share of the rows known
+    # before: a restore half done is not yet the source.
+    resume_fraction: float = Field(default=0.9, gt=0, le=1)
+    # Tables known to hold fewer rows are not checked for losses (a new, empty installation).
+    min_rows: int = Field(default=100, ge=1)
+
+    @model_validator(mode="after")
+    def _resume_above_drop(self) -> SourceConfig:
+        if self.resume_fraction < 1 - self.max_drop_fraction:
+            raise ValueError(
+                f"resume_fraction ({self.resume_fraction}) must be at least 1 - max_drop_fraction "
+                f"({1 - self.max_drop_fraction:g}), or a fault would end while its loss is still there"
+            )
+        return self
 
 
 class MetricsConfig(_Strict):
@@ -128,6 +149,7 @@ class Config(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     rules: RulesConfig = RulesConfig()
     daemon: DaemonConfig = DaemonConfig()
+    source: SourceConfig = SourceConfig()
     metrics: MetricsConfig = MetricsConfig()
     notify: NotifyConfig = NotifyConfig()
     base_dir: Path = Path()
@@ -166,10 +188,11 @@ class Config(_Strict):
 
 
 _KNOWN = sorted(
-    {"timezone", "database", "rules", "daemon", "metrics", "notify"}
+    {"timezone", "database", "rules", "daemon", "source", "metrics", "notify"}
     | set(DatabaseConfig.model_fields)
     | set(RulesConfig.model_fields)
     | set(DaemonConfig.model_fields)
+    | set(SourceConfig.model_fields)
     | set(MetricsConfig.model_fields)
     | set(NotifyConfig.model_fields)
     | set(SmtpConfig.model_fields)

@@ -6,6 +6,7 @@ never a case number or a person.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
@@ -77,10 +78,22 @@ class Metrics:
         )
         self.rules_loaded = Gauge("sunlight_rules_loaded", "Rules in the active set.", registry=r)
         # Series that exist from the start, so rate() sees the first failure too.
-        for result in ("ok", "error"):
+        for result in ("ok", "error", "source_fault"):
             self.passes.labels(result)
         for permanent in ("true", "false"):
             self.notices_failed.labels(permanent)
+        self.source_fault = Gauge(
+            "sunlight_source_fault",
+            "1 while a source table is at fault (evaluation paused), else 0.",
+            ["table"],
+            registry=r,
+        )
+        self.source_faults = Counter(
+            "sunlight_source_faults_total", "Source faults that began, by table.", ["table"], registry=r
+        )
+        for table in ("power_items", "cases", "case_events"):
+            self.source_fault.labels(table).set(0)
+            self.source_faults.labels(table)
         self.calendar_known = Gauge(
             "sunlight_calendar_known_until_timestamp_seconds",
             "The last day (00:00 UTC) covered by an official holiday notice.",
@@ -91,6 +104,12 @@ class Metrics:
         self.calendar_known.set(
             datetime(known_until.year, known_until.month, known_until.day, tzinfo=UTC).timestamp()
         )
+
+    def set_source_faults(self, faults: Mapping[str, str], began: Iterable[str]) -> None:
+        for table in ("power_items", "cases", "case_events"):
+            self.source_fault.labels(table).set(1 if table in faults else 0)
+        for table in began:
+            self.source_faults.labels(table).inc()
 
     def set_source_lag(self, source_newest: datetime | None, now: datetime) -> None:
         if source_newest is not None:

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -33,6 +33,7 @@ from monitor.engine.screen import Screen
 from monitor.explain import explain_text
 from monitor.metrics import Metrics
 from monitor.model import Case, Category, Evaluation, Level
+from monitor.source import health
 from monitor.source.reader import SourceReader
 from monitor.state import store
 
@@ -50,6 +51,7 @@ class PassResult:
     transitions: int
     notices: int
     seconds: float
+    source_fault: str | None = None  # the pass was paused: the source is not whole
 
     @property
     def worked(self) -> bool:
@@ -71,6 +73,7 @@ class Pipeline:
     last: Generation | None = None  # the rules and calendar of the last pass
     screen: tuple[str, Screen] | None = None  # for the rules and calendar of that digest
     analyzed_at: float | None = None  # when this process last refreshed the planner's statistics
+    source_faults: dict[str, str] = field(default_factory=dict)  # the last pass's, by table (/readyz)
 
     def screen_for(self, digest: str, rules: RuleSet, calendar: WorkCalendar) -> Screen:
         if self.screen is None or self.screen[0] != digest:
@@ -136,6 +139,10 @@ def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, inges
         if ingest:
             queue_affected(p.state, current, p.last, now, p.config.tz)
         p.last = current
+    fault = _source_fault(p, now, ingest)
+    if fault is not None:
+        # Nothing is read and nothing evaluated: missing records must not raise or cure alerts.
+        return PassResult(0, 0, 0, 0, time.perf_counter() - started, fault)
     events_read, newest = _ingest(p, now) if ingest else (0, None)
     # A full page of events means a backlog (a first start): the next page is queued while
     # the queue still holds work, so that other processes never wait for it with nothing to do.
@@ -185,6 +192,30 @@ def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, inges
         seconds,
     )
     return PassResult(events_read, evaluated, transitions, notices, seconds)
+
+
+def _source_fault(p: Pipeline, now: datetime, ingest: bool) -> str | None:
+    """What is wrong with the source, if anything (monitor.source.health); the process that
+    reads the source checks it, the others take what it recorded."""
+    with p.state.begin() as conn:
+        if ingest and store.lock_cursor(conn, now):
+            overlap = p.reader.overlap
+            verdict = health.check(p.source, conn, store.read_cursor(conn), p.config.source, overlap, now)
+        else:
+            verdict = health.stored_faults(conn)
+    if ingest:
+        # One line when this process first sees a fault (it may have begun before a restart).
+        for table in health.TABLE_NAMES:
+            if table in verdict.faults and table not in p.source_faults:
+                log.error("%s", verdict.faults[table])
+            elif table in p.source_faults and table not in verdict.faults:
+                log.warning("source consistent again: %s; evaluation resumes", table)
+        if p.metrics is not None:
+            p.metrics.set_source_faults(verdict.faults, verdict.began)
+            if verdict.faults:
+                p.metrics.passes.labels("source_fault").inc()
+    p.source_faults = verdict.faults
+    return verdict.summary() or None
 
 
 def _ingest(p: Pipeline, now: datetime) -> tuple[int, datetime | None]:

@@ -99,13 +99,15 @@ class Daemon:
         return result.worked
 
     def ready(self) -> tuple[bool, str]:
-        """Ready when both databases answer and a rule set is loaded."""
+        """Ready when both databases answer, the source is whole and a rule set is loaded."""
         try:
             for engine in {self.app.source, self.app.state}:
                 with engine.connect() as conn:
                     conn.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             return False, f"database unreachable: {exc}"
+        if self.pipeline.source_faults:
+            return False, "; ".join(self.pipeline.source_faults.values())
         if self.holder.errors:
             return (
                 True,

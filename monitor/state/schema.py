@@ -157,6 +157,23 @@ cursors = Table(
     Column("updated_at", _ts(), nullable=False),
 )
 
+# What the daemon last saw in each source table while the source was whole, and whether the
+# source is at fault now (monitor.source.health): kept in the state database so that a
+# restart during an outage does not take the empty tables for the new normal.
+source_tables = Table(
+    "sunlight_source_tables",
+    state_metadata,
+    Column("name", String(32), primary_key=True),
+    Column("known_rows", BigInteger, nullable=False),
+    Column("seen_at", _ts(), nullable=False),
+    Column("fault", Text),  # NULL: the table is consistent
+    Column("fault_since", _ts()),
+    Column("accepted_by", String(128)),  # who last confirmed the table's figures (`sunlight source accept`)
+    Column("accepted_note", Text),
+    Column("accepted_at", _ts()),
+    Column("updated_at", _ts(), nullable=False),
+)
+
 alerts = Table(
     "sunlight_alerts",
     state_metadata,

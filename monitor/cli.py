@@ -31,10 +31,12 @@ alerts_app = typer.Typer(help="List alerts and act on them.", invoke_without_com
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident alert history.", no_args_is_help=True)
+source_app = typer.Typer(help="The source's health: faults that pause evaluation.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(audit_app, name="audit")
+app.add_typer(source_app, name="source")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -112,6 +114,9 @@ def run(
             f"{result.notices} notices queued, {sent.sent} sent ({result.seconds:.2f}s)"
         )
         application.dispose()
+        if result.source_fault is not None:
+            typer.echo(result.source_fault, err=True)
+            raise typer.Exit(1)
         return
     Daemon(application, fixed_now=_now(now, cfg) if now is not None else None).run()
 
@@ -722,6 +727,58 @@ def audit_verify() -> None:
         return
     typer.echo(f"TAMPERED: {verdict.problem}", err=True)
     raise typer.Exit(1)
+
+
+@source_app.command("status")
+def source_status() -> None:
+    """Each source table: the rows known, when they were seen, and its fault if it has one."""
+    from monitor.source.health import TABLE_NAMES, read_known
+
+    cfg = _config()
+    application = _app(cfg)
+    with application.state.connect() as conn:
+        known = read_known(conn)
+    application.dispose()
+    for name in TABLE_NAMES:
+        k = known.get(name)
+        if k is None:
+            typer.echo(f"{name}: not checked yet")
+        else:
+            seen = k.seen_at.astimezone(cfg.tz).isoformat(timespec="seconds")
+            typer.echo(f"{name}: {k.rows} rows seen at {seen}" + (f"; FAULT: {k.fault}" if k.fault else ""))
+
+
+@source_app.command("accept")
+def source_accept(
+    by: Annotated[str, typer.Option("--by", help="Who confirms the source as it is")],
+    note: Annotated[str, typer.Option("--note", help="Why: what removed the rows")],
+    now: NowOpt = None,
+) -> None:
+    """Confirm the source as it is now (a genuine mass deletion): evaluation resumes."""
+    from monitor.source.health import accept, read_known, wait_for_cursor
+    from monitor.state import store
+
+    if not by.strip() or not note.strip():
+        raise ConfigError("--by and --note must not be empty")
+    cfg = _config()
+    at = _now(now, cfg)
+    application = _app(cfg)
+    try:
+        with application.state.begin() as conn:
+            wait_for_cursor(conn, at)
+            before = read_known(conn)
+            cursor = accept(application.source, conn, store.read_cursor(conn), by.strip(), note.strip(), at)
+            store.write_cursor(conn, cursor, at)
+            after = read_known(conn)
+    finally:
+        application.dispose()
+    for name, k in after.items():
+        was = before.get(name)
+        typer.echo(
+            f"{name}: {was.rows if was else 0} -> {k.rows} rows"
+            + (" (was at fault)" if was and was.fault else "")
+        )
+    typer.echo(f"source accepted by {by.strip()}; evaluation resumes at the next pass")
 
 
 def main() -> None:

@@ -306,6 +306,47 @@ def test_evaluation_only_processes_obey_the_recorded_fault(source: Harness) -> N
     assert result.cases_evaluated == 0 and "cases holds 0 rows" in (result.source_fault or "")
 
 
+def test_accept_confirms_a_genuine_mass_deletion(source: Harness) -> None:
+    """The operator confirms: the figures now are the ones known, and evaluation resumes."""
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    _sql(
+        source,
+        "DELETE FROM case_events WHERE case_id > 'C03'",
+        "DELETE FROM cases WHERE case_id > 'C03'",
+    )
+    assert source.poll(LATER).source_fault is not None
+    config = source.config.base_dir / "config.yaml"
+    status = CliRunner().invoke(app, ["--config", str(config), "source", "status"])
+    assert status.exit_code == 0, status.output
+    assert "cases" in status.output and "FAULT" in status.output
+    accepted = CliRunner().invoke(
+        app, ["--config", str(config), "source", "accept", "--by", "王运维", "--note", "2025年办件迁出"]
+    )
+    assert accepted.exit_code == 0, accepted.output
+    assert "accepted by 王运维" in accepted.output
+    _all_due(source, AFTER)
+    result = source.poll(AFTER)
+    assert result.source_fault is None and result.cases_evaluated == 40
+    with source.app.state.connect() as conn:
+        known = health.read_known(conn)
+    assert known["cases"].rows == 4 and known["cases"].fault is None
+
+
+def test_run_once_says_the_source_is_at_fault_and_exits_1(source: Harness) -> None:
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    _sql(source, "DELETE FROM power_items")
+    config = source.config.base_dir / "config.yaml"
+    ran = CliRunner().invoke(app, ["--config", str(config), "run", "--once", "--now", LATER.isoformat()])
+    assert ran.exit_code == 1
+    assert "source fault: power_items holds 0 rows, 40 were seen" in ran.output
+
+
 def test_a_new_installation_fills_from_empty_without_a_fault(tmp_path: Path, sqlite_url: str) -> None:
     h = Harness(load_config(write_config(tmp_path, sqlite_url), environ={}))
     try:

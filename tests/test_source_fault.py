@@ -31,13 +31,13 @@ TABLES = ("power_items", "cases", "case_events")
 YELLOW = {(f"C{n:02}", "yellow") for n in range(20, 40)}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "mariadb"])
 def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     """A harness (min_rows 10) over a source evaluated once: 20 clean cases, 20 yellow."""
     if request.param == "sqlite":
         yield from _harness(tmp_path, f"sqlite:///{tmp_path / 'sunlight.db'}")
         return
-    with scratch_database("postgres") as url:
+    with scratch_database(request.param) as url:
         yield from _harness(tmp_path, url)
 
 

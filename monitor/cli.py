@@ -6,12 +6,13 @@ on standard error.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from sqlalchemy import select
@@ -321,6 +322,48 @@ def alerts_close(
 ) -> None:
     """Close an alert after handling (it stays on record and is never reopened)."""
     _act(alert_id, "closed", by, note, now, "resolved", ("open", "acknowledged"))
+
+
+@alerts_app.command("silence")
+def alerts_silence(
+    until: Annotated[str, typer.Option("--until", help="Until when (ISO 8601, Beijing time if no offset)")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the notices are held back")],
+    by: Annotated[str, typer.Option("--by", help="Who decides it")],
+    case: Annotated[str | None, typer.Option("--case", help="One case, by its number")] = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="One rule, by its id")] = None,
+    department: Annotated[str | None, typer.Option("--department", help="One department")] = None,
+    now: NowOpt = None,
+) -> None:
+    """Hold back the notices of a case, a rule or a department until a time (the alerts are
+    still raised and recorded; the notices are kept with the status `silenced`)."""
+    from alerts import silences
+
+    chosen = [(s, v) for s, v in (("case", case), ("rule", rule), ("department", department)) if v]
+    if len(chosen) != 1:
+        raise ConfigError("give exactly one of --case, --rule or --department")
+    [(scope, value)] = chosen
+    cfg = _config()
+    if scope == "rule":
+        from monitor.engine import load_ruleset
+
+        loaded = load_ruleset(cfg.path(cfg.rules.path), frozenset(cfg.notify.routes))
+        known = {r.id for f in loaded.files for r in f.spec.rules}
+        if value not in known:
+            hint = difflib.get_close_matches(value, sorted(known), n=1)
+            raise ConfigError(
+                f"--rule {value!r}: no such rule" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            )
+    try:
+        ends = parse_instant(until, cfg.tz)
+    except ValueError as exc:
+        raise ConfigError(f"--until: {until!r} is not an ISO 8601 time") from exc
+    application = _app(cfg)
+    at = _now(now, cfg)
+    with application.state.begin() as conn:
+        silence_id = silences.add(conn, cast(silences.Scope, scope), value, ends, reason, by, at)
+    application.dispose()
+    shown = ends.astimezone(cfg.tz).isoformat()
+    typer.echo(f"silence {silence_id}: notices for {scope} {value} held back until {shown}")
 
 
 def _act(

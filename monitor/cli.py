@@ -145,7 +145,8 @@ def import_(
         elif not path.exists():
             raise NotFoundError(f"{path}: no such file")
         else:
-            lines = path.open(encoding="utf-8")
+            # A line that is not UTF-8 is reported by read_lines, not a crash mid-file.
+            lines = path.open(encoding="utf-8", errors="surrogateescape")
         report = import_records(application.source, read_lines(lines, str(path)), utcnow())
         for err in report.errors:
             typer.echo(err, err=True)

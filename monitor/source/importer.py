@@ -9,6 +9,7 @@ number and reason; the good ones load.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,12 +17,15 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy.exc import DataError, IntegrityError
 
 from monitor.errors import RecordError
 from monitor.source.records import CaseRecord, EventRecord, ItemRecord, parse_line
 from monitor.state.schema import case_events, cases, power_items
 
 BATCH = 1000
+# Bytes that are not UTF-8, as the "surrogateescape" error handler lets them through.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass
@@ -45,6 +49,9 @@ def read_lines(
         if not line.strip():
             continue
         where = f"{origin}:{number}"
+        if _UNDECODABLE.search(line):
+            yield where, "not UTF-8 text"
+            continue
         try:
             yield where, parse_line(line)
         except RecordError as exc:
@@ -57,12 +64,12 @@ def import_records(
     now: datetime,
 ) -> ImportReport:
     report = ImportReport()
-    batch: list[ItemRecord | CaseRecord | EventRecord] = []
+    batch: list[tuple[str, ItemRecord | CaseRecord | EventRecord]] = []
     for where, rec in records:
         if isinstance(rec, str):
             report.errors.append(f"{where}: {rec}")
             continue
-        batch.append(rec)
+        batch.append((where, rec))
         if len(batch) >= BATCH:
             _flush(engine, batch, now, report)
             batch = []
@@ -73,14 +80,39 @@ def import_records(
 
 def _flush(
     engine: Engine,
-    batch: list[ItemRecord | CaseRecord | EventRecord],
+    batch: list[tuple[str, ItemRecord | CaseRecord | EventRecord]],
     now: datetime,
     report: ImportReport,
 ) -> None:
+    """Write a batch in one transaction; if the database refuses it (a value validation did
+    not foresee), write its records one by one, so that only the refused one is lost."""
+    try:
+        _merge(report, _write(engine, [rec for _, rec in batch], now))
+        return
+    except (DataError, IntegrityError):
+        pass  # a value the database refuses; a connection or SQL failure fails the import whole
+    for where, rec in batch:
+        try:
+            _merge(report, _write(engine, [rec], now))
+        except (DataError, IntegrityError) as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            report.errors.append(f"{where}: the database refused the record: {reason}")
+
+
+def _write(engine: Engine, batch: list[ItemRecord | CaseRecord | EventRecord], now: datetime) -> ImportReport:
+    part = ImportReport()
     with engine.begin() as conn:
-        _upsert_items(conn, [r for r in batch if isinstance(r, ItemRecord)], now, report)
-        _upsert_cases(conn, [r for r in batch if isinstance(r, CaseRecord)], now, report)
-        _insert_events(conn, [r for r in batch if isinstance(r, EventRecord)], now, report)
+        _upsert_items(conn, [r for r in batch if isinstance(r, ItemRecord)], now, part)
+        _upsert_cases(conn, [r for r in batch if isinstance(r, CaseRecord)], now, part)
+        _insert_events(conn, [r for r in batch if isinstance(r, EventRecord)], now, part)
+    return part
+
+
+def _merge(report: ImportReport, part: ImportReport) -> None:
+    report.items += part.items
+    report.cases += part.cases
+    report.events += part.events
+    report.unchanged += part.unchanged
 
 
 def _item_values(rec: ItemRecord) -> dict[str, Any]:

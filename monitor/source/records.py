@@ -10,20 +10,68 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import RecordError
 from monitor.model import Applicant, Case, Event, ItemType, LimitUnit, PowerItem
 
+# What the source tables can hold, checked before the database sees a record: one line
+# that would overflow a column must be refused alone, not abort its whole batch.
+MAX_LIMIT = 3650  # a time limit of ten years is far beyond any law's; INTEGER holds the rest
+EARLIEST, LATEST = datetime(1980, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+# No control character in any text; in names and keys not even a line break, since they
+# reach mail headers, the terminal and log lines. U+0085, U+2028 and U+2029 break lines too.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK = re.compile(r"[\t\n\r\x85\u2028\u2029]")
+_NAMES = frozenset({"item_code", "name", "department", "case_id", "event_id", "kind", "id_number", "phone"})
+
+
+def _text_problem(value: object, where: str, single_line: bool) -> str | None:
+    """What is wrong with the texts in `value` (walking lists and objects), if anything."""
+    if isinstance(value, str):
+        bad = _CONTROL.search(value) or (_LINE_BREAK.search(value) if single_line else None)
+        return f"{where}: a control character (U+{ord(bad.group()):04X}) in text" if bad else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _text_problem(key, where, True) or _text_problem(item, f"{where}.{key}", False)
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _text_problem(item, f"{where}[{i}]", single_line)
+            if found:
+                return found
+    return None
+
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_text(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                found = _text_problem(value, str(key), key in _NAMES or key == "actors")
+                if found:
+                    raise ValueError(found)
+        return data
 
 
 class ItemRecord(_Record):
@@ -32,17 +80,18 @@ class ItemRecord(_Record):
     name: str = Field(min_length=1, max_length=255)
     item_type: ItemType
     department: str = Field(min_length=1, max_length=128)
-    legal_limit: int | None = Field(default=None, ge=0)
-    promised_limit: int | None = Field(default=None, ge=0)
+    legal_limit: int | None = Field(default=None, ge=0, le=MAX_LIMIT)
+    promised_limit: int | None = Field(default=None, ge=0, le=MAX_LIMIT)
     limit_unit: LimitUnit
-    fee_standard: Decimal = Field(default=Decimal(0), ge=0)
+    # NUMERIC(14, 2): at most twelve digits of yuan.
+    fee_standard: Decimal = Field(default=Decimal(0), ge=0, lt=Decimal(10) ** 12, decimal_places=2)
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class ApplicantRecord(_Record):
-    name: str | None = None
-    id_number: str | None = None
-    phone: str | None = None
+    name: str | None = Field(default=None, max_length=255)
+    id_number: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=64)
 
 
 class CaseRecord(_Record):
@@ -60,8 +109,24 @@ class EventRecord(_Record):
     case_id: str = Field(min_length=1, max_length=64)
     kind: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
     at: AwareDatetime
-    actors: list[str] = Field(default_factory=list)
+    actors: list[Annotated[str, Field(max_length=255)]] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        # pydantic would take a number as seconds since 1970; the format says ISO 8601 text,
+        # and a number in milliseconds would silently become a time in the year 55000.
+        if not isinstance(value, str):
+            raise ValueError('a time is ISO 8601 text with its offset, e.g. "2026-11-23T09:12:33+08:00"')
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _plausible(cls, value: datetime) -> datetime:
+        if not EARLIEST <= value < LATEST:
+            raise ValueError(f"{value.isoformat()} is outside the years 1980 to 2099")
+        return value
 
     def identity(self) -> str:
         """The event's id; without one, a digest of its case, kind, time and content."""
@@ -95,7 +160,11 @@ def parse_line(line: str) -> ItemRecord | CaseRecord | EventRecord:
         for err in exc.errors()[:3]:
             loc = ".".join(str(x) for x in err["loc"] if x not in ("item", "case", "event"))
             msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-            parts.append(f"{loc or 'type'}: {msg}")
+            msg = msg.removeprefix("Value error, ")
+            if err["type"] == "value_error" and not loc:
+                parts.append(msg)  # a whole-record check: the message names the field
+            else:
+                parts.append(f"{loc or 'type'}: {msg}")
         raise RecordError("; ".join(parts)) from exc
 
 

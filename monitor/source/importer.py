@@ -40,6 +40,13 @@ class ImportReport:
     def loaded(self) -> int:
         return self.items + self.cases + self.events
 
+    def add(self, part: ImportReport) -> None:
+        """Count what a committed write of one batch (or one record) loaded."""
+        self.items += part.items
+        self.cases += part.cases
+        self.events += part.events
+        self.unchanged += part.unchanged
+
 
 def read_lines(
     lines: Iterable[str], origin: str
@@ -87,13 +94,13 @@ def _flush(
     """Write a batch in one transaction; if the database refuses it (a value validation did
     not foresee), write its records one by one, so that only the refused one is lost."""
     try:
-        _merge(report, _write(engine, [rec for _, rec in batch], now))
+        report.add(_write(engine, [rec for _, rec in batch], now))
         return
     except (DataError, IntegrityError):
         pass  # a value the database refuses; a connection or SQL failure fails the import whole
     for where, rec in batch:
         try:
-            _merge(report, _write(engine, [rec], now))
+            report.add(_write(engine, [rec], now))
         except (DataError, IntegrityError) as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             report.errors.append(f"{where}: the database refused the record: {reason}")
@@ -106,13 +113,6 @@ def _write(engine: Engine, batch: list[ItemRecord | CaseRecord | EventRecord], n
         _upsert_cases(conn, [r for r in batch if isinstance(r, CaseRecord)], now, part)
         _insert_events(conn, [r for r in batch if isinstance(r, EventRecord)], now, part)
     return part
-
-
-def _merge(report: ImportReport, part: ImportReport) -> None:
-    report.items += part.items
-    report.cases += part.cases
-    report.events += part.events
-    report.unchanged += part.unchanged
 
 
 def _item_values(rec: ItemRecord) -> dict[str, Any]:

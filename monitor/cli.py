@@ -160,33 +160,65 @@ def import_(
         raise typer.Exit(1)
 
 
-@app.command()
+_DEMO_HELP = (
+    "Fill the embedded database with realistic demo data relative to today.\n\n"
+    "Only into a database without cases, events or catalogue items: on any other it refuses "
+    "(exit 2) and writes nothing, because a second demo would rewrite the first one's cases "
+    "under the same case numbers. --reset first removes what an earlier demo loaded and "
+    "everything recorded about it (alerts, their history, notices), and refuses data the demo "
+    "did not load; --if-empty leaves a database that holds data as it is and exits 0."
+)
+
+
+@app.command(help=_DEMO_HELP)
 def demo(
     cases: Annotated[int, typer.Option("--cases", min=1, help="How many cases")] = 400,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 1,
     now: NowOpt = None,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Replace what an earlier `sunlight demo` loaded, with its alerts and notices "
+            "(stop the daemon first)",
+        ),
+    ] = False,
+    if_empty: Annotated[
+        bool,
+        typer.Option("--if-empty", help="On a database that holds data, write nothing and exit 0"),
+    ] = False,
 ) -> None:
     """Fill the embedded database with realistic demo data relative to today."""
-    from monitor.demo import demo_records
-    from monitor.source.importer import import_records
+    from monitor.demoload import held, load_demo
 
+    if reset and if_empty:
+        raise ConfigError("--reset and --if-empty exclude each other")
     cfg = _config()
+    if not cfg.database.manages_source:
+        raise ConfigError("the source is a separate database that Sunlight does not own; no demo there")
     application = _app(cfg)
     at = _now(now, cfg)
-    records = ((f"demo:{i}", rec) for i, rec in enumerate(_parsed(demo_records(at, cases, seed)), start=1))
-    report = import_records(application.source, records, at)
-    application.dispose()
+    try:
+        if if_empty:
+            with application.source.connect() as conn:
+                there = held(conn)
+            if not there.empty:
+                typer.echo(f"demo data not loaded: the database already holds {there}")
+                return
+        loaded = load_demo(application.source, application.state, at, cases, seed, reset=reset)
+    finally:
+        application.dispose()
+    report = loaded.report
+    for err in report.errors:
+        typer.echo(err, err=True)
+    if loaded.replaced is not None:
+        typer.echo(f"removed the earlier demo's {loaded.replaced}, with its alerts and notices")
     typer.echo(
         f"demo data as of {at.astimezone(cfg.tz):%Y-%m-%d %H:%M}: {report.items} items, "
         f"{report.cases} cases, {report.events} events loaded"
     )
-
-
-def _parsed(records: Any) -> Any:
-    from monitor.source.records import parse_line
-
-    for rec in records:
-        yield parse_line(json.dumps(rec, ensure_ascii=False, default=str))
+    if report.errors:
+        raise typer.Exit(1)
 
 
 # -- alerts ------------------------------------------------------------------------------

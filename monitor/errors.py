@@ -25,6 +25,12 @@ class RuleError(SunlightError):
         super().__init__(problems[0] if len(problems) == 1 else f"{len(problems)} rule errors")
 
 
+class RefusedError(SunlightError):
+    """A command that would overwrite data it was not asked to replace; nothing was written."""
+
+    exit_code = 2
+
+
 class RecordError(SunlightError):
     """A source record cannot be read; it becomes a data_quality finding, never a crash."""
 

@@ -460,7 +460,7 @@ def test_compose_wires_the_stack_and_mounts_existing_files() -> None:
     assert env["SUNLIGHT_METRICS_HOST"] == "0.0.0.0"
     assert sunlight["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert sunlight["depends_on"]["sunlight-demo"]["condition"] == "service_completed_successfully"
-    assert services["sunlight-demo"]["command"] == ["demo"]
+    assert services["sunlight-demo"]["command"] == ["demo", "--if-empty"]
     assert services["postgres"]["healthcheck"]["test"]
     # Prometheus scrapes the service by its compose name and the port the image exposes.
     [job] = load_yaml(PROMETHEUS_DIR / "prometheus.yml")["scrape_configs"]

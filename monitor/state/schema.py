@@ -120,6 +120,20 @@ case_events = Table(
     Index("ix_case_events_case_id", "case_id", "at"),
 )
 
+# What `sunlight demo` loaded, so that `--reset` replaces only a database the demo filled
+# (monitor/demoload.py): one row, absent from a platform's source.
+demo_marks = Table(
+    "sunlight_demo",
+    source_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("as_of", _ts(), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("cases", Integer, nullable=False),  # as asked for (--cases)
+    Column("item_rows", BigInteger, nullable=False),  # as loaded
+    Column("case_rows", BigInteger, nullable=False),
+    Column("event_rows", BigInteger, nullable=False),
+)
+
 
 state_metadata = MetaData()
 

@@ -269,6 +269,18 @@ def check_condition(source: str, params: Mapping[str, Any], step: bool) -> list[
     return checker.problems
 
 
+def check_value(source: str, params: Mapping[str, Any]) -> list[str]:
+    """What is certain to fail in `source`, an expression whose value is shown rather than
+    tested (a placeholder of `detail`): the same checks but the one for true or false."""
+    try:
+        root = parse(source)
+    except CelSyntaxError:
+        return []
+    checker = _Checker(source, params, step=False)
+    checker.infer(root, {})
+    return checker.problems
+
+
 def analysable(source: str) -> bool:
     """Whether `check_condition` can read `source` at all."""
     try:

@@ -19,17 +19,17 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from monitor.engine import rules as r
-from monitor.engine.celcheck import check_condition
+from monitor.engine.celcheck import check_condition, check_value
 from monitor.engine.conjuncts import split_conjuncts
 from monitor.engine.fastpath import FastCondition, compile_fast
 from monitor.engine.gates import PlannedRule, gates_of, never_for
+from monitor.engine.params import PARAM_REF, Ref, in_expression, stray, substitute
 from monitor.engine.template import template_expressions
 from monitor.errors import RuleError
 from monitor.model import STANDARD_EVENT_KINDS, ItemType
 from monitor.vocabulary import STANDARD_EVENT_NAMES, STANDARD_VALUE_NAMES, Vocabulary
 
 CEL_VARIABLES = frozenset({"case", "events", "event", "params", "now"})
-_PARAM_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 Position = tuple[int, int]  # 1-based line and column
 
 
@@ -146,11 +146,18 @@ class RuleSet:
 
 
 def _positions(text: str) -> dict[tuple[Any, ...], Position]:
-    """Map each path in the YAML document (keys and list indexes) to where it starts."""
+    """Map each path in the YAML document (keys and list indexes) to where it starts; a
+    one-line scalar written as it reads also gets `(*path, "<content>")`, where its first
+    character stands, so that a place inside an expression can be named."""
     out: dict[tuple[Any, ...], Position] = {}
 
     def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
         out[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.ScalarNode) and node.start_mark.line == node.end_mark.line:
+            quote = 1 if node.style in ("'", '"') else 0
+            start = node.start_mark.index + quote
+            if text[start : start + len(node.value)] == node.value:
+                out[(*path, "<content>")] = (node.start_mark.line + 1, node.start_mark.column + 1 + quote)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 sub = (*path, key.value)
@@ -178,6 +185,56 @@ def _where(path: Path, positions: dict[tuple[Any, ...], Position], loc: Iterable
             line, col = positions[key]
             return f"{path}:{line}:{col}"
     return str(path)
+
+
+def _at(path: Path, positions: dict[tuple[Any, ...], Position], loc: tuple[Any, ...], offset: int = 0) -> str:
+    """`file:line:col` of the character `offset` into the text at `loc`, where the document
+    shows it verbatim; else of the value at `loc` (not of its key, as `_where` gives)."""
+    loc = _written(positions, loc)
+    for at in (loc, (*loc, "text")):  # a detail piece is its text or a mapping with one
+        if (*at, "<content>") in positions:
+            line, col = positions[(*at, "<content>")]
+            return f"{path}:{line}:{col + offset}"
+    if loc in positions:
+        line, col = positions[loc]
+        return f"{path}:{line}:{col}"
+    return _where(path, positions, loc)
+
+
+def _written(positions: dict[tuple[Any, ...], Position], loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`loc`, a path in the model, as the document writes it: one step may stand without
+    its list (`event: {kind: decided, when: …}` is step 0 of `event`)."""
+    if loc in positions:
+        return loc
+    for i, part in enumerate(loc):
+        if part == 0 and not isinstance(part, bool):
+            shorter = (*loc[:i], *loc[i + 1 :])
+            if shorter in positions:
+                return shorter
+    return loc
+
+
+def _ref_problem(path: Path, positions: dict[tuple[Any, ...], Position], data: Any, ref: Ref) -> str:
+    where = _where(path, positions, ref.loc) if ref.key else _at(path, positions, ref.loc)
+    return f"{where}{_rule_id(data, ref.loc)}: {ref.problem}"
+
+
+def _dollar(
+    path: Path,
+    positions: dict[tuple[Any, ...], Position],
+    loc: tuple[Any, ...],
+    source: str,
+    params: Any,
+    exc: Exception,
+    base: int = 0,
+) -> tuple[str, str] | None:
+    """Where and why, for an expression CEL refused at a `$`: a parameter written `$name`.
+    `base`: where the expression starts in the YAML value (a placeholder in its text)."""
+    found = in_expression(source, params) if "'$'" in str(exc) else None
+    if found is None:
+        return None
+    offset, sentence = found
+    return _at(path, positions, loc, base + offset), sentence
 
 
 def _rule_id(data: Any, loc: tuple[Any, ...]) -> str:
@@ -211,22 +268,6 @@ def _types_in(annotation: Any) -> Iterable[Any]:
 
 
 _KNOWN_KEYS = sorted(_all_field_names(r.RuleFile) | {"kind"})
-
-
-def _substitute(value: Any, params: dict[str, Any], missing: list[str]) -> Any:
-    """Replace `$name` strings with the file's parameter values."""
-    if isinstance(value, str):
-        m = _PARAM_REF.match(value)
-        if m:
-            if m.group(1) in params:
-                return params[m.group(1)]
-            missing.append(m.group(1))
-        return value
-    if isinstance(value, dict):
-        return {k: _substitute(v, params, missing) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, params, missing) for v in value]
-    return value
 
 
 def _describe(err: Any) -> str:
@@ -342,7 +383,11 @@ def _check_file(
         try:
             program = programs.get(source) or cel.compile(source)
         except ValueError as exc:
-            problems.append(f"{where}{rid}: bad expression `{source}`: {_cel_error(exc)}")
+            dollar = _dollar(path, positions, loc, source, spec.params, exc)
+            if dollar is not None:
+                problems.append(f"{dollar[0]}{rid}: expression `{source}`: {dollar[1]}")
+            else:
+                problems.append(f"{where}{rid}: bad expression `{source}`: {_cel_error(exc)}")
             continue
         unknown = set(program.variables()) - CEL_VARIABLES - _comprehension_vars(source)
         if unknown:
@@ -364,9 +409,16 @@ def _check_file(
         try:
             program = programs.get(source) or cel.compile(source)
         except ValueError as exc:
-            problems.append(
-                f"{where}{rid}: bad placeholder `{{{{ {source} }}}}` in `detail`: {_cel_error(exc)}"
-            )
+            text = spec.rules[loc[1]].detail[loc[3]].text
+            dollar = _dollar(path, positions, loc, source, spec.params, exc, max(text.find(source), 0))
+            if dollar is not None:
+                problems.append(
+                    f"{dollar[0]}{rid}: placeholder `{{{{ {source} }}}}` in `detail`: {dollar[1]}"
+                )
+            else:
+                problems.append(
+                    f"{where}{rid}: bad placeholder `{{{{ {source} }}}}` in `detail`: {_cel_error(exc)}"
+                )
             continue
         unknown = set(program.variables()) - CEL_VARIABLES - {"event"} - _comprehension_vars(source)
         if unknown or "event" in program.variables():
@@ -376,12 +428,14 @@ def _check_file(
                 "a detail may read case, events, params and now"
             )
             continue
+        for found in check_value(source, spec.params):
+            problems.append(f"{where}{rid}: placeholder `{{{{ {source} }}}}` in `detail`: {found}")
         if expressions is not None:
             expressions[source] = program
     for c, chain in enumerate(spec.flow):
         for st, stage in enumerate(chain):
             for j, m in enumerate(stage):
-                if m.kind not in kinds:
+                if m.kind not in kinds and not PARAM_REF.match(m.kind):  # a `$name`: reported as one
                     problems.append(_unknown_kind(path, positions, ("flow", c, st, j), "", m.kind, kinds))
     for i, rule in enumerate(spec.rules):
         rid = f" [rule {rule.id}]"
@@ -405,7 +459,7 @@ def _check_file(
                         )
         for name, matches in _matches_of(rule):
             for j, m in enumerate(matches):
-                if m.kind not in kinds:
+                if m.kind not in kinds and not PARAM_REF.match(m.kind):
                     problems.append(
                         _unknown_kind(path, positions, ("rules", i, *name, j), rid, m.kind, kinds)
                     )
@@ -502,14 +556,18 @@ def load_ruleset(folder: Path, routes: frozenset[str] | None = None) -> RuleSet:
         parsed.append((path, data, positions, hashlib.sha256(text.encode()).hexdigest()[:16]))
     for path, data, positions, file_digest in parsed:
         params = data.get("params") or {}
-        missing: list[str] = []
-        body = {k: (_substitute(v, params, missing) if k == "rules" else v) for k, v in data.items()}
-        for name in sorted(set(missing)):
-            problems.append(f"{path}: `${name}` is used but not defined under `params:`")
+        refs: list[Ref] = []
+        body = {k: (substitute(v, params, (k,), refs) if k == "rules" else v) for k, v in data.items()}
+        refs += stray(data)
+        problems += [_ref_problem(path, positions, data, ref) for ref in refs]
+        unreplaced = {f"${ref.name}" for ref in refs}
         try:
             spec = r.RuleFile.model_validate(body)
         except ValidationError as exc:
             for err in _without_echoes(exc.errors()):
+                named = str(err["loc"][-1]) if err["type"] == "extra_forbidden" else err.get("input")
+                if isinstance(named, str) and named in unreplaced:
+                    continue  # the `$name` itself is reported above
                 loc = tuple(x for x in err["loc"] if not _is_union_tag(x))
                 problems.append(f"{_where(path, positions, loc)}{_rule_id(data, loc)}: {_describe(err)}")
             # The file is rejected either way, but report its bad expressions too, so the
@@ -518,7 +576,12 @@ def load_ruleset(folder: Path, routes: frozenset[str] | None = None) -> RuleSet:
                 try:
                     cel.compile(source)
                 except ValueError as cel_exc:
-                    where = f"{_where(path, positions, loc)}{_rule_id(data, loc)}"
+                    rid = _rule_id(data, loc)
+                    dollar = _dollar(path, positions, loc, source, params, cel_exc)
+                    if dollar is not None:
+                        problems.append(f"{dollar[0]}{rid}: expression `{source}`: {dollar[1]}")
+                        continue
+                    where = f"{_where(path, positions, loc)}{rid}"
                     problems.append(f"{where}: bad expression `{source}`: {_cel_error(cel_exc)}")
             continue
         approvals = frozenset(values.get("approval", {}))

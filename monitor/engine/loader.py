@@ -24,13 +24,16 @@ from monitor.engine.conjuncts import split_conjuncts
 from monitor.engine.fastpath import FastCondition, compile_fast
 from monitor.engine.gates import PlannedRule, gates_of, never_for
 from monitor.engine.params import PARAM_REF, Ref, in_expression, stray, substitute
+from monitor.engine.positions import Position
+from monitor.engine.positions import at as _at
+from monitor.engine.positions import positions as _positions
+from monitor.engine.positions import where as _where
 from monitor.engine.template import template_expressions
 from monitor.errors import RuleError
 from monitor.model import STANDARD_EVENT_KINDS, ItemType
 from monitor.vocabulary import STANDARD_EVENT_NAMES, STANDARD_VALUE_NAMES, Vocabulary
 
 CEL_VARIABLES = frozenset({"case", "events", "event", "params", "now"})
-Position = tuple[int, int]  # 1-based line and column
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,75 +146,6 @@ class RuleSet:
     @property
     def rule_count(self) -> int:
         return sum(len(f.spec.rules) for f in self.files)
-
-
-def _positions(text: str) -> dict[tuple[Any, ...], Position]:
-    """Map each path in the YAML document (keys and list indexes) to where it starts; a
-    one-line scalar written as it reads also gets `(*path, "<content>")`, where its first
-    character stands, so that a place inside an expression can be named."""
-    out: dict[tuple[Any, ...], Position] = {}
-
-    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
-        out[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if isinstance(node, yaml.ScalarNode) and node.start_mark.line == node.end_mark.line:
-            quote = 1 if node.style in ("'", '"') else 0
-            start = node.start_mark.index + quote
-            if text[start : start + len(node.value)] == node.value:
-                out[(*path, "<content>")] = (node.start_mark.line + 1, node.start_mark.column + 1 + quote)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, key.value)
-                walk(value, sub)
-                out[(*sub, "<key>")] = (key.start_mark.line + 1, key.start_mark.column + 1)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, (*path, i))
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        walk(root, ())
-    return out
-
-
-def _where(path: Path, positions: dict[tuple[Any, ...], Position], loc: Iterable[Any]) -> str:
-    """`file:line:col` for the deepest part of `loc` that the document has."""
-    parts = tuple(loc)
-    for n in range(len(parts), -1, -1):
-        key = parts[:n]
-        if (*key, "<key>") in positions and n == len(parts):
-            line, col = positions[(*key, "<key>")]
-            return f"{path}:{line}:{col}"
-        if key in positions:
-            line, col = positions[key]
-            return f"{path}:{line}:{col}"
-    return str(path)
-
-
-def _at(path: Path, positions: dict[tuple[Any, ...], Position], loc: tuple[Any, ...], offset: int = 0) -> str:
-    """`file:line:col` of the character `offset` into the text at `loc`, where the document
-    shows it verbatim; else of the value at `loc` (not of its key, as `_where` gives)."""
-    loc = _written(positions, loc)
-    for at in (loc, (*loc, "text")):  # a detail piece is its text or a mapping with one
-        if (*at, "<content>") in positions:
-            line, col = positions[(*at, "<content>")]
-            return f"{path}:{line}:{col + offset}"
-    if loc in positions:
-        line, col = positions[loc]
-        return f"{path}:{line}:{col}"
-    return _where(path, positions, loc)
-
-
-def _written(positions: dict[tuple[Any, ...], Position], loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """`loc`, a path in the model, as the document writes it: one step may stand without
-    its list (`event: {kind: decided, when: …}` is step 0 of `event`)."""
-    if loc in positions:
-        return loc
-    for i, part in enumerate(loc):
-        if part == 0 and not isinstance(part, bool):
-            shorter = (*loc[:i], *loc[i + 1 :])
-            if shorter in positions:
-                return shorter
-    return loc
 
 
 def _ref_problem(path: Path, positions: dict[tuple[Any, ...], Position], data: Any, ref: Ref) -> str:

@@ -223,3 +223,16 @@ def test_if_empty_leaves_a_database_that_holds_data(config: Path, any_db_url: st
     assert kept.returncode == 0, kept.stderr
     assert "demo data not loaded: the database already holds" in kept.stdout
     assert counts(any_db_url) == before and source_rows(any_db_url) == rows
+
+
+def test_demo_refuses_a_source_sunlight_does_not_own(tmp_path: Path) -> None:
+    platform = tmp_path / "platform.db"
+    config = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'state.db'}",
+        database={"source_url": f"sqlite:///{platform}"},
+    )
+    refused = demo(config, MORNING)
+    assert refused.returncode == 2
+    assert "does not own" in refused.stderr and "no demo there" in refused.stderr
+    assert not platform.exists()  # not even opened

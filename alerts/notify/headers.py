@@ -51,7 +51,10 @@ def parse_address(text: str, where: str = "address") -> Address:
         raise ValueError(f"{where}: {text!r} holds a control character or line break")
     if "=?" in text:
         raise ValueError(f"{where}: {text!r} holds an encoded word (=?...?=)")
-    header = email_policy.default.header_factory("to", text)
+    try:
+        header = email_policy.default.header_factory("to", text)
+    except (HeaderParseError, IndexError, ValueError) as exc:  # the parser's own slips ("a@")
+        raise ValueError(f"{where}: {text!r} is not an e-mail address") from exc
     defects: list[MessageDefect] = list(getattr(header, "defects", ()))
     addresses: tuple[Address, ...] = tuple(getattr(header, "addresses", ()))
     if defects or len(addresses) != 1 or len(getattr(header, "groups", ())) != 1:

@@ -45,30 +45,38 @@ def clean(text: object) -> str:
     return CONTROL.sub(" ", str(text)).strip()
 
 
-def parse_address(text: str, where: str = "address") -> Address:
-    """One mailbox (`a@b.cn` or `名称 <a@b.cn>`), validated; ValueError naming `where`."""
+def parse_address(text: str, where: str = "") -> Address:
+    """One mailbox (`a@b.cn` or `名称 <a@b.cn>`), validated; a ValueError says why, after
+    `where` (the header or the config key) when given."""
+    try:
+        return _parse_address(text)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}" if where else str(exc)) from exc
+
+
+def _parse_address(text: str) -> Address:
     if CONTROL.search(text):
-        raise ValueError(f"{where}: {text!r} holds a control character or line break")
+        raise ValueError(f"{text!r} holds a control character or line break")
     if "=?" in text:
-        raise ValueError(f"{where}: {text!r} holds an encoded word (=?...?=)")
+        raise ValueError(f"{text!r} holds an encoded word (=?...?=)")
     try:
         header = email_policy.default.header_factory("to", text)
     except (HeaderParseError, IndexError, ValueError) as exc:  # the parser's own slips ("a@")
-        raise ValueError(f"{where}: {text!r} is not an e-mail address") from exc
+        raise ValueError(f"{text!r} is not an e-mail address") from exc
     defects: list[MessageDefect] = list(getattr(header, "defects", ()))
     addresses: tuple[Address, ...] = tuple(getattr(header, "addresses", ()))
     if defects or len(addresses) != 1 or len(getattr(header, "groups", ())) != 1:
         detail = f" ({defects[0]})" if defects else ""
-        raise ValueError(f"{where}: {text!r} is not one e-mail address{detail}")
+        raise ValueError(f"{text!r} is not one e-mail address{detail}")
     parsed: Address = addresses[0]
     spec = parsed.addr_spec
     if not parsed.username or not parsed.domain or not spec.isascii() or " " in spec:
-        raise ValueError(f"{where}: {text!r} is not an ASCII address of the form name@domain")
+        raise ValueError(f"{text!r} is not an ASCII address of the form name@domain")
     try:
         # Re-parsed alone, as the SMTP envelope will carry it: no comment, no route, no rest.
         return Address(display_name=parsed.display_name, addr_spec=spec)
-    except (ValueError, HeaderParseError, MessageDefect, IndexError) as exc:
-        raise ValueError(f"{where}: {text!r} is not a valid address ({exc})") from exc
+    except (HeaderParseError, MessageDefect, IndexError) as exc:
+        raise ValueError(f"{text!r} is not a valid address ({exc})") from exc
 
 
 def _words(text: str, first: int, rest: int) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -159,6 +160,17 @@ class NotifyConfig(_Strict):
             "discipline_office": Route(levels=(Level.RED,)),
         }
     )
+
+    @field_validator("routes")
+    @classmethod
+    def _route_names(cls, value: dict[str, Route]) -> dict[str, Route]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+                raise ValueError(
+                    f"route name {name!r}: letters, digits, _ and - only (it is part of every "
+                    "notice's Message-ID)"
+                )
+        return value
 
 
 class Config(_Strict):

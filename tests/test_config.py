@@ -112,3 +112,11 @@ def test_a_display_name_and_the_shipped_sender_are_accepted(tmp_path: Path) -> N
     path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
     assert load_config(path, environ={}).notify.smtp.sender == "阳光监察 <jjjc@example.gov.cn>"
     assert load_config(ROOT / "config.yaml", environ={}).notify.smtp.sender
+
+
+@pytest.mark.parametrize("name", ["纪检", "a b", "a.b", "x\r\ny"])
+def test_a_route_name_that_cannot_be_part_of_a_message_id_is_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps({"notify": {"routes": {name: {}}}}, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"`notify\.routes`: route name .*Message-ID"):
+        load_config(path, environ={})

@@ -286,3 +286,13 @@ def test_the_eml_file_and_the_wire_use_crlf_only() -> None:
     raw = wire_bytes(build_message(row(body_text="一\n二\n", subject="x" * 10_000), SENDER))
     assert raw.count(b"\n") == raw.count(b"\r\n")
     assert_one_line_headers(raw)
+
+
+def test_an_address_object_is_validated_like_text() -> None:
+    from email.headerregistry import Address
+
+    from alerts.notify.headers import addresses
+
+    with pytest.raises(ValueError, match=r"^To: .*control character"):
+        addresses("To", Address("名\u2028称", "a", "b.cn"))
+    assert str(addresses("To", Address("名称", "a", "b.cn"))) == "名称 <a@b.cn>"

@@ -26,6 +26,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import Policy
 from io import BytesIO
+from typing import Literal
 
 # C0 (NUL, TAB, CR, LF, ESC...), DEL, C1 (U+0085 NEL among them), the line and paragraph
 # separators, and lone surrogates (undecodable bytes kept by surrogateescape). Every
@@ -102,7 +103,7 @@ class SafeHeader:
 
     name: str
     value: str
-    kind: str = "text"  # text, address or id
+    kind: Literal["text", "address", "id"] = "text"
     addresses: tuple[Address, ...] = ()
 
     def __str__(self) -> str:
@@ -151,7 +152,8 @@ def text(name: str, value: object) -> SafeHeader:
 
 def addresses(name: str, *values: str | Address) -> SafeHeader:
     """From, To, Cc...: each value parsed and validated (ValueError naming the header)."""
-    parsed = tuple(v if isinstance(v, Address) else parse_address(v, name) for v in values)
+    # An Address object is parsed again from its text: its display name is unchecked.
+    parsed = tuple(parse_address(str(v), name) for v in values)
     if not parsed:
         raise ValueError(f"{name}: no address")
     shown = ", ".join(str(a) for a in parsed)

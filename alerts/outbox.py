@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from alerts import history, silences
 from alerts.digest import next_slot
 from alerts.lifecycle import Transition
-from alerts.render import mask_id, mask_name, mask_phone, render_notice
+from alerts.render import case_link, mask_id, mask_name, mask_phone, render_notice
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig
 from monitor.engine.messages import fmt_deadline
@@ -111,7 +111,7 @@ def enqueue(
                 "applicant_name": mask_name(case.applicant.name),
                 "applicant_id": mask_id(case.applicant.id_number),
                 "applicant_phone": mask_phone(case.applicant.phone),
-                "case_link": cfg.case_url.format(case_id=case.case_id),
+                "case_link": case_link(cfg.case_url, case.case_id),
                 "timeline": explanation,
             }
             mid = message_id(transition.alert_id, transition.version, route_name, recipient)

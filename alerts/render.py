@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from alerts.notify.headers import clean
 from monitor.vocabulary import CATEGORY_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -46,8 +48,14 @@ def mask_name(value: str | None) -> str:
 
 
 def one_line(value: str) -> str:
-    """Header-safe: no CR, LF or other control characters can reach a mail header."""
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
+    """One line of text for a subject: no control character, line or paragraph separator."""
+    return clean(value)
+
+
+def case_link(template: str, case_id: str) -> str:
+    """`notify.case_url` for one case; the id is percent-encoded whole, so a `/`, `?` or `#`
+    in it stays part of the id instead of changing the path, query or fragment."""
+    return template.format(case_id=quote(case_id, safe=""))
 
 
 @cache

@@ -7,7 +7,6 @@ on standard error.
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import sys
 from datetime import date, datetime, timedelta
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, NotFoundError, SunlightError
 from monitor.logs import setup_logging
+from monitor.terminal import cell, json_text, say
 from monitor.timeutil import parse_instant, utcnow
 
 app = typer.Typer(
@@ -83,7 +83,7 @@ def _app(cfg: Config) -> Any:
 
 
 def _out(value: Any) -> None:
-    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    typer.echo(json_text(value))
 
 
 # -- run -------------------------------------------------------------------------------
@@ -109,14 +109,14 @@ def run(
         result = poll_once(daemon.pipeline, at)
         calendar = daemon.holder.calendar()
         sent = deliver(application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz, limit=10_000)
-        typer.echo(
+        say(
             f"pass as of {at.astimezone(cfg.tz).isoformat()}: {result.events_read} events, "
             f"{result.cases_evaluated} cases evaluated, {result.transitions} alert changes, "
             f"{result.notices} notices queued, {sent.sent} sent ({result.seconds:.2f}s)"
         )
         application.dispose()
         if result.source_fault is not None:
-            typer.echo(result.source_fault, err=True)
+            say(result.source_fault, err=True)
             raise typer.Exit(1)
         return
     Daemon(application, fixed_now=_now(now, cfg) if now is not None else None).run()
@@ -149,9 +149,9 @@ def import_(
             lines = path.open(encoding="utf-8", errors="surrogateescape")
         report = import_records(application.source, read_lines(lines, str(path)), utcnow())
         for err in report.errors:
-            typer.echo(err, err=True)
+            say(err, err=True)
         total_errors += len(report.errors)
-        typer.echo(
+        say(
             f"{path}: {report.items} items, {report.cases} cases, {report.events} events loaded; "
             f"{report.unchanged} unchanged; {len(report.errors)} bad lines"
         )
@@ -203,17 +203,17 @@ def demo(
             with application.source.connect() as conn:
                 there = held(conn)
             if not there.empty:
-                typer.echo(f"demo data not loaded: the database already holds {there}")
+                say(f"demo data not loaded: the database already holds {there}")
                 return
         loaded = load_demo(application.source, application.state, at, cases, seed, reset=reset)
     finally:
         application.dispose()
     report = loaded.report
     for err in report.errors:
-        typer.echo(err, err=True)
+        say(err, err=True)
     if loaded.replaced is not None:
-        typer.echo(f"removed the earlier demo's {loaded.replaced}, with its alerts and notices")
-    typer.echo(
+        say(f"removed the earlier demo's {loaded.replaced}, with its alerts and notices")
+    say(
         f"demo data as of {at.astimezone(cfg.tz):%Y-%m-%d %H:%M}: {report.items} items, "
         f"{report.cases} cases, {report.events} events loaded"
     )
@@ -289,18 +289,19 @@ def _table(rows: list[dict[str, Any]]) -> None:
         table.add_column(name)
     colours = {"red": "bold red", "yellow": "yellow"}
     for r in rows:
+        # Cells are Text, never markup: a case number may hold `[/]` or `[link=...]`.
         table.add_row(
-            str(r["id"]),
-            f"[{colours[r['level']]}]{r['level']}[/]",
-            r["state"],
-            r["category"],
-            r["case_id"],
-            r["department"],
-            r["rule"],
-            (r["raised_at"] or "")[:16],
+            cell(r["id"]),
+            cell(r["level"], colours.get(r["level"], "")),
+            cell(r["state"]),
+            cell(r["category"]),
+            cell(r["case_id"]),
+            cell(r["department"]),
+            cell(r["rule"]),
+            cell((r["raised_at"] or "")[:16]),
         )
     Console().print(table)
-    typer.echo(f"{len(rows)} alerts")
+    say(f"{len(rows)} alerts")
 
 
 @alerts_app.command("show")
@@ -396,7 +397,7 @@ def alerts_silence(
         silence_id = silences.add(conn, cast(silences.Scope, scope), value, ends, reason, by, at)
     application.dispose()
     shown = ends.astimezone(cfg.tz).isoformat()
-    typer.echo(f"silence {silence_id}: notices for {scope} {value} held back until {shown}")
+    say(f"silence {silence_id}: notices for {scope} {value} held back until {shown}")
 
 
 def _act(
@@ -423,7 +424,7 @@ def _act(
                 alerts.update().where(alerts.c.id == alert_id).values(closed_by=by.strip(), resolved_at=at)
             )
     application.dispose()
-    typer.echo(f"alert {alert_id} {action} by {by.strip()}")
+    say(f"alert {alert_id} {action} by {by.strip()}")
 
 
 # -- check, explain, db, calendar, audit -------------------------------------------------------
@@ -449,15 +450,15 @@ def check(
         rules = load_ruleset(target, frozenset(cfg.notify.routes))
     except RuleError as exc:
         for problem in exc.problems:
-            typer.echo(problem, err=True)
-        typer.echo(f"{len(exc.problems)} error(s) in {target}", err=True)
+            say(problem, err=True)
+        say(f"{len(exc.problems)} error(s) in {target}", err=True)
         raise typer.Exit(2) from exc
     overlays, covered = read_overlays(cfg.path(cfg.rules.calendar))
     calendar = build_calendar(overlays, covered)
     line, warnings = check_lines(calendar, overlays, covered, local_date(utcnow(), cfg.tz))
-    typer.echo(f"ok: configuration valid; {rules.rule_count} rules in {len(rules.files)} files; {line}")
+    say(f"ok: configuration valid; {rules.rule_count} rules in {len(rules.files)} files; {line}")
     for warning in warnings:
-        typer.echo(warning)
+        say(warning)
 
 
 @app.command("test-rules")
@@ -482,23 +483,23 @@ def test_rules(
         outcomes = run_fixtures(files, rules, load_calendar(cfg.path(cfg.rules.calendar)), cfg.tz)
     except RuleError as exc:
         for problem in exc.problems:
-            typer.echo(problem, err=True)
+            say(problem, err=True)
         raise typer.Exit(2) from exc
     failed = [o for o in outcomes if not o.ok]
     if show:
         for o in outcomes:
-            typer.echo(f"{'ok  ' if o.ok else 'FAIL'} {o.file.name}: {o.name}")
+            say(f"{'ok  ' if o.ok else 'FAIL'} {o.file.name}: {o.name}")
             for line in o.said:
-                typer.echo(f"  {line}")
+                say(f"  {line}")
     for o in failed:
-        typer.echo(f"FAIL {o.file.name}: {o.name}", err=True)
+        say(f"FAIL {o.file.name}: {o.name}", err=True)
         for line in o.missing:
-            typer.echo(f"  expected but not raised: {line}", err=True)
+            say(f"  expected but not raised: {line}", err=True)
         for line in o.unexpected:
-            typer.echo(f"  raised but not expected: {line}", err=True)
+            say(f"  raised but not expected: {line}", err=True)
         for line in o.wrong_words:
-            typer.echo(f"  wrong words: {line}", err=True)
-    typer.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+            say(f"  wrong words: {line}", err=True)
+    say(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
 
@@ -534,7 +535,7 @@ def backtest(
         proposed = load_ruleset(rules, routes) if rules is not None else holder.rules()
     except RuleError as exc:
         for problem in exc.problems:
-            typer.echo(problem, err=True)
+            say(problem, err=True)
         raise typer.Exit(2) from exc
     ids = cases_in_window(application.source, start, end, cfg.tz)
     until = min(datetime.combine(end, datetime.max.time(), tzinfo=cfg.tz), utcnow())
@@ -584,18 +585,18 @@ def _backtest_output(report: Any, fmt: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{report.cases} cases replayed")
+    table = Table(title=cell(f"{report.cases} cases replayed"))
     for name in ("rule", "department", "level", "current", "proposed", "change"):
         table.add_column(name)
     for r in rows:
         delta = r["proposed"] - r["current"]
         table.add_row(
-            r["rule"], r["department"], r["level"], str(r["current"]), str(r["proposed"]), f"{delta:+d}"
+            *map(cell, (r["rule"], r["department"], r["level"], r["current"], r["proposed"], f"{delta:+d}"))
         )
     Console().print(table)
-    typer.echo(f"{len(changes)} cases would change")
+    say(f"{len(changes)} cases would change")
     for c in changes[:50]:
-        typer.echo(f"  {c['case_id']} ({c['department']}): -{c['only_current']} +{c['only_proposed']}")
+        say(f"  {c['case_id']} ({c['department']}): -{c['only_current']} +{c['only_proposed']}")
 
 
 @app.command()
@@ -639,21 +640,21 @@ def report(
                     created_at=at,
                     next_attempt_at=at,
                 )
-        typer.echo(f"report for {month} queued for {len(cfg.notify.report_recipients)} recipient(s)")
+        say(f"report for {month} queued for {len(cfg.notify.report_recipients)} recipient(s)")
     application.dispose()
     if fmt == "csv":
-        typer.echo(to_csv(rows), nl=False)
+        say(to_csv(rows), nl=False)
     elif fmt == "html":
-        typer.echo(to_html(rows, month)[2])
+        say(to_html(rows, month)[2])
     elif not mail:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"{month} 绩效评估")
+        table = Table(title=cell(f"{month} 绩效评估"))
         for _, header in COLUMNS:
             table.add_column(header)
         for row in rows:
-            table.add_row(*cells(row))
+            table.add_row(*map(cell, cells(row)))
         Console().print(table)
 
 
@@ -675,8 +676,8 @@ def explain(case_id: str, now: NowOpt = None) -> None:
         raise NotFoundError(f"no case with the id {case_id!r}")
     at = _now(now, cfg)
     ev = evaluate(case, holder.rules(), holder.calendar(), at, cfg.tz)
-    typer.echo(f"（截至{fmt_instant(at, cfg.tz)}，北京时间）")
-    typer.echo(explain_text(case, ev, holder.calendar(), holder.rules().vocabulary, cfg.tz, refs=True))
+    say(f"（截至{fmt_instant(at, cfg.tz)}，北京时间）")
+    say(explain_text(case, ev, holder.calendar(), holder.rules().vocabulary, cfg.tz, refs=True))
 
 
 @db_app.command("upgrade")
@@ -688,7 +689,7 @@ def db_upgrade() -> None:
     application = build(cfg)
     application.upgrade()
     application.dispose()
-    typer.echo("schema is up to date")
+    say("schema is up to date")
 
 
 @calendar_app.command("due")
@@ -799,9 +800,9 @@ def audit_verify() -> None:
         verdict = verify(conn)
     application.dispose()
     if verdict.ok:
-        typer.echo(f"ok: {verdict.rows} history rows, chain intact")
+        say(f"ok: {verdict.rows} history rows, chain intact")
         return
-    typer.echo(f"TAMPERED: {verdict.problem}", err=True)
+    say(f"TAMPERED: {verdict.problem}", err=True)
     raise typer.Exit(1)
 
 
@@ -818,10 +819,10 @@ def source_status() -> None:
     for name in TABLE_NAMES:
         k = known.get(name)
         if k is None:
-            typer.echo(f"{name}: not checked yet")
+            say(f"{name}: not checked yet")
         else:
             seen = k.seen_at.astimezone(cfg.tz).isoformat(timespec="seconds")
-            typer.echo(f"{name}: {k.rows} rows seen at {seen}" + (f"; FAULT: {k.fault}" if k.fault else ""))
+            say(f"{name}: {k.rows} rows seen at {seen}" + (f"; FAULT: {k.fault}" if k.fault else ""))
 
 
 @source_app.command("accept")
@@ -850,11 +851,11 @@ def source_accept(
         application.dispose()
     for name, k in after.items():
         was = before.get(name)
-        typer.echo(
+        say(
             f"{name}: {was.rows if was else 0} -> {k.rows} rows"
             + (" (was at fault)" if was and was.fault else "")
         )
-    typer.echo(f"source accepted by {by.strip()}; evaluation resumes at the next pass")
+    say(f"source accepted by {by.strip()}; evaluation resumes at the next pass")
 
 
 def main() -> None:
@@ -862,7 +863,7 @@ def main() -> None:
     try:
         app()  # standalone: usage errors print their reason and exit 2
     except SunlightError as exc:
-        typer.echo(f"sunlight: {exc}", err=True)
+        say(f"sunlight: {exc}", err=True)
         sys.exit(exc.exit_code)
 
 

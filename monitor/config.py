@@ -11,15 +11,25 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from alerts.notify.headers import parse_address
 from monitor.errors import ConfigError
 from monitor.model import Category, Level
 
@@ -28,6 +38,14 @@ DEFAULT_CONFIG = Path("config.yaml")
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _address(value: str) -> str:
+    parse_address(value)  # as the notices' headers parse it, so a bad one fails here, not there
+    return value
+
+
+Mailbox = Annotated[str, AfterValidator(_address)]  # one e-mail address, validated on load
 
 
 class DatabaseConfig(_Strict):
@@ -101,8 +119,8 @@ class MetricsConfig(_Strict):
 class Route(_Strict):
     """Who receives the notices of one route name that rules list under `notify`, and how."""
 
-    recipients: tuple[str, ...] = ()
-    by_department: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    recipients: tuple[Mailbox, ...] = ()
+    by_department: dict[str, tuple[Mailbox, ...]] = Field(default_factory=dict)
     levels: tuple[Level, ...] = (Level.YELLOW, Level.RED)
     categories: tuple[Category, ...] = ()  # empty: every category
     # immediate: one mail per notice; hourly / daily: one digest per recipient per slot.
@@ -120,7 +138,7 @@ class Route(_Strict):
 
 class SmtpConfig(_Strict):
     url: str | None = None  # smtp://host:25, smtps://host:465, smtp+starttls://host:587
-    sender: str = "阳光监察 <sunlight@localhost>"
+    sender: Mailbox = "阳光监察 <sunlight@localhost>"
     timeout_seconds: float = Field(default=30.0, gt=0)
     username_env: str = "SUNLIGHT_SMTP_USERNAME"
     password_env: str = "SUNLIGHT_SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a password
@@ -133,7 +151,7 @@ class NotifyConfig(_Strict):
     max_attempts: int = Field(default=12, ge=1)
     reminder_working_days: int = Field(default=3, ge=1)  # remind of an unacknowledged red alert
     reminder_at: dt.time = dt.time(9, 0)  # reminders go out at this time of a working day
-    report_recipients: tuple[str, ...] = ()  # who `sunlight report --mail` sends the monthly table to
+    report_recipients: tuple[Mailbox, ...] = ()  # who `sunlight report --mail` sends the monthly table to
     retry_base_seconds: float = Field(default=30.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
     routes: dict[str, Route] = Field(
@@ -142,6 +160,17 @@ class NotifyConfig(_Strict):
             "discipline_office": Route(levels=(Level.RED,)),
         }
     )
+
+    @field_validator("routes")
+    @classmethod
+    def _route_names(cls, value: dict[str, Route]) -> dict[str, Route]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+                raise ValueError(
+                    f"route name {name!r}: letters, digits, _ and - only (it is part of every "
+                    "notice's Message-ID)"
+                )
+        return value
 
 
 class Config(_Strict):
@@ -255,4 +284,6 @@ def _explain(err: Any) -> str:
         close = difflib.get_close_matches(str(err["loc"][-1]), _KNOWN, n=1)
         hint = f" (did you mean `{close[0]}`?)" if close else ""
         return f"unknown key `{where}`{hint}"
+    if err["type"] == "value_error":  # our own validators: their message says it all
+        return f"`{where}`: {err['ctx']['error']}"
     return f"`{where}`: {err['msg']}"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from monitor.cli import app
 from monitor.config import load_config
 from monitor.errors import ConfigError
 
@@ -60,3 +64,59 @@ def test_without_a_file_the_embedded_defaults_apply(tmp_path: Path, monkeypatch:
     cfg = load_config(environ={})
     assert cfg.source_url == f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}"
     assert cfg.notify.smtp.url is None and cfg.metrics.host == "127.0.0.1"
+
+
+BAD_ADDRESSES = [
+    "not an address",
+    "a@b.cn, c@d.cn",
+    "Sunlight <sunlight@localhost",
+    "ops@example.gov.cn\r\nBcc: evil@attacker.example",
+    "ops@example.gov.cn\u2028Bcc: evil@attacker.example",
+    "=?utf-8?q?x=0D=0ABcc:_evil@attacker.example?= <ops@example.gov.cn>",
+    "张三@例子.中国",
+]
+
+
+@pytest.mark.parametrize("address", BAD_ADDRESSES)
+@pytest.mark.parametrize(
+    ("key", "notify"),
+    [
+        ("notify.smtp.sender", lambda a: {"smtp": {"sender": a}}),
+        (
+            "notify.routes.office.recipients.1",
+            lambda a: {"routes": {"office": {"recipients": ["ok@x.cn", a]}}},
+        ),
+        (
+            "notify.routes.department.by_department.市监局.0",
+            lambda a: {"routes": {"department": {"by_department": {"市监局": [a]}}}},
+        ),
+        ("notify.report_recipients.0", lambda a: {"report_recipients": [a]}),
+    ],
+)
+def test_sunlight_check_refuses_a_bad_address_in_one_line_naming_its_key(
+    tmp_path: Path, key: str, notify: Any, address: str
+) -> None:
+    """The same parser as the notices' headers: what it refuses, the configuration refuses."""
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps({"notify": notify(address)}, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(app, ["--config", str(path), "check"])
+    assert isinstance(result.exception, ConfigError)
+    message = str(result.exception)
+    assert f"`{key}`: {address!r}" in message
+    assert "\n" not in message and "\r" not in message and "\u2028" not in message
+
+
+def test_a_display_name_and_the_shipped_sender_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    body = {"notify": {"smtp": {"sender": "阳光监察 <jjjc@example.gov.cn>"}, "report_recipients": ["a@b.cn"]}}
+    path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    assert load_config(path, environ={}).notify.smtp.sender == "阳光监察 <jjjc@example.gov.cn>"
+    assert load_config(ROOT / "config.yaml", environ={}).notify.smtp.sender
+
+
+@pytest.mark.parametrize("name", ["纪检", "a b", "a.b", "x\r\ny"])
+def test_a_route_name_that_cannot_be_part_of_a_message_id_is_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps({"notify": {"routes": {name: {}}}}, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"`notify\.routes`: route name .*Message-ID"):
+        load_config(path, environ={})

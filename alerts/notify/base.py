@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Protocol
 
-from alerts.render import one_line
+from alerts.notify import headers
 from monitor.errors import DeliveryError
 
 
@@ -20,15 +20,19 @@ class Notifier(Protocol):
 
 
 def build_message(row: Any, sender: str) -> EmailMessage:
-    """An RFC 5322 message from a notice row; header values cannot carry line breaks."""
+    """An RFC 5322 message from a notice row; every header is built by `alerts.notify.headers`,
+    so no value can become a header line of its own (ValueError for a bad address or id)."""
     msg = EmailMessage()
-    msg["From"] = one_line(sender)
-    msg["To"] = one_line(row.recipient)
-    msg["Subject"] = one_line(row.subject)
-    msg["Message-ID"] = one_line(row.message_id)
-    msg["Date"] = format_datetime(row.created_at)
-    msg["X-Sunlight-Alert"] = str(row.alert_id)
-    msg["X-Sunlight-Kind"] = one_line(row.kind)
+    for header in (
+        headers.addresses("From", sender),
+        headers.addresses("To", row.recipient),
+        headers.text("Subject", row.subject),
+        headers.message_ids("Message-ID", row.message_id),
+        headers.text("Date", format_datetime(row.created_at)),
+        headers.text("X-Sunlight-Alert", row.alert_id),
+        headers.text("X-Sunlight-Kind", row.kind),
+    ):
+        msg[header.name] = header
     msg.set_content(row.body_text)
     msg.add_alternative(row.body_html, subtype="html")
     return msg

@@ -1,4 +1,8 @@
-"""Notices as `.eml` files in a folder: the embedded default when no SMTP server is set."""
+"""Notices as `.eml` files in a folder: the embedded default when no SMTP server is set.
+
+Each file holds the bytes that would cross SMTP (CR LF line ends, folded headers), so what a
+reader of the folder sees is what a mail server would have received.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
+from alerts.notify.headers import wire_bytes
 from monitor.errors import DeliveryError
 
 
@@ -24,7 +29,7 @@ class EmlNotifier:
                 stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(msg["Message-ID"]).strip("<>"))
                 final = self.folder / f"{stem}.eml"
                 tmp = final.with_suffix(".eml.tmp")
-                tmp.write_bytes(bytes(msg))
+                tmp.write_bytes(wire_bytes(msg))  # CR LF: the very bytes SMTP would carry
                 tmp.replace(final)  # atomic: a reader never sees half a message
                 out.append(None)
             except OSError as exc:

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from alerts.notify.headers import envelope
 from monitor.config import SmtpConfig
 from monitor.errors import ConfigError, DeliveryError
 
@@ -130,7 +131,10 @@ class SmtpNotifier:
 
     async def _send_one(self, client: aiosmtplib.SMTP, msg: EmailMessage) -> DeliveryError | None:
         try:
-            await client.send_message(msg)
+            # The envelope is the validated From and To, never read back from the headers
+            # aiosmtplib would otherwise consult (Cc, Bcc, Resent-*).
+            sender, recipients = envelope(msg)
+            await client.send_message(msg, sender=sender, recipients=recipients)
             return None  # accepted for at least one recipient (a notice has exactly one)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]

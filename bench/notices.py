@@ -41,7 +41,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 import alerts.sender
-from alerts.notify.base import build_message
+from alerts.notify.base import OnResult, build_message
 from alerts.notify.smtp import SmtpNotifier
 from alerts.outbox import message_id
 from alerts.sender import drain, stats
@@ -134,10 +134,12 @@ class Timed:
         self.name = inner.name
         self.seconds = 0.0
 
-    def send_batch(self, messages: Sequence[EmailMessage]) -> list[DeliveryError | None]:
+    def send_batch(
+        self, messages: Sequence[EmailMessage], on_result: OnResult | None = None
+    ) -> list[DeliveryError | None]:
         start = time.perf_counter()
         try:
-            return self.inner.send_batch(messages)
+            return self.inner.send_batch(messages, on_result)
         finally:
             self.seconds += time.perf_counter() - start
 

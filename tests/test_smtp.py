@@ -344,8 +344,9 @@ def test_case_fields_cannot_inject_headers_or_recipients(
 def test_a_crash_after_acceptance_resends_with_the_same_message_id(
     h: Harness, server: MailServer, client_tls: ssl.SSLContext
 ) -> None:
-    """The server accepted, then we died before the commit: the retry carries the same
-    Message-ID, which is what lets the receiving system drop the duplicate."""
+    """The server accepted, then we died before recording it: once the claim's lease lapses
+    the retry carries the same Message-ID, which is what lets the receiving system drop the
+    duplicate."""
     server.start()
     raise_reds(h, "C1")
 
@@ -355,17 +356,22 @@ def test_a_crash_after_acceptance_resends_with_the_same_message_id(
         def __init__(self, inner: SmtpNotifier) -> None:
             self.inner = inner
 
-        def send_batch(self, messages: Any) -> list[DeliveryError | None]:
-            self.inner.send_batch(messages)
-            raise RuntimeError("killed before the commit")
+        def send_batch(self, messages: Any, on_result: Any = None) -> list[DeliveryError | None]:
+            self.inner.send_batch(messages)  # the records never happen
+            raise RuntimeError("killed before the record")
 
     with pytest.raises(RuntimeError):
         drain(h.app.state, CrashAfterSending(notifier(h, client_tls)), h.config.notify, T0)
-    assert all(n.status == "pending" and n.attempts == 0 for n in h.notices())
-    drain(h.app.state, notifier(h, client_tls), h.config.notify, T0 + timedelta(seconds=1))
+    assert all(n.status == "sending" and n.attempts == 1 for n in h.notices())
+    lease = timedelta(seconds=h.config.notify.claim_lease_seconds)
+    # Within the lease nobody takes them again; once it has lapsed, the next drain does.
+    assert not drain(h.app.state, notifier(h, client_tls), h.config.notify, T0 + lease / 2).worked
+    again = drain(h.app.state, notifier(h, client_tls), h.config.notify, T0 + lease)
+    assert (again.sent, again.lapsed) == (2, 2)
     ids = server.mailbox.message_ids()
     assert len(ids) == 4 and len(set(ids)) == 2
     assert sorted(set(ids)) == sorted(n.message_id for n in h.notices())
+    assert all(n.status == "sent" and n.attempts == 2 for n in h.notices())
 
 
 # -- the server down, then back ---------------------------------------------------------------
@@ -621,7 +627,7 @@ def test_credentials_are_never_sent_in_clear(monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize("any_db_url", ["postgres", "mariadb"], indirect=True)
 def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tmp_path: Path) -> None:
-    """`FOR UPDATE SKIP LOCKED`: while one drain holds its rows (sending), another drain finds
+    """While one drain sends the notices it claimed (committed, leased), another drain finds
     nothing to send instead of waiting or sending them too."""
     h = smtp_harness(tmp_path, "smtp+starttls://127.0.0.1:1", db_url=any_db_url)
     try:
@@ -632,7 +638,7 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
         class Slow:
             name = "slow"
 
-            def send_batch(self, messages: Any) -> list[DeliveryError | None]:
+            def send_batch(self, messages: Any, on_result: Any = None) -> list[DeliveryError | None]:
                 seen.append(len(messages))
                 entered.set()
                 assert release.wait(10)
@@ -641,7 +647,7 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
         class Second:
             name = "second"
 
-            def send_batch(self, messages: Any) -> list[DeliveryError | None]:
+            def send_batch(self, messages: Any, on_result: Any = None) -> list[DeliveryError | None]:
                 seen.append(-len(messages))
                 return [None] * len(messages)
 

@@ -164,10 +164,12 @@ def write_config(folder: Path, db_url: str, smtp_port: int) -> Path:
 
 
 def start_daemon(config: Path, log: Any) -> subprocess.Popen[bytes]:
+    """`sunlight run`, from the same code as this script (the package, or PYTHONPATH)."""
     env = {**os.environ, "SUNLIGHT_CONFIG": str(config)}
     return subprocess.Popen(
         [sys.executable, "-c", "from monitor.cli import main; main()", "run"],
         env=env,
+        cwd=config.parent,  # not the caller's folder: `-c` puts it first on the path
         stdout=log,
         stderr=log,
     )

@@ -675,3 +675,58 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
         assert all(n.status == "sent" for n in h.notices())
     finally:
         h.app.dispose()
+
+
+# -- each message's fate, told as soon as the server answers -----------------------------------
+
+
+def _messages(*recipients: str) -> list[EmailMessage]:
+    out = []
+    for i, rcpt in enumerate(recipients):
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = "sunlight@example.gov.cn", rcpt, f"通知 {i}"
+        msg["Message-ID"] = f"<m{i}@sunlight.local>"
+        msg.set_content("正文")
+        out.append(msg)
+    return out
+
+
+def test_the_smtp_notifier_tells_each_fate_right_after_its_message(
+    h: Harness, server: MailServer, client_tls: ssl.SSLContext
+) -> None:
+    """The sender records a delivery before the next message goes out only if the notifier
+    says so at once: at each call the server holds exactly the messages accepted so far."""
+    server.mailbox.refuse.add("bad@example.gov.cn")
+    server.start()
+    heard: list[tuple[int, bool, int]] = []
+
+    def on_result(i: int, error: DeliveryError | None) -> None:
+        heard.append((i, error is None, len(server.mailbox.messages)))
+
+    messages = _messages("a@example.gov.cn", "bad@example.gov.cn", "c@example.gov.cn")
+    out = notifier(h, client_tls).send_batch(messages, on_result)
+    assert heard == [(0, True, 1), (1, False, 1), (2, True, 2)]
+    assert [e is None for e in out] == [True, False, True]
+
+
+def test_the_smtp_notifier_tells_every_fate_when_it_cannot_connect(
+    h: Harness, client_tls: ssl.SSLContext
+) -> None:
+    heard: list[tuple[int, bool]] = []
+    out = notifier(h, client_tls).send_batch(
+        _messages("a@example.gov.cn", "b@example.gov.cn"), lambda i, e: heard.append((i, e is None))
+    )
+    assert heard == [(0, False), (1, False)]  # the port is closed: both retried later
+    assert all(e is not None and not e.permanent for e in out)
+
+
+def test_the_eml_notifier_tells_each_fate_once_the_file_is_in_place(tmp_path: Path) -> None:
+    from alerts.notify.eml import EmlNotifier
+
+    folder = tmp_path / "outbox"
+    heard: list[tuple[int, int]] = []
+    EmlNotifier(folder).send_batch(
+        _messages("a@example.gov.cn", "b@example.gov.cn"),
+        lambda i, e: heard.append((i, len(list(folder.glob("*.eml"))))),
+    )
+    assert heard == [(0, 1), (1, 2)]

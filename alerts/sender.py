@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from alerts import history
@@ -50,6 +50,33 @@ CLAIMABLE = ("pending", "sending")  # a `sending` row is due only once its lease
 LEASE_SHARE = 0.8  # of the lease a batch may use before it stops and hands the rest back
 RECORD_TRIES = 3  # a record's transaction may meet a chain conflict or a busy database
 LAPSED = "no outcome recorded: the sender stopped before the server's answer was recorded"
+
+# Built once, executed with parameters: a claim and a record per message is what a batch
+# costs in the database, and building the statements again for each was most of that.
+_CLAIM = (
+    update(notices)
+    .where(
+        notices.c.id == bindparam("b_id"),
+        notices.c.status == bindparam("b_seen_status"),
+        notices.c.attempts == bindparam("b_seen"),
+    )
+    .values(status="sending", attempts=bindparam("b_attempt"), next_attempt_at=bindparam("b_until"))
+)
+_OUTCOME = (
+    update(notices)
+    .where(
+        notices.c.id == bindparam("b_id"),
+        notices.c.status == "sending",
+        notices.c.attempts == bindparam("b_attempt"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        sent_at=bindparam("b_sent_at"),
+        next_attempt_at=bindparam("b_next"),
+        last_error=bindparam("b_error"),
+    )
+)
+_ATTEMPT = insert(notice_attempts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,13 +200,14 @@ def _claim(
                     tally.update(("lapsed", "failed"))
                 continue
             took = conn.execute(
-                update(notices)
-                .where(
-                    notices.c.id == row.id,
-                    notices.c.status == row.status,
-                    notices.c.attempts == row.attempts,
-                )
-                .values(status="sending", attempts=row.attempts + 1, next_attempt_at=until)
+                _CLAIM,
+                {
+                    "b_id": row.id,
+                    "b_seen_status": row.status,
+                    "b_seen": row.attempts,
+                    "b_attempt": row.attempts + 1,
+                    "b_until": until,
+                },
             )
             if took.rowcount != 1:
                 continue  # another sender claimed it between our read and our update
@@ -233,25 +261,25 @@ def _record(
         try:
             with engine.begin() as conn:
                 conn.execute(
-                    insert(notice_attempts).values(
-                        notice_id=row.id,
-                        at=now,
-                        ok=error is None,
-                        permanent=bool(error and error.permanent),
-                        error=reason,
-                    )
+                    _ATTEMPT,
+                    {
+                        "notice_id": row.id,
+                        "at": now,
+                        "ok": error is None,
+                        "permanent": bool(error and error.permanent),
+                        "error": reason,
+                    },
                 )
                 moved = conn.execute(
-                    update(notices)
-                    .where(
-                        notices.c.id == row.id, notices.c.status == "sending", notices.c.attempts == attempt
-                    )
-                    .values(
-                        status=status,
-                        sent_at=now if error is None else None,
-                        next_attempt_at=next_at,
-                        last_error=reason,
-                    )
+                    _OUTCOME,
+                    {
+                        "b_id": row.id,
+                        "b_attempt": attempt,
+                        "b_status": status,
+                        "b_sent_at": now if error is None else None,
+                        "b_next": next_at,
+                        "b_error": reason,
+                    },
                 )
                 if moved.rowcount == 1 and status != "pending":
                     _history(conn, row, status, now, error)
@@ -319,9 +347,7 @@ def _release(engine: Engine, rest: list[Claimed], now: datetime) -> None:
 
 def _attempt(conn: Connection, notice_id: int, now: datetime, error: str, *, permanent: bool) -> None:
     conn.execute(
-        insert(notice_attempts).values(
-            notice_id=notice_id, at=now, ok=False, permanent=permanent, error=error
-        )
+        _ATTEMPT, {"notice_id": notice_id, "at": now, "ok": False, "permanent": permanent, "error": error}
     )
 
 

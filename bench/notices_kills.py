@@ -241,7 +241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     python = str(exe.relative_to(Path.cwd())) if exe.is_relative_to(Path.cwd()) else str(exe)
     code = os.environ.get("PYTHONPATH") or "installed package"
     print(f"command:    {shlex.join([python, *sys.argv])}")
-    print(f"code:       {code}; state: {make_url(db_url).get_backend_name()}; lease {LEASE_SECONDS:.0f} s")
+    lease = (
+        f"claim lease {LEASE_SECONDS:.0f} s"
+        if "claim_lease_seconds" in NotifyConfig.model_fields
+        else "no lease"
+    )
+    print(f"code:       {code}; state: {make_url(db_url).get_backend_name()}; {lease}")
     print(
         f"kills:      {len(kills)} SIGKILLs, 0-{args.max_delay:.1f} s after sending began (seed {args.seed})"
     )

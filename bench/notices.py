@@ -2,8 +2,9 @@
 
 Queues N notices in a fresh SQLite state database, starts aiosmtpd on 127.0.0.1 (STARTTLS
 and AUTH required, with a throwaway certificate from trustme, unless --plain), and times
-one `alerts.sender.drain` of all of them: the select, building the messages, the SMTP
-conversation (one connection: the sender batches) and recording every outcome, committed.
+one `alerts.sender.drain` of all of them: the claim, building the messages, the SMTP
+conversation (one connection: the sender batches) and recording each outcome, in a
+transaction of its own, as the server accepts it.
 
     .venv/bin/python bench/notices.py                  # 2,000 notices, STARTTLS + AUTH
     .venv/bin/python bench/notices.py --plain          # smtp:// to a local relay, no login

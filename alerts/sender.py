@@ -124,6 +124,7 @@ def drain(
     rng = rng or random.Random()
     lease = cfg.claim_lease_seconds
     tally: Counter[str] = Counter()
+    started = clock()  # the lease runs from the claim
     claimed = _claim(engine, cfg, now, limit, now + timedelta(seconds=lease), tally)
     batch: list[Claimed] = []
     messages: list[EmailMessage] = []
@@ -135,7 +136,6 @@ def drain(
             tally.update(("failed", "set_aside"))
             continue
         batch.append(c)
-    started = clock()
     recorded: set[int] = set()
 
     def on_result(index: int, error: DeliveryError | None) -> None:

@@ -47,6 +47,22 @@ def mask_name(value: str | None) -> str:
     return value[0] + "*" * (len(value) - 1)
 
 
+ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+
+
+def mask_address(value: str) -> str:
+    """j.wang@example.gov.cn -> j***@example.gov.cn: enough to tell routes apart in a log."""
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return "*" * min(len(value), 3) or "—"
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_addresses(text: str) -> str:
+    """Every address in `text` (an SMTP server's reply quotes the recipient) masked."""
+    return ADDRESS.sub(lambda m: mask_address(m.group(0)), text)
+
+
 def one_line(value: str) -> str:
     """One line of text for a subject: no control character, line or paragraph separator."""
     return clean(value)

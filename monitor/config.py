@@ -149,6 +149,9 @@ class NotifyConfig(_Strict):
     eml_dir: Path = Path("data/outbox")
     smtp: SmtpConfig = SmtpConfig()
     max_attempts: int = Field(default=12, ge=1)
+    # How long a sender's claim on a batch of notices holds: a sender that dies mid-batch
+    # leaves its unrecorded notices claimed this long, then any sender takes them again.
+    claim_lease_seconds: float = Field(default=600.0, gt=0)
     reminder_working_days: int = Field(default=3, ge=1)  # remind of an unacknowledged red alert
     reminder_at: dt.time = dt.time(9, 0)  # reminders go out at this time of a working day
     report_recipients: tuple[Mailbox, ...] = ()  # who `sunlight report --mail` sends the monthly table to

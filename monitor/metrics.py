@@ -66,6 +66,21 @@ class Metrics:
             ["permanent"],
             registry=r,
         )
+        self.claims_lapsed = Counter(
+            "sunlight_notice_claims_lapsed_total",
+            "Notices claimed by a sender that stopped before recording them, taken again.",
+            registry=r,
+        )
+        self.notices_set_aside = Counter(
+            "sunlight_notices_set_aside_total",
+            "Notices that could not become a message, failed alone so the rest go out.",
+            registry=r,
+        )
+        self.cases_set_aside = Counter(
+            "sunlight_cases_set_aside_total",
+            "Cases whose evaluation failed alone, their next check pushed back so the rest go on.",
+            registry=r,
+        )
         self.reload_ok = Gauge(
             "sunlight_rules_last_reload_success",
             "1 if the last rule load succeeded, else 0.",

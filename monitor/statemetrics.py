@@ -19,7 +19,7 @@ from sqlalchemy import Engine, case, func, select
 
 from monitor.state.schema import alerts, case_state, notices
 
-NOTICE_STATUSES = ("pending", "held", "silenced", "digested", "sent", "failed")
+NOTICE_STATUSES = ("pending", "sending", "held", "silenced", "digested", "sent", "failed")
 LEVEL_RANK = case((alerts.c.level == "red", 2), else_=1)
 
 
@@ -109,7 +109,7 @@ def _query(state: Engine, now: datetime) -> list[GaugeMetricFamily]:
             for k, v in conn.execute(select(notices.c.status, func.count()).group_by(notices.c.status))
         }
         first = conn.execute(
-            select(func.min(notices.c.created_at)).where(notices.c.status == "pending")
+            select(func.min(notices.c.created_at)).where(notices.c.status.in_(("pending", "sending")))
         ).scalar()
     for status in NOTICE_STATUSES:
         outbox.add_metric([status], int(counts.get(status, 0)))

@@ -9,12 +9,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, Select, func, select
 
 from alerts.history import verify
+from alerts.sender import drain
 from monitor.config import load_config
 from monitor.demo import demo_records
 from monitor.state.schema import alerts, case_state, notice_attempts, notices
@@ -86,6 +88,11 @@ def _two_replicas(tmp_path: Path, url: str) -> None:
         _wait(lambda: _count(state, pending) == 0, 60, "every notice sent")
         procs[1].send_signal(signal.SIGTERM)
         assert procs[1].wait(30) == 0  # a clean shutdown
+        # The notices the killed replica had claimed and not recorded wait for its claim's
+        # lease (the daemons' clock is fixed at NOW, so it lapses only for a later sender).
+        lease = timedelta(seconds=h.config.notify.claim_lease_seconds)
+        later = drain(state, h.app.notifier(), h.config.notify, NOW + lease, limit=10_000)
+        assert later.sent == later.lapsed  # only the killed replica's claims were left
 
         # The same data evaluated by one process on SQLite is the reference.
         (tmp_path / "ref").mkdir()

@@ -27,6 +27,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import select
 
+from alerts.notify import headers
 from alerts.notify.base import build_message
 from alerts.notify.smtp import SmtpNotifier
 from alerts.sender import backoff, drain, stats
@@ -344,8 +345,9 @@ def test_case_fields_cannot_inject_headers_or_recipients(
 def test_a_crash_after_acceptance_resends_with_the_same_message_id(
     h: Harness, server: MailServer, client_tls: ssl.SSLContext
 ) -> None:
-    """The server accepted, then we died before the commit: the retry carries the same
-    Message-ID, which is what lets the receiving system drop the duplicate."""
+    """The server accepted, then we died before recording it: once the claim's lease lapses
+    the retry carries the same Message-ID, which is what lets the receiving system drop the
+    duplicate."""
     server.start()
     raise_reds(h, "C1")
 
@@ -355,17 +357,22 @@ def test_a_crash_after_acceptance_resends_with_the_same_message_id(
         def __init__(self, inner: SmtpNotifier) -> None:
             self.inner = inner
 
-        def send_batch(self, messages: Any) -> list[DeliveryError | None]:
-            self.inner.send_batch(messages)
-            raise RuntimeError("killed before the commit")
+        def send_batch(self, messages: Any, on_result: Any = None) -> list[DeliveryError | None]:
+            self.inner.send_batch(messages)  # the records never happen
+            raise RuntimeError("killed before the record")
 
     with pytest.raises(RuntimeError):
         drain(h.app.state, CrashAfterSending(notifier(h, client_tls)), h.config.notify, T0)
-    assert all(n.status == "pending" and n.attempts == 0 for n in h.notices())
-    drain(h.app.state, notifier(h, client_tls), h.config.notify, T0 + timedelta(seconds=1))
+    assert all(n.status == "sending" and n.attempts == 1 for n in h.notices())
+    lease = timedelta(seconds=h.config.notify.claim_lease_seconds)
+    # Within the lease nobody takes them again; once it has lapsed, the next drain does.
+    assert not drain(h.app.state, notifier(h, client_tls), h.config.notify, T0 + lease / 2).worked
+    again = drain(h.app.state, notifier(h, client_tls), h.config.notify, T0 + lease)
+    assert (again.sent, again.lapsed) == (2, 2)
     ids = server.mailbox.message_ids()
     assert len(ids) == 4 and len(set(ids)) == 2
     assert sorted(set(ids)) == sorted(n.message_id for n in h.notices())
+    assert all(n.status == "sent" and n.attempts == 2 for n in h.notices())
 
 
 # -- the server down, then back ---------------------------------------------------------------
@@ -621,7 +628,7 @@ def test_credentials_are_never_sent_in_clear(monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize("any_db_url", ["postgres", "mariadb"], indirect=True)
 def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tmp_path: Path) -> None:
-    """`FOR UPDATE SKIP LOCKED`: while one drain holds its rows (sending), another drain finds
+    """While one drain sends the notices it claimed (committed, leased), another drain finds
     nothing to send instead of waiting or sending them too."""
     h = smtp_harness(tmp_path, "smtp+starttls://127.0.0.1:1", db_url=any_db_url)
     try:
@@ -632,7 +639,7 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
         class Slow:
             name = "slow"
 
-            def send_batch(self, messages: Any) -> list[DeliveryError | None]:
+            def send_batch(self, messages: Any, on_result: Any = None) -> list[DeliveryError | None]:
                 seen.append(len(messages))
                 entered.set()
                 assert release.wait(10)
@@ -641,7 +648,7 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
         class Second:
             name = "second"
 
-            def send_batch(self, messages: Any) -> list[DeliveryError | None]:
+            def send_batch(self, messages: Any, on_result: Any = None) -> list[DeliveryError | None]:
                 seen.append(-len(messages))
                 return [None] * len(messages)
 
@@ -669,3 +676,63 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
         assert all(n.status == "sent" for n in h.notices())
     finally:
         h.app.dispose()
+
+
+# -- each message's fate, told as soon as the server answers -----------------------------------
+
+
+def _messages(*recipients: str) -> list[EmailMessage]:
+    out = []
+    for i, rcpt in enumerate(recipients):
+        msg = EmailMessage()
+        for header in (
+            headers.addresses("From", "sunlight@example.gov.cn"),
+            headers.addresses("To", rcpt),
+            headers.text("Subject", f"通知 {i}"),
+            headers.message_ids("Message-ID", f"<m{i}@sunlight.local>"),
+        ):
+            msg[header.name] = header
+        msg.set_content("正文")
+        out.append(msg)
+    return out
+
+
+def test_the_smtp_notifier_tells_each_fate_right_after_its_message(
+    h: Harness, server: MailServer, client_tls: ssl.SSLContext
+) -> None:
+    """The sender records a delivery before the next message goes out only if the notifier
+    says so at once: at each call the server holds exactly the messages accepted so far."""
+    server.mailbox.refuse.add("bad@example.gov.cn")
+    server.start()
+    heard: list[tuple[int, bool, int]] = []
+
+    def on_result(i: int, error: DeliveryError | None) -> None:
+        heard.append((i, error is None, len(server.mailbox.messages)))
+
+    messages = _messages("a@example.gov.cn", "bad@example.gov.cn", "c@example.gov.cn")
+    out = notifier(h, client_tls).send_batch(messages, on_result)
+    assert heard == [(0, True, 1), (1, False, 1), (2, True, 2)]
+    assert [e is None for e in out] == [True, False, True]
+
+
+def test_the_smtp_notifier_tells_every_fate_when_it_cannot_connect(
+    h: Harness, client_tls: ssl.SSLContext
+) -> None:
+    heard: list[tuple[int, bool]] = []
+    out = notifier(h, client_tls).send_batch(
+        _messages("a@example.gov.cn", "b@example.gov.cn"), lambda i, e: heard.append((i, e is None))
+    )
+    assert heard == [(0, False), (1, False)]  # the port is closed: both retried later
+    assert all(e is not None and not e.permanent for e in out)
+
+
+def test_the_eml_notifier_tells_each_fate_once_the_file_is_in_place(tmp_path: Path) -> None:
+    from alerts.notify.eml import EmlNotifier
+
+    folder = tmp_path / "outbox"
+    heard: list[tuple[int, int]] = []
+    EmlNotifier(folder).send_batch(
+        _messages("a@example.gov.cn", "b@example.gov.cn"),
+        lambda i, e: heard.append((i, len(list(folder.glob("*.eml"))))),
+    )
+    assert heard == [(0, 1), (1, 2)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Protocol
@@ -10,12 +10,20 @@ from typing import Any, Protocol
 from alerts.notify import headers
 from monitor.errors import DeliveryError
 
+# Called with a message's index and its fate (None: accepted) as soon as that fate is known,
+# so the sender records each delivery before the next message goes out. It may raise to stop
+# the batch: the messages not yet tried are then left unsent.
+OnResult = Callable[[int, DeliveryError | None], None]
+
 
 class Notifier(Protocol):
     name: str
 
-    def send_batch(self, messages: Sequence[EmailMessage]) -> list[DeliveryError | None]:
-        """Send each message; for each, None when the server accepted it, else the error."""
+    def send_batch(
+        self, messages: Sequence[EmailMessage], on_result: OnResult | None = None
+    ) -> list[DeliveryError | None]:
+        """Send each message; for each, None when the server accepted it, else the error.
+        `on_result` hears of each message right after it, in order."""
         ...
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
+from alerts.notify.base import OnResult
 from alerts.notify.headers import wire_bytes
 from monitor.errors import DeliveryError
 
@@ -21,9 +22,12 @@ class EmlNotifier:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send_batch(self, messages: Sequence[EmailMessage]) -> list[DeliveryError | None]:
+    def send_batch(
+        self, messages: Sequence[EmailMessage], on_result: OnResult | None = None
+    ) -> list[DeliveryError | None]:
         out: list[DeliveryError | None] = []
-        for msg in messages:
+        for i, msg in enumerate(messages):
+            error: DeliveryError | None = None
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(msg["Message-ID"]).strip("<>"))
@@ -31,7 +35,9 @@ class EmlNotifier:
                 tmp = final.with_suffix(".eml.tmp")
                 tmp.write_bytes(wire_bytes(msg))  # CR LF: the very bytes SMTP would carry
                 tmp.replace(final)  # atomic: a reader never sees half a message
-                out.append(None)
             except OSError as exc:
-                out.append(DeliveryError(f"cannot write {self.folder}: {exc}", permanent=False))
+                error = DeliveryError(f"cannot write {self.folder}: {exc}", permanent=False)
+            out.append(error)
+            if on_result is not None:
+                on_result(i, error)
         return out

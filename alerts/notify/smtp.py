@@ -1,5 +1,6 @@
 """Notices over SMTP with aiosmtplib: TLS or STARTTLS, credentials from the environment,
-one connection per batch, and permanent failures told apart from transient ones.
+one connection per batch, each message's fate told as soon as the server answers, and
+permanent failures told apart from transient ones.
 
 The URL's scheme says how the connection is protected, and nothing is left to negotiation:
 `smtps://` is TLS from the first byte, `smtp+starttls://` must upgrade with STARTTLS (a
@@ -19,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from alerts.notify.base import OnResult
 from alerts.notify.headers import envelope
 from monitor.config import SmtpConfig
 from monitor.errors import ConfigError, DeliveryError
@@ -67,10 +69,12 @@ class SmtpNotifier:
     def where(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def send_batch(self, messages: Sequence[EmailMessage]) -> list[DeliveryError | None]:
+    def send_batch(
+        self, messages: Sequence[EmailMessage], on_result: OnResult | None = None
+    ) -> list[DeliveryError | None]:
         if not messages:
             return []
-        return asyncio.run(self._send_all(messages))
+        return asyncio.run(self._send_all(messages, _Fates(on_result)))
 
     def _client(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
@@ -84,36 +88,34 @@ class SmtpNotifier:
             tls_context=self.tls_context,
         )
 
-    async def _send_all(self, messages: Sequence[EmailMessage]) -> list[DeliveryError | None]:
+    async def _send_all(self, messages: Sequence[EmailMessage], fates: _Fates) -> list[DeliveryError | None]:
         client = self._client()
         try:
             try:
                 await client.connect()  # with STARTTLS when the scheme says so
             except (aiosmtplib.SMTPException, OSError) as exc:
-                return [DeliveryError(f"SMTP {self.where}: {exc}", permanent=False)] * len(messages)
+                return fates.rest(messages, DeliveryError(f"SMTP {self.where}: {exc}", permanent=False))
             if self.username and self.password:
                 try:
                     await client.login(self.username, self.password)
                 except aiosmtplib.SMTPResponseException as exc:
                     # Transient: see SESSION_CODES. max_attempts still bounds the retries.
                     error = f"SMTP {self.where}: login refused: {exc.code} {exc.message}"
-                    return [DeliveryError(error, permanent=False)] * len(messages)
+                    return fates.rest(messages, DeliveryError(error, permanent=False))
                 except (aiosmtplib.SMTPException, OSError) as exc:
                     error = f"SMTP {self.where}: login failed: {exc}"
-                    return [DeliveryError(error, permanent=False)] * len(messages)
-            out: list[DeliveryError | None] = []
-            for i, msg in enumerate(messages):
+                    return fates.rest(messages, DeliveryError(error, permanent=False))
+            for msg in messages:
                 if not client.is_connected:
                     # The line died under an earlier message: the rest were not tried, and
                     # a retry with backoff is all that can be done for them.
-                    cause = out[-1] if out else None
+                    cause = fates.out[-1] if fates.out else None
                     error = f"SMTP {self.where}: not sent, the connection was lost" + (
                         f" ({cause})" if cause else ""
                     )
-                    out += [DeliveryError(error, permanent=False)] * (len(messages) - i)
-                    break
-                out.append(await self._send_one(client, msg))
-            return out
+                    return fates.rest(messages, DeliveryError(error, permanent=False))
+                fates.add(await self._send_one(client, msg))
+            return fates.out
         finally:
             await self._close(client)
 
@@ -154,6 +156,25 @@ class SmtpNotifier:
         except Exception as exc:  # noqa: BLE001 - each message needs a fate, or drain rolls back after sending
             error = f"SMTP {self.where}: unexpected {type(exc).__name__}: {exc}"
             return DeliveryError(error, permanent=False)
+
+
+class _Fates:
+    """The fates of a batch so far, each told to `on_result` the moment it is known."""
+
+    def __init__(self, on_result: OnResult | None) -> None:
+        self.out: list[DeliveryError | None] = []
+        self.on_result = on_result
+
+    def add(self, error: DeliveryError | None) -> None:
+        self.out.append(error)
+        if self.on_result is not None:
+            self.on_result(len(self.out) - 1, error)
+
+    def rest(self, messages: Sequence[EmailMessage], error: DeliveryError) -> list[DeliveryError | None]:
+        """The same fate for every message not yet tried."""
+        while len(self.out) < len(messages):
+            self.add(error)
+        return self.out
 
 
 async def _released(transport: asyncio.BaseTransport, *, grace: float) -> None:

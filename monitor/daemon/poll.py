@@ -28,6 +28,7 @@ from alerts.reminders import next_reminder
 from monitor.calendar import WorkCalendar
 from monitor.config import Config
 from monitor.daemon.requeue import Generation, clock_span, queue_affected
+from monitor.daemon.setaside import BatchError, isolate, set_aside
 from monitor.engine import RuleSet, evaluate
 from monitor.engine.screen import Screen
 from monitor.explain import explain_text
@@ -42,6 +43,7 @@ RETRIES = 5
 ANALYZE_AFTER = 10_000  # queued cases in one ingest that call for fresh planner statistics
 ANALYZE_EVERY = 60.0  # seconds: at most one refresh a minute
 AHEAD_PAGES = 25  # pages of events one pass may ingest while it evaluates (a first start)
+CONFLICTS = (AlertConflictError, ChainConflictError, OperationalError)  # retried whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +170,10 @@ def poll_once(p: Pipeline, now: datetime, *, max_cases: int | None = None, inges
             backlog = read >= p.reader.max_events
             pages += 1
         with gc_paused():
-            batch = _retrying(lambda: _evaluate_batch(p, rules, calendar, digest, now))
+            try:
+                batch = _retrying(lambda: _evaluate_batch(p, rules, calendar, digest, now))
+            except BatchError as failed:
+                batch = _isolated(p, rules, calendar, digest, now, failed)
         if batch is None:
             break
         evaluated += batch[0]
@@ -245,6 +250,19 @@ T = TypeVar("T")
 
 
 @contextmanager
+def _closed(items: Iterator[T]) -> Iterator[Iterator[T]]:
+    """Close a reader's generator when the loop over it ends, raising or not: a batch that
+    fails mid-read is evaluated again at once, and must not leave the read's cursor (and
+    its connection) open until the garbage collector comes across it."""
+    try:
+        yield items
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+@contextmanager
 def gc_paused() -> Iterator[None]:
     """The cyclic garbage collector off for one batch.
 
@@ -267,69 +285,108 @@ def _retrying(work: Callable[[], T]) -> T:
     for attempt in range(1, RETRIES + 1):
         try:
             return work()
-        except (AlertConflictError, ChainConflictError, OperationalError) as exc:
+        except CONFLICTS as exc:
             if attempt == RETRIES:
                 raise
             log.warning("retrying a batch after a conflict: %s", exc)
     raise AssertionError("unreachable")
 
 
+def _isolated(
+    p: Pipeline, rules: RuleSet, calendar: WorkCalendar, digest: str, now: datetime, failed: BatchError
+) -> tuple[int, int, int]:
+    """A batch failed for a case's sake: evaluate it in halves, set the failing case aside."""
+    log.warning("%s; evaluating it in halves to find the case", failed)
+    found = isolate(
+        lambda ids: _retrying(lambda: _evaluate_batch(p, rules, calendar, digest, now, only=ids)), failed
+    )
+    for case_id, cause in found.poisoned:
+        set_aside(p.state, p.config.notify, p.metrics, case_id, cause, now)
+    return found.totals
+
+
 def _evaluate_batch(
-    p: Pipeline, rules: RuleSet, calendar: WorkCalendar, digest: str, now: datetime
+    p: Pipeline,
+    rules: RuleSet,
+    calendar: WorkCalendar,
+    digest: str,
+    now: datetime,
+    *,
+    only: list[str] | None = None,
 ) -> tuple[int, int, int] | None:
-    """Claim due cases, evaluate them, write their alerts, notices and state; one transaction."""
+    """Claim due cases (of `only`, if given), evaluate them, write their alerts, notices and
+    state; one transaction. A failure other than a conflict is a `BatchError` naming the
+    cases, so that the one at fault can be found and set aside."""
+    with p.state.begin() as conn:
+        claimed = store.claim_due(conn, now, p.config.daemon.batch_size, only=only)
+        if not claimed:
+            return None
+        try:
+            return _write_batch(p, conn, claimed, rules, calendar, digest, now)
+        except CONFLICTS:
+            raise
+        except Exception as exc:
+            raise BatchError(sorted(claimed), exc) from exc
+
+
+def _write_batch(
+    p: Pipeline,
+    conn: Connection,
+    claimed: dict[str, str],
+    rules: RuleSet,
+    calendar: WorkCalendar,
+    digest: str,
+    now: datetime,
+) -> tuple[int, int, int]:
+    """Evaluate the claimed cases and write what changed, in the caller's transaction."""
     transitions = notices = 0
     tz = p.config.tz
     reminder_at = next_reminder(p.config.notify, calendar, now, tz)
     # A case's next check is always in the future, so the loop in poll_once cannot spin.
     floor = now + timedelta(seconds=1)
-    with p.state.begin() as conn:
-        claimed = store.claim_due(conn, now, p.config.daemon.batch_size)
-        if not claimed:
-            return None
-        results, spans, states = _screened(p, claimed, rules, calendar, digest, now, floor)
-        prints = {case.case_id: store.fingerprint(ev) for case, ev in results}
-        changed = [cid for cid, fp in prints.items() if claimed[cid] != fp]
-        # One query for the batch, not one per case; and none for cases never evaluated
-        # (their queue row has no fingerprint yet), which cannot have alerts: a first start.
-        rows = alerts_of(conn, [cid for cid in changed if claimed[cid]])
-        rows.update((cid, []) for cid in changed if not claimed[cid])
-        journal = history.Journal()  # the batch's history rows, chained once at the end
-        quiet = silences.active(conn, now) if changed else []
-        # A case with no findings and no alert rows has nothing to reconcile (most of a first start).
-        found = [
-            CaseFindings(case.case_id, case.item_code, case.department, ev.findings, rows[case.case_id])
-            for case, ev in results
-            if case.case_id in rows and (ev.findings or rows[case.case_id])
-        ]
-        moved = reconcile(conn, found, now, reminder_at, journal)  # new alerts: one INSERT
-        queued: list[dict[str, Any]] = []
-        for case, ev in results:
-            changes = moved.get(case.case_id)
-            if changes:
-                transitions += len(changes)
-                notices += _notify(p, conn, case, ev, changes, rules, calendar, now, journal, quiet, queued)
-            row = _state(
-                case.case_id,
-                case.item_code,
-                case.department,
-                case.item.item_type.value if case.item else "unlisted",
-                ev.next_check_at,
-                floor,
-                now,
-                digest,
-                spans.get(case.case_id) or clock_span(case, ev, now),
-                prints[case.case_id],
-            )
-            if case.is_closed:
-                row["open"] = False
-                row["closed_at"] = next((e.at for e in case.events if e.kind == "closed"), None)
-                row["outcome"] = outcome(case, ev)
-                row["limit_share"] = limit_share(case, ev)
-            states.append(row)
-        outbox.write(conn, queued)
-        store.save_states(conn, states)
-        journal.flush(conn)
+    results, spans, states = _screened(p, claimed, rules, calendar, digest, now, floor)
+    prints = {case.case_id: store.fingerprint(ev) for case, ev in results}
+    changed = [cid for cid, fp in prints.items() if claimed[cid] != fp]
+    # One query for the batch, not one per case; and none for cases never evaluated
+    # (their queue row has no fingerprint yet), which cannot have alerts: a first start.
+    rows = alerts_of(conn, [cid for cid in changed if claimed[cid]])
+    rows.update((cid, []) for cid in changed if not claimed[cid])
+    journal = history.Journal()  # the batch's history rows, chained once at the end
+    quiet = silences.active(conn, now) if changed else []
+    # A case with no findings and no alert rows has nothing to reconcile (most of a first start).
+    found = [
+        CaseFindings(case.case_id, case.item_code, case.department, ev.findings, rows[case.case_id])
+        for case, ev in results
+        if case.case_id in rows and (ev.findings or rows[case.case_id])
+    ]
+    moved = reconcile(conn, found, now, reminder_at, journal)  # new alerts: one INSERT
+    queued: list[dict[str, Any]] = []
+    for case, ev in results:
+        changes = moved.get(case.case_id)
+        if changes:
+            transitions += len(changes)
+            notices += _notify(p, conn, case, ev, changes, rules, calendar, now, journal, quiet, queued)
+        row = _state(
+            case.case_id,
+            case.item_code,
+            case.department,
+            case.item.item_type.value if case.item else "unlisted",
+            ev.next_check_at,
+            floor,
+            now,
+            digest,
+            spans.get(case.case_id) or clock_span(case, ev, now),
+            prints[case.case_id],
+        )
+        if case.is_closed:
+            row["open"] = False
+            row["closed_at"] = next((e.at for e in case.events if e.kind == "closed"), None)
+            row["outcome"] = outcome(case, ev)
+            row["limit_share"] = limit_share(case, ev)
+        states.append(row)
+    outbox.write(conn, queued)
+    store.save_states(conn, states)
+    journal.flush(conn)
     return len(claimed), transitions, notices
 
 
@@ -355,40 +412,42 @@ def _screened(
     states: list[dict[str, Any]] = []
     rows_of = p.reader.load_rows(claimed)
     if rows_of is None:  # not PostgreSQL: from the cases
-        for case in p.reader.load_cases(claimed):
-            settled = screen.settle(case, now)
+        with _closed(p.reader.load_cases(claimed)) as cases:
+            for case in cases:
+                settled = screen.settle(case, now)
+                if settled is None:
+                    results.append((case, evaluate(case, rules, calendar, now, tz)))
+                else:
+                    results.append((case, Evaluation(case.case_id, (), settled.next_check)))
+                    spans[case.case_id] = (case.events[0].at, settled.counted_until)
+        return results, spans, states
+    with _closed(rows_of):
+        for raw in rows_of:
+            settled = screen.settle_rows(raw, now)
             if settled is None:
+                case = raw.case()
                 results.append((case, evaluate(case, rules, calendar, now, tz)))
-            else:
+            elif claimed[raw.case_id] in ("", store.QUIET):
+                assert raw.item is not None  # a settled case is listed
+                span = (raw.times[0], settled.counted_until)
+                item_type = raw.item.item_type.value
+                states.append(
+                    _state(
+                        raw.case_id,
+                        raw.item_code,
+                        raw.department,
+                        item_type,
+                        settled.next_check,
+                        floor,
+                        now,
+                        digest,
+                        span,
+                    )
+                )
+            else:  # quiet now, but it had findings: its alerts are reconciled
+                case = raw.case()
                 results.append((case, Evaluation(case.case_id, (), settled.next_check)))
                 spans[case.case_id] = (case.events[0].at, settled.counted_until)
-        return results, spans, states
-    for raw in rows_of:
-        settled = screen.settle_rows(raw, now)
-        if settled is None:
-            case = raw.case()
-            results.append((case, evaluate(case, rules, calendar, now, tz)))
-        elif claimed[raw.case_id] in ("", store.QUIET):
-            assert raw.item is not None  # a settled case is listed
-            span = (raw.times[0], settled.counted_until)
-            item_type = raw.item.item_type.value
-            states.append(
-                _state(
-                    raw.case_id,
-                    raw.item_code,
-                    raw.department,
-                    item_type,
-                    settled.next_check,
-                    floor,
-                    now,
-                    digest,
-                    span,
-                )
-            )
-        else:  # quiet now, but it had findings: its alerts are reconciled
-            case = raw.case()
-            results.append((case, Evaluation(case.case_id, (), settled.next_check)))
-            spans[case.case_id] = (case.events[0].at, settled.counted_until)
     return results, spans, states
 
 

@@ -96,6 +96,8 @@ class Daemon:
             m.notices_failed.labels("true").inc(result.failed)
         if result.retrying:
             m.notices_failed.labels("false").inc(result.retrying)
+        m.claims_lapsed.inc(result.lapsed)
+        m.notices_set_aside.inc(result.set_aside)
         return result.worked
 
     def ready(self) -> tuple[bool, str]:

@@ -251,8 +251,9 @@ notices = Table(
     Column("body_text", Text, nullable=False),
     Column("body_html", Text, nullable=False),
     Column("message_id", String(255), nullable=False, unique=True),
-    # pending (to send), held (for a digest), digested (sent inside digest `digest_id`),
-    # silenced (recorded, never mailed), sent, failed
+    # pending (to send), sending (claimed by a sender until `next_attempt_at`, its lease),
+    # held (for a digest), digested (sent inside digest `digest_id`), silenced (recorded,
+    # never mailed), sent, failed
     Column("status", String(16), nullable=False),
     Column("digest_id", BigInteger),
     Column("attempts", Integer, nullable=False, default=0),

@@ -143,14 +143,19 @@ def _upsert_due(dialect: str) -> Any:
     )
 
 
-def claim_due(conn: Connection, now: datetime, limit: int) -> dict[str, str]:
-    """Lock up to `limit` due cases for this transaction (others skip them); id -> fingerprint."""
+def claim_due(
+    conn: Connection, now: datetime, limit: int, *, only: Iterable[str] | None = None
+) -> dict[str, str]:
+    """Lock up to `limit` due cases (of `only`, if given) for this transaction (others skip
+    them); id -> fingerprint."""
     query = (
         select(case_state.c.case_id, case_state.c.fingerprint)
         .where(case_state.c.next_check_at <= now)
         .order_by(case_state.c.next_check_at)
         .limit(limit)
     )
+    if only is not None:
+        query = query.where(case_state.c.case_id.in_(sorted(only)))
     if conn.dialect.name != "sqlite":  # SQLite has one writer at a time anyway
         query = query.with_for_update(skip_locked=True)
     return {r.case_id: r.fingerprint for r in conn.execute(query)}

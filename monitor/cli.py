@@ -17,6 +17,7 @@ from typing import Annotated, Any, cast
 import typer
 from sqlalchemy import select
 
+from monitor.audit_cli import audit_app
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, NotFoundError, SunlightError
 from monitor.logs import setup_logging
@@ -31,7 +32,6 @@ app = typer.Typer(
 alerts_app = typer.Typer(help="List alerts and act on them.", invoke_without_command=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident alert history.", no_args_is_help=True)
 source_app = typer.Typer(help="The source's health: faults that pause evaluation.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
@@ -98,6 +98,7 @@ def run(
     cfg = _config()
     setup_logging(cfg.daemon.log_format, cfg.daemon.log_level)
     application = _app(cfg)
+    application.prepare_audit()
     from monitor.daemon.run import Daemon
 
     if once:
@@ -109,6 +110,7 @@ def run(
         result = poll_once(daemon.pipeline, at)
         calendar = daemon.holder.calendar()
         sent = deliver(application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz, limit=10_000)
+        daemon.anchor()
         typer.echo(
             f"pass as of {at.astimezone(cfg.tz).isoformat()}: {result.events_read} events, "
             f"{result.cases_evaluated} cases evaluated, {result.transitions} alert changes, "
@@ -172,6 +174,7 @@ def demo(
 
     cfg = _config()
     application = _app(cfg)
+    application.prepare_audit()
     at = _now(now, cfg)
     records = ((f"demo:{i}", rec) for i, rec in enumerate(_parsed(demo_records(at, cases, seed)), start=1))
     report = import_records(application.source, records, at)
@@ -655,8 +658,9 @@ def db_upgrade() -> None:
     cfg = _config()
     application = build(cfg)
     application.upgrade()
+    keys = application.prepare_audit()
     application.dispose()
-    typer.echo("schema is up to date")
+    typer.echo(f"schema is up to date; history signed with key {keys.current.key_id}")
 
 
 @calendar_app.command("due")
@@ -754,23 +758,6 @@ def calendar_show(year: int) -> None:
 def _status(workday: bool, name: str) -> str:
     status = "工作日" if workday else "休息"
     return status if name in ("工作日", "周末") else f"{status}（{name}）"
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the alert history's hash chain; name the first row that was tampered with."""
-    from alerts.history import verify
-
-    cfg = _config()
-    application = _app(cfg)
-    with application.state.connect() as conn:
-        verdict = verify(conn)
-    application.dispose()
-    if verdict.ok:
-        typer.echo(f"ok: {verdict.rows} history rows, chain intact")
-        return
-    typer.echo(f"TAMPERED: {verdict.problem}", err=True)
-    raise typer.Exit(1)
 
 
 @source_app.command("status")

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, Select, func, select
 
-from alerts.history import verify
 from monitor.config import load_config
 from monitor.demo import demo_records
 from monitor.state.schema import alerts, case_state, notice_attempts, notices
@@ -114,7 +113,7 @@ def _two_replicas(tmp_path: Path, url: str) -> None:
             assert conn.execute(
                 select(func.count()).select_from(notices).where(notices.c.status == "sent")
             ).scalar_one() == len(h.notices())
-            assert verify(conn).ok
+            assert h.verify().ok
     finally:
         for p in procs:
             if p.poll() is None:
@@ -159,8 +158,7 @@ def test_workers_evaluate_in_extra_processes_and_stop_with_the_daemon(tmp_path: 
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(60) == 0
             assert all(not Path(f"/proc/{c}").exists() for c in children)  # stopped with the daemon
-            with h.app.state.connect() as conn:
-                assert verify(conn).ok
+            assert h.verify().ok
         finally:
             if proc is not None and proc.poll() is None:
                 proc.kill()

@@ -423,12 +423,22 @@ def check(
             typer.echo(problem, err=True)
         typer.echo(f"{len(exc.problems)} error(s) in {target}", err=True)
         raise typer.Exit(2) from exc
+    from alerts.audit.keys import key_problems
+
+    key_errors, key_notes = key_problems(cfg)
+    if key_errors:
+        for problem in key_errors:
+            typer.echo(problem, err=True)
+        typer.echo(f"{len(key_errors)} error(s) in the audit key configuration", err=True)
+        raise typer.Exit(2)
     overlays, covered = read_overlays(cfg.path(cfg.rules.calendar))
     calendar = build_calendar(overlays, covered)
     line, warnings = check_lines(calendar, overlays, covered, local_date(utcnow(), cfg.tz))
     typer.echo(f"ok: configuration valid; {rules.rule_count} rules in {len(rules.files)} files; {line}")
     for warning in warnings:
         typer.echo(warning)
+    for note in key_notes:
+        typer.echo(note)
 
 
 @app.command("test-rules")

@@ -25,7 +25,8 @@ def audit_verify(
     with one line per finding. Reads only: never upgrades the schema or makes a key."""
     from alerts.audit.anchors import parse_anchor, read_anchors
     from alerts.audit.keys import AuditKeyError, read_key_file
-    from alerts.audit.verify import Finding, verify
+    from alerts.audit.replay import Finding
+    from alerts.audit.verify import verify
     from monitor.app import build
     from monitor.cli import _config
 

@@ -362,6 +362,7 @@ def alerts_silence(
     except ValueError as exc:
         raise ConfigError(f"--until: {until!r} is not an ISO 8601 time") from exc
     application = _app(cfg)
+    application.prepare_audit()  # the silence is recorded in the history
     at = _now(now, cfg)
     with application.state.begin() as conn:
         silence_id = silences.add(conn, cast(silences.Scope, scope), value, ends, reason, by, at)
@@ -386,6 +387,7 @@ def _act(
         raise ConfigError("--by and --note must not be empty: the record needs who and why")
     cfg = _config()
     application = _app(cfg)
+    application.prepare_audit()  # the action is recorded in the history
     at = _now(now, cfg)
     with application.state.begin() as conn:
         act(conn, alert_id, action, by.strip(), note.strip(), at, state, allowed)

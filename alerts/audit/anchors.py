@@ -131,7 +131,7 @@ def anchor_head(
     With `interval`, only when the last anchor is that old, and not again for a head the last
     anchor already holds (same seq and same HMAC)."""
     from alerts.audit.keys import has_keys, keyring_of
-    from alerts.audit.verify import replay_since
+    from alerts.audit.replay import replay_since
 
     anchors, unreadable = read_anchors(path)
     last = max(anchors, key=lambda a: a.seq, default=None) if anchors else None

@@ -22,7 +22,7 @@ from monitor.app import build
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from monitor.state.schema import alert_history, alerts, chain_head, notices
+from monitor.state.schema import alert_history, alerts, chain_head, notices, stored
 from tests.conftest import Harness, bj, case, event, item, write_config
 
 T0 = bj("2026-11-24 10:00")
@@ -465,3 +465,51 @@ def test_the_key_cannot_be_written_into_the_configuration(tmp_path: Path) -> Non
     path.write_text(json.dumps({"audit": {"key": "x" * 40}}), encoding="utf-8")
     with pytest.raises(ConfigError, match="must not be in the configuration file; set SUNLIGHT_AUDIT_KEY"):
         cli(tmp_path, "check")
+
+
+def test_revision_0003_keeps_an_unkeyed_chain_verifiable(tmp_path: Path, any_db_url: str) -> None:
+    """A database at revision 0002 with a SHA-256 chain: the upgrade adds the key ids, the
+    old rows verify as unkeyed, and new rows are keyed on top of them."""
+    from alembic import command
+
+    from monitor.state.db import _config as alembic_config
+
+    old = build(load_config(write_config(tmp_path, any_db_url), environ={}))
+    try:
+        if old.config.database.manages_source:
+            from monitor.state.db import upgrade
+
+            upgrade(old.source, "source")
+        cfg = alembic_config("state")
+        with old.state.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0002_state_source")
+            at = bj("2026-11-01 09:00")
+            digest = row_hash(None, GENESIS, 1, 0, at, "silence_added", None, "李主任", {"reason": "测试"})
+            columns = "chain_seq, alert_id, at, action, level, actor, detail, prev_hash, hash"
+            conn.execute(
+                text(
+                    f"INSERT INTO sunlight_alert_history ({columns}) "
+                    "VALUES (1, 0, :at, 'silence_added', NULL, '李主任', :detail, :prev, :hash)"
+                ),
+                {"at": stored(at), "detail": '{"reason": "测试"}', "prev": GENESIS, "hash": digest},
+            )
+            conn.execute(text("UPDATE sunlight_chain_head SET seq = 1, hash = :h"), {"h": digest})
+    finally:
+        old.dispose()
+    h = harness_for(tmp_path, any_db_url)  # upgrades to 0003 and makes the key, as `run` does
+    try:
+        h.load(item(), case("C1"), event("C1", "accepted", "2026-11-03 09:00"))
+        h.poll(T0)
+        with h.app.state.connect() as conn:
+            ids = (
+                conn.execute(select(alert_history.c.key_id).order_by(alert_history.c.chain_seq))
+                .scalars()
+                .all()
+            )
+        assert ids == [None, h.key_id()]
+        report = h.verify()
+        assert report.ok, report.findings
+        assert report.summary.startswith("2 history rows intact; rows 1–1 unkeyed (before 2026-11-01)")
+    finally:
+        h.app.dispose()

@@ -458,6 +458,10 @@ def test_check_accepts_a_good_key_and_names_its_id(tmp_path: Path) -> None:
     code, out = cli(tmp_path, "check")
     assert code == 0, out
     assert f"audit key {key.key_id} from file {tmp_path}/data/audit.key" in out
+    assert "warning" not in out
+    (tmp_path / "data" / "audit.key").chmod(0o644)
+    code, out = cli(tmp_path, "check")
+    assert code == 0 and f"warning: audit key file {tmp_path}/data/audit.key is open beyond its owner" in out
 
 
 def test_the_key_cannot_be_written_into_the_configuration(tmp_path: Path) -> None:

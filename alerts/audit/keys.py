@@ -120,8 +120,11 @@ def key_problems(cfg: Config) -> tuple[list[str], list[str]]:
 
 def _loose(path: Path) -> list[str]:
     mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        return [f"warning: audit key file {path} is readable by others (mode {mode:04o}): chmod 600 it"]
+    if mode & 0o027:  # the daemon's group may read it (a root-owned file), nobody else
+        return [
+            f"warning: audit key file {path} is open beyond its owner and group (mode {mode:04o}): "
+            "chmod 600 it"
+        ]
     return []
 
 

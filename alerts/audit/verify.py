@@ -100,7 +100,10 @@ def verify(
                     replay.add(r)
 
             read_whole = _guarded(conn, "sunlight_alert_history", findings, history)
-            replay.close(head if heads else None)
+            if read_whole:  # a chain read in part says nothing of its end
+                replay.close(head if heads else None)
+            else:
+                replay.flush_rows()
             counted: list[int] = []
             if read_whole:
                 _guarded(

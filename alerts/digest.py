@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select, update
 
+from alerts.audit.anchors import read_head
 from alerts.render import one_line, render_digest
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig, Route
@@ -71,6 +72,10 @@ def build_digests(engine: Engine, cfg: NotifyConfig, now: dt.datetime, tz: ZoneI
         groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for row in conn.execute(query):
             groups[(row.route, row.recipient)].append(row)
+        # The office keeps each digest: its line with the head of the history is an anchor
+        # outside the database that `audit verify --anchor SEQ:HMAC` can be given.
+        head = read_head(conn) if groups else None
+        keyed = head is not None and head.key_id is not None
         for (route, recipient), rows in groups.items():
             slot = max(r.next_attempt_at for r in rows)
             content = render_digest(
@@ -79,6 +84,8 @@ def build_digests(engine: Engine, cfg: NotifyConfig, now: dt.datetime, tz: ZoneI
                     "count": len(rows),
                     "slot": fmt_instant(slot, tz),
                     "items": [{"subject": r.subject, "text": r.body_text} for r in rows],
+                    "anchor_line": head.digest_line() if head is not None and keyed else "",
+                    "evidence": keyed,
                 }
             )
             tag = hashlib.sha256(f"{route}|{recipient}|{rows[0].id}".encode()).hexdigest()[:16]

@@ -1,24 +1,27 @@
-"""The alert history: append-only and hash-chained, so an edit afterwards is detectable.
+"""The alert history: append-only and chained under a key, so an edit afterwards is detectable.
 
-Each row's hash covers its content and the previous row's hash; a head row holds the latest
-sequence number and hash. Appending moves the head with a conditional update (`WHERE seq =
-old`), so two writers can never both extend the chain from the same row: the loser's
-transaction fails with `ChainConflictError` and is retried. `verify` recomputes the chain and
-names the first row that was edited, removed or reordered.
+Each row's hash is an HMAC-SHA256, under the key outside the database (alerts.audit.keys),
+of its content and the previous row's hash; the row records the key's id. A head row holds
+the latest sequence number, hash and key id. Appending moves the head with a conditional
+update (`WHERE seq = old`), so two writers can never both extend the chain from the same
+row: the loser's transaction fails with `ChainConflictError` and is retried. Rows written
+before the keyed chain (key id NULL) carry a plain SHA-256 and are checked as such.
+`alerts.audit.verify` replays the chain.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from alerts.audit.keys import AuditKey, check_chain_key, keyring_of
 from monitor.state.schema import alert_history, chain_head
 
 GENESIS = "0" * 64
@@ -28,7 +31,8 @@ class ChainConflictError(Exception):
     """Another writer extended the chain first; retry the whole transaction."""
 
 
-def _digest(
+def row_hash(
+    key: AuditKey | None,
     prev: str,
     seq: int,
     alert_id: int,
@@ -36,24 +40,24 @@ def _digest(
     action: str,
     level: str | None,
     actor: str,
-    detail: dict[str, Any],
+    detail: Any,
 ) -> str:
-    body = json.dumps(
-        [
-            seq,
-            alert_id,
-            at.astimezone(UTC).isoformat(timespec="microseconds"),
-            action,
-            level,
-            actor,
-            detail,
-        ],
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256((prev + body).encode()).hexdigest()
+    """A row's hash: HMAC-SHA256 under `key`, or the SHA-256 of the unkeyed chain (no key)."""
+    body = [
+        seq,
+        alert_id,
+        at.astimezone(UTC).isoformat(timespec="microseconds"),
+        action,
+        level,
+        actor,
+        detail,
+    ]
+    if key is not None:
+        body.append(key.key_id)  # a row cannot be passed off as signed by another key
+    text = prev + json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    if key is None:
+        return hashlib.sha256(text.encode()).hexdigest()
+    return hmac.new(key.secret, text.encode(), hashlib.sha256).hexdigest()
 
 
 class Journal:
@@ -83,14 +87,19 @@ class Journal:
         """Chain and write the gathered rows; returns the sequence of the last one (0 if none)."""
         if not self._rows:
             return 0
+        keys = keyring_of(conn)
         head = conn.execute(
-            select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
+            select(chain_head.c.seq, chain_head.c.hash, chain_head.c.key_id)
+            .where(chain_head.c.id == 1)
+            .with_for_update()
         ).one()
+        check_chain_key(keys, head.key_id)  # never extend a chain signed with a key we do not hold
+        key = keys.current
         seq, prev = int(head.seq), str(head.hash)
         rows = []
         for alert_id, action, at, level, actor, detail in self._rows:
             seq += 1
-            digest = _digest(prev, seq, alert_id, at, action, level, actor, detail)
+            digest = row_hash(key, prev, seq, alert_id, at, action, level, actor, detail)
             rows.append(
                 {
                     "chain_seq": seq,
@@ -102,13 +111,14 @@ class Journal:
                     "detail": detail,
                     "prev_hash": prev,
                     "hash": digest,
+                    "key_id": key.key_id,
                 }
             )
             prev = digest
         moved = conn.execute(
             update(chain_head)
             .where(chain_head.c.id == 1, chain_head.c.seq == head.seq)
-            .values(seq=seq, hash=prev)
+            .values(seq=seq, hash=prev, key_id=key.key_id)
         )
         if moved.rowcount != 1:
             raise ChainConflictError(f"history chain moved past {head.seq} while appending")
@@ -142,53 +152,3 @@ def append(
     journal = Journal()
     journal.add(alert_id, action, at, level=level, actor=actor, detail=detail)
     return journal.flush(conn)
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    ok: bool
-    rows: int
-    problem: str = ""
-
-
-def verify(conn: Connection) -> Verdict:
-    """Recompute the whole chain; the first mismatch is named by its sequence and id."""
-    prev = GENESIS
-    expected = 1
-    rows = 0
-    query = select(alert_history).order_by(alert_history.c.chain_seq)
-    for row in conn.execute(query.execution_options(yield_per=5000)):
-        rows += 1
-        if row.chain_seq != expected:
-            return Verdict(
-                False,
-                rows,
-                f"row {expected} of the chain is missing (next present is {row.chain_seq}, id {row.id})",
-            )
-        if row.prev_hash != prev:
-            return Verdict(
-                False,
-                rows,
-                f"row {row.chain_seq} (id {row.id}) does not link to row {expected - 1}: "
-                "reordered, or the earlier row was replaced",
-            )
-        detail = row.detail if isinstance(row.detail, dict) else json.loads(row.detail)
-        digest = _digest(prev, row.chain_seq, row.alert_id, row.at, row.action, row.level, row.actor, detail)
-        if digest != row.hash:
-            return Verdict(
-                False,
-                rows,
-                f"row {row.chain_seq} (id {row.id}, alert {row.alert_id}, {row.action}) "
-                "was edited after it was written",
-            )
-        prev = row.hash
-        expected += 1
-    head = conn.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
-    if head.seq != expected - 1 or head.hash != prev:
-        return Verdict(
-            False,
-            rows,
-            f"the chain ends at row {expected - 1} but its head records row {head.seq}: "
-            "rows were removed from the end",
-        )
-    return Verdict(True, rows)

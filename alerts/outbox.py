@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from alerts import history, silences
+from alerts.audit.keys import has_keys
 from alerts.digest import next_slot
 from alerts.lifecycle import Transition
 from alerts.render import case_link, mask_id, mask_name, mask_phone, render_notice
@@ -78,6 +79,7 @@ def enqueue(
                     "until": silence.ends_at.isoformat(),
                 },
             )
+    evidence = has_keys(conn)
     rows: dict[str, dict[str, Any]] = {}  # by Message-ID: a recipient listed twice gets one
     for route_name in f.notify:
         route = cfg.routes.get(route_name)
@@ -113,6 +115,9 @@ def enqueue(
                 "applicant_phone": mask_phone(case.applicant.phone),
                 "case_link": case_link(cfg.case_url, case.case_id),
                 "timeline": explanation,
+                # True when the change this notice reports is written to the keyed chain
+                # (the connection carries the key); the footer claims only what holds.
+                "evidence": evidence,
             }
             mid = message_id(transition.alert_id, transition.version, route_name, recipient)
             if mid in rows:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from alerts.audit.keys import AuditKeyError, Keyring, ensure_key, keyed, load_keyring
 from alerts.notify.base import Notifier
 from alerts.notify.eml import EmlNotifier
 from alerts.notify.smtp import SmtpNotifier
@@ -24,6 +25,17 @@ class App:
     source: Engine
     state: Engine
     metrics: Metrics
+    keys: Keyring | None = None  # None: no usable key; reading works, writing history fails
+
+    def prepare_audit(self) -> Keyring:
+        """For the commands that write (run, demo, db upgrade): the history's key, generated
+        in the default place when there is none yet, and checked against the chain."""
+        keys = ensure_key(self.config, self.state)
+        self.keys = keys
+        self.state = keyed(self.state, keys)
+        if self.config.state_url == self.config.source_url:
+            self.source = self.state
+        return keys
 
     def upgrade(self) -> None:
         """Create or upgrade the schema: state always, source when Sunlight owns it."""
@@ -70,6 +82,16 @@ class App:
 
 
 def build(config: Config, metrics: Metrics | None = None) -> App:
+    """Engines for the configured databases; the state engine carries the history's keys
+    when they can be read (never generated here: read-only commands build an App too)."""
+    try:
+        keys: Keyring | None = load_keyring(config)
+    except AuditKeyError:
+        keys = None
     source = make_engine(config.source_url)
     state = source if config.state_url == config.source_url else make_engine(config.state_url)
-    return App(config, source, state, metrics or Metrics())
+    if keys is not None:
+        state = keyed(state, keys)
+        if config.state_url == config.source_url:
+            source = state
+    return App(config, source, state, metrics or Metrics(), keys)

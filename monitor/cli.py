@@ -16,6 +16,7 @@ from typing import Annotated, Any, cast
 import typer
 from sqlalchemy import select
 
+from monitor.audit_cli import audit_app
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, NotFoundError, SunlightError
 from monitor.logs import setup_logging
@@ -31,7 +32,6 @@ app = typer.Typer(
 alerts_app = typer.Typer(help="List alerts and act on them.", invoke_without_command=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident alert history.", no_args_is_help=True)
 source_app = typer.Typer(help="The source's health: faults that pause evaluation.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
@@ -98,6 +98,7 @@ def run(
     cfg = _config()
     setup_logging(cfg.daemon.log_format, cfg.daemon.log_level)
     application = _app(cfg)
+    application.prepare_audit()
     from monitor.daemon.run import Daemon
 
     if once:
@@ -109,6 +110,7 @@ def run(
         result = poll_once(daemon.pipeline, at)
         calendar = daemon.holder.calendar()
         sent = deliver(application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz, limit=10_000)
+        daemon.anchor()
         say(
             f"pass as of {at.astimezone(cfg.tz).isoformat()}: {result.events_read} events, "
             f"{result.cases_evaluated} cases evaluated, {result.transitions} alert changes, "
@@ -197,6 +199,7 @@ def demo(
     if not cfg.database.manages_source:
         raise ConfigError("the source is a separate database that Sunlight does not own; no demo there")
     application = _app(cfg)
+    application.prepare_audit()
     at = _now(now, cfg)
     try:
         if if_empty:
@@ -392,6 +395,7 @@ def alerts_silence(
     except ValueError as exc:
         raise ConfigError(f"--until: {until!r} is not an ISO 8601 time") from exc
     application = _app(cfg)
+    application.prepare_audit()  # the silence is recorded in the history
     at = _now(now, cfg)
     with application.state.begin() as conn:
         silence_id = silences.add(conn, cast(silences.Scope, scope), value, ends, reason, by, at)
@@ -416,6 +420,7 @@ def _act(
         raise ConfigError("--by and --note must not be empty: the record needs who and why")
     cfg = _config()
     application = _app(cfg)
+    application.prepare_audit()  # the action is recorded in the history
     at = _now(now, cfg)
     with application.state.begin() as conn:
         act(conn, alert_id, action, by.strip(), note.strip(), at, state, allowed)
@@ -453,12 +458,22 @@ def check(
             say(problem, err=True)
         say(f"{len(exc.problems)} error(s) in {target}", err=True)
         raise typer.Exit(2) from exc
+    from alerts.audit.keys import key_problems
+
+    key_errors, key_notes = key_problems(cfg)
+    if key_errors:
+        for problem in key_errors:
+            say(problem, err=True)
+        say(f"{len(key_errors)} error(s) in the audit key configuration", err=True)
+        raise typer.Exit(2)
     overlays, covered = read_overlays(cfg.path(cfg.rules.calendar))
     calendar = build_calendar(overlays, covered)
     line, warnings = check_lines(calendar, overlays, covered, local_date(utcnow(), cfg.tz))
     say(f"ok: configuration valid; {rules.rule_count} rules in {len(rules.files)} files; {line}")
     for warning in warnings:
         say(warning)
+    for note in key_notes:
+        say(note)
 
 
 @app.command("test-rules")
@@ -688,8 +703,9 @@ def db_upgrade() -> None:
     cfg = _config()
     application = build(cfg)
     application.upgrade()
+    keys = application.prepare_audit()
     application.dispose()
-    say("schema is up to date")
+    say(f"schema is up to date; history signed with key {keys.current.key_id}")
 
 
 @calendar_app.command("due")
@@ -787,23 +803,6 @@ def calendar_show(year: int) -> None:
 def _status(workday: bool, name: str) -> str:
     status = "工作日" if workday else "休息"
     return status if name in ("工作日", "周末") else f"{status}（{name}）"
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the alert history's hash chain; name the first row that was tampered with."""
-    from alerts.history import verify
-
-    cfg = _config()
-    application = _app(cfg)
-    with application.state.connect() as conn:
-        verdict = verify(conn)
-    application.dispose()
-    if verdict.ok:
-        say(f"ok: {verdict.rows} history rows, chain intact")
-        return
-    say(f"TAMPERED: {verdict.problem}", err=True)
-    raise typer.Exit(1)
 
 
 @source_app.command("status")

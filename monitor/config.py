@@ -3,7 +3,8 @@
 Relative paths resolve against the folder of the config file. Environment variables win
 over the file: SUNLIGHT_CONFIG (which file), SUNLIGHT_DATABASE_URL (source and state in one
 database), SUNLIGHT_SOURCE_URL, SUNLIGHT_STATE_URL, SUNLIGHT_SMTP_URL, SUNLIGHT_METRICS_PORT,
-SUNLIGHT_METRICS_HOST, SUNLIGHT_TIMEZONE, SUNLIGHT_LOG_FORMAT.
+SUNLIGHT_METRICS_HOST, SUNLIGHT_TIMEZONE, SUNLIGHT_LOG_FORMAT, and SUNLIGHT_AUDIT_KEY (the
+history's key, which config.yaml itself may not hold).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -176,6 +178,19 @@ class NotifyConfig(_Strict):
         return value
 
 
+class AuditConfig(_Strict):
+    """The key that signs the alert history and the anchors kept outside the database."""
+
+    # Read by every command that writes history; generated (mode 0600) when it is left at
+    # this default and absent, by `run`, `demo` and `db upgrade` only (alerts.audit.keys).
+    key_file: Path = Path("data/audit.key")
+    previous_key_files: tuple[Path, ...] = ()  # retired keys that `audit verify` still checks with
+    anchor_file: Path = Path("data/audit-anchors.log")
+    anchor_interval_minutes: float = Field(default=60.0, gt=0)
+    # From SUNLIGHT_AUDIT_KEY only (load_config refuses it in the file): wins over key_file.
+    key: SecretStr | None = None
+
+
 class Config(_Strict):
     timezone: str = "Asia/Shanghai"
     database: DatabaseConfig = DatabaseConfig()
@@ -184,6 +199,7 @@ class Config(_Strict):
     source: SourceConfig = SourceConfig()
     metrics: MetricsConfig = MetricsConfig()
     notify: NotifyConfig = NotifyConfig()
+    audit: AuditConfig = AuditConfig()
     base_dir: Path = Path()
 
     @field_validator("timezone")
@@ -220,7 +236,7 @@ class Config(_Strict):
 
 
 _KNOWN = sorted(
-    {"timezone", "database", "rules", "daemon", "source", "metrics", "notify"}
+    {"timezone", "database", "rules", "daemon", "source", "metrics", "notify", "audit"}
     | set(DatabaseConfig.model_fields)
     | set(RulesConfig.model_fields)
     | set(DaemonConfig.model_fields)
@@ -229,7 +245,9 @@ _KNOWN = sorted(
     | set(NotifyConfig.model_fields)
     | set(SmtpConfig.model_fields)
     | set(Route.model_fields)
+    | set(AuditConfig.model_fields) - {"key"}
 )
+AUDIT_KEY_ENV = "SUNLIGHT_AUDIT_KEY"
 
 
 def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -271,9 +289,17 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         data = loaded or {}
     elif explicit:
         raise ConfigError(f"{file}: configuration file not found")
+    audit = data.get("audit")
+    if isinstance(audit, dict) and "key" in audit:
+        raise ConfigError(
+            f"{file}: `audit.key`: the history's key must not be in the configuration file; "
+            f"set {AUDIT_KEY_ENV} or put it in the file named by `audit.key_file`"
+        )
     for var, key in _ENV.items():
         if env.get(var):
             _set(data, key, env[var])
+    if env.get(AUDIT_KEY_ENV):
+        _set(data, ("audit", "key"), env[AUDIT_KEY_ENV])
     data["base_dir"] = file.resolve().parent
     try:
         return Config.model_validate(data)

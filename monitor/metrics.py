@@ -38,6 +38,15 @@ class Metrics:
             "When the last pass finished without error.",
             registry=r,
         )
+        self.anchors = Counter(
+            "sunlight_audit_anchors_total", "Heads of the history appended to the anchor file.", registry=r
+        )
+        self.chain_consistent = Gauge(
+            "sunlight_audit_chain_consistent",
+            "1 while the history continues its last anchor; 0 once the anchorer found it does not.",
+            registry=r,
+        )
+        self.chain_consistent.set(1)
         self.events = Counter("sunlight_events_ingested_total", "Source events read.", registry=r)
         self.cases_evaluated = Counter("sunlight_cases_evaluated_total", "Case evaluations.", registry=r)
         self.source_lag = Gauge(

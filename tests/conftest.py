@@ -75,6 +75,7 @@ class Harness:
         self.config = config
         self.app: App = build(config)
         self.app.upgrade()
+        self.app.prepare_audit()  # as `run` does: the key in the config folder's data/
         self.holder = RuleHolder(
             config.path(config.rules.path),
             config.path(config.rules.calendar),
@@ -91,6 +92,17 @@ class Harness:
         from monitor.daemon.poll import poll_once
 
         return poll_once(self.pipeline, now)
+
+    def key_id(self) -> str:
+        assert self.app.keys is not None
+        return self.app.keys.current.key_id
+
+    def verify(self, *anchors: Any) -> Any:
+        """`audit verify` of the whole history with the harness's keys and the given anchors."""
+        from alerts.audit.verify import verify
+
+        assert self.app.keys is not None
+        return verify(self.app.state, self.app.keys.by_id(), anchors)
 
     def alerts(self) -> list[Any]:
         from sqlalchemy import select

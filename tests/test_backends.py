@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from alerts.history import verify
 from monitor.config import load_config
 from monitor.source.reader import Cursor
 from monitor.state.schema import alert_history, case_events, power_items
@@ -47,7 +46,7 @@ def test_pipeline_on_each_backend(any_db_url: str, tmp_path: Path, monkeypatch: 
         red = next(a for a in h.alerts() if a.case_id == "C1")
         assert red.due == bj("2026-11-11 00:00")
         with h.app.state.connect() as conn:
-            assert verify(conn).ok
+            assert h.verify().ok
             # The four alerts were raised in one batch; each history row names its own alert.
             raised = conn.execute(
                 select(alert_history.c.alert_id, alert_history.c.detail).where(
@@ -180,7 +179,7 @@ def test_changes_to_alerts_made_meanwhile_fail_the_whole_batch(any_db_url: str, 
                 "C1": "resolved",
                 "C2": "resolved",
             }
-            assert verify(conn).ok
+            assert h.verify().ok
     finally:
         h.app.dispose()
 

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from alerts import silences
 from alerts.digest import build_digests, next_slot
-from alerts.history import verify
 from alerts.lifecycle import act
 from alerts.notify.eml import EmlNotifier
 from alerts.reminders import send_reminders
@@ -70,7 +69,7 @@ def test_silenced_alert_is_recorded_but_not_mailed(h: Harness) -> None:
     assert set(statuses) == {"silenced"} and len(statuses["silenced"]) == 2
     with h.app.state.connect() as conn:
         actions = conn.execute(select(alert_history.c.action, alert_history.c.actor)).all()
-        assert verify(conn).ok
+        assert h.verify().ok
     assert ("silence_added", "李主任") in actions and ("silenced", "李主任") in actions
 
 

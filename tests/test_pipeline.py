@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from alerts.history import verify
 from alerts.notify.eml import EmlNotifier
 from alerts.sender import drain
 from monitor.state.schema import alert_history, case_state
@@ -142,15 +141,17 @@ def test_history_chain_verifies_and_detects_an_edit(harness: Harness) -> None:
     harness.load(event("C2", "accepted", "2026-11-16 09:00"))
     harness.poll(bj("2026-11-20 10:00"))
     harness.poll(bj("2026-11-24 10:00"))
-    with harness.app.state.connect() as conn:
-        verdict = verify(conn)
+    verdict = harness.verify()
     assert verdict.ok and verdict.rows == 3
     with harness.app.state.begin() as conn:
         conn.execute(update(alert_history).where(alert_history.c.chain_seq == 2).values(actor="someone"))
-    with harness.app.state.connect() as conn:
-        verdict = verify(conn)
+    verdict = harness.verify()
     assert not verdict.ok
-    assert verdict.problem.startswith("row 2 ")
+    assert [str(f) for f in verdict.findings] == [
+        "row_edited: rows 2 were edited after they were written (hash mismatch under key "
+        + harness.key_id()
+        + ")"
+    ]
 
 
 def test_catalogue_change_reevaluates_the_items_open_cases(harness: Harness) -> None:

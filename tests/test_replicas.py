@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, Select, func, select
 
-from alerts.history import verify
 from alerts.sender import drain
 from monitor.config import load_config
 from monitor.demo import demo_records
@@ -121,7 +120,7 @@ def _two_replicas(tmp_path: Path, url: str) -> None:
             assert conn.execute(
                 select(func.count()).select_from(notices).where(notices.c.status == "sent")
             ).scalar_one() == len(h.notices())
-            assert verify(conn).ok
+            assert h.verify().ok
     finally:
         for p in procs:
             if p.poll() is None:
@@ -166,8 +165,7 @@ def test_workers_evaluate_in_extra_processes_and_stop_with_the_daemon(tmp_path: 
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(60) == 0
             assert all(not Path(f"/proc/{c}").exists() for c in children)  # stopped with the daemon
-            with h.app.state.connect() as conn:
-                assert verify(conn).ok
+            assert h.verify().ok
         finally:
             if proc is not None and proc.poll() is None:
                 proc.kill()

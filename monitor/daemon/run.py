@@ -1,10 +1,11 @@
 """The long-running daemon: APScheduler repeats small units of work.
 
-Jobs: a pass (`poll_once`), draining the outbox, and a cheap check for changed rule files
-(every `rules.reload_check_seconds`). Each job does one unit of work and returns; a unit
-that found work is followed by another at once, so the loop sleeps only when idle. SIGTERM
-or SIGINT lets the running unit finish, starts no new one, and stops; SIGHUP asks for a rule
-reload before the next pass.
+Jobs: a pass (`poll_once`), draining the outbox, a cheap check for changed rule files
+(every `rules.reload_check_seconds`), and anchoring the history's head outside the database
+(looked at every minute, written every `audit.anchor_interval_minutes`). Each job does one
+unit of work and returns; a unit that found work is followed by another at once, so the loop
+sleeps only when idle. SIGTERM or SIGINT lets the running unit finish, starts no new one,
+and stops; SIGHUP asks for a rule reload before the next pass.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 
+from alerts.audit.anchors import anchor_head
 from alerts.dispatch import deliver
 from alerts.outbox import notify_operators
 from monitor.app import App
@@ -100,6 +102,38 @@ class Daemon:
         m.notices_set_aside.inc(result.set_aside)
         return result.worked
 
+    def anchor(self) -> None:
+        """Append the history's head to the anchor file when the interval has passed; a chain
+        that does not continue the last anchor is reported, never anchored."""
+        cfg = self.app.config
+        now = self.clock()
+        try:
+            outcome = anchor_head(
+                self.app.state,
+                cfg.path(cfg.audit.anchor_file),
+                now,
+                timedelta(minutes=cfg.audit.anchor_interval_minutes),
+            )
+        except Exception:
+            log.exception("anchoring the history failed; trying again in a minute")
+            return
+        m = self.app.metrics
+        if outcome.problems:
+            m.chain_consistent.set(0)
+            log.error("the history does not continue its last anchor: %s", "; ".join(outcome.problems))
+            notify_operators(
+                self.app.state,
+                cfg.notify,
+                "存证链与上次锚点不符，未写入新锚点",
+                [*outcome.problems, "请运行 sunlight audit verify 查明，并告知纪检监察室。"],
+                now,
+            )
+            return
+        m.chain_consistent.set(1)
+        if outcome.written is not None:
+            m.anchors.inc()
+            log.info("history anchored at row %d", outcome.written.seq)
+
     def ready(self) -> tuple[bool, str]:
         """Ready when both databases answer, the source is whole and a rule set is loaded."""
         try:
@@ -161,6 +195,15 @@ class Daemon:
             "interval",
             seconds=max(cfg.metrics.state_refresh_seconds, 1.0),
             id="metrics",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(self.app.config.tz),
+        )
+        self.scheduler.add_job(
+            self.anchor,
+            "interval",
+            seconds=60,
+            id="anchor",
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(self.app.config.tz),

@@ -227,7 +227,8 @@ alert_history = Table(
     Column("actor", String(128), nullable=False),
     Column("detail", JSON, nullable=False, default=dict),
     Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),  # HMAC-SHA256 under key `key_id`; SHA-256 when NULL
+    Column("key_id", String(16)),  # NULL: written before the keyed chain (revision 0003)
     Index("ix_alert_history_alert", "alert_id"),
 )
 
@@ -237,6 +238,7 @@ chain_head = Table(
     Column("id", Integer, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("key_id", String(16)),  # the key of the newest row (NULL before the keyed chain)
 )
 
 notices = Table(

@@ -69,7 +69,9 @@ class App:
             self.state.dispose()
 
 
-def build(config: Config, metrics: Metrics | None = None) -> App:
-    source = make_engine(config.source_url)
-    state = source if config.state_url == config.source_url else make_engine(config.state_url)
+def build(config: Config, metrics: Metrics | None = None, *, create: bool = False) -> App:
+    """The engines; they connect only when used. `create`: a SQLite file may be made
+    (monitor.startup says who may ask for that)."""
+    source = make_engine(config.source_url, create=create)
+    state = source if config.state_url == config.source_url else make_engine(config.state_url, create=create)
     return App(config, source, state, metrics or Metrics())

@@ -68,12 +68,23 @@ def write_config(folder: Path, url: str, **extra: Any) -> Path:
     return path
 
 
+def upgraded(config: Path) -> Path:
+    """The config's database created with its schema, as `sunlight db upgrade` leaves it:
+    the other commands refuse a database that does not exist or is empty."""
+    app = build(load_config(config, environ={}), create=True)
+    try:
+        app.upgrade()
+    finally:
+        app.dispose()
+    return config
+
+
 class Harness:
     """An app on a real database with its own schema, and helpers to feed and poll it."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.app: App = build(config)
+        self.app: App = build(config, create=True)
         self.app.upgrade()
         self.holder = RuleHolder(
             config.path(config.rules.path),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import case, event, item, write_config
+from tests.conftest import case, event, item, upgraded, write_config
 
 NOW = "2026-11-23T10:00:00+08:00"
 
@@ -31,7 +31,7 @@ def sunlight(config: Path, *args: str, stdin: str | None = None) -> subprocess.C
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    return write_config(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}")
+    return upgraded(write_config(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}"))
 
 
 def test_demo_run_once_and_alerts_json_show_every_required_category(config: Path) -> None:

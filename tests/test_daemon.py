@@ -8,7 +8,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from monitor.daemon.http import make_app
+from monitor.daemon.http import Readiness, Reason, make_app
 from monitor.daemon.reload import RuleHolder, settle_heap
 from monitor.metrics import Metrics
 from tests.conftest import RULES
@@ -95,13 +95,16 @@ def _call(app: Any, path: str) -> tuple[str, bytes]:
 def test_endpoints_answer_health_readiness_and_metrics() -> None:
     metrics = Metrics()
     metrics.cases_evaluated.inc(3)
-    ready = {"value": (True, "ready: 10 rules")}
+    ready = {"value": Readiness(summary="ready: 10 rules")}
     app = make_app(metrics.registry, lambda: ready["value"])
     assert _call(app, "/healthz") == ("200 OK", b"ok\n")
-    assert _call(app, "/readyz")[0] == "200 OK"
-    ready["value"] = (False, "database unreachable")
+    assert _call(app, "/readyz") == ("200 OK", b"ready: 10 rules\n")
+    # A reason that does not block is said, and the daemon stays ready.
+    ready["value"] = Readiness((Reason("rules", "reload failed", blocking=False),), "ready: 10 rules")
+    assert _call(app, "/readyz") == ("200 OK", b"ready: 10 rules\nrules: reload failed\n")
+    ready["value"] = Readiness((Reason("state_db", "unreachable"), Reason("smtp", "unreachable")))
     status, body = _call(app, "/readyz")
-    assert status.startswith("503") and b"database unreachable" in body
+    assert status.startswith("503") and body == b"not ready\nstate_db: unreachable\nsmtp: unreachable\n"
     status, body = _call(app, "/metrics")
     assert status == "200 OK" and b"sunlight_cases_evaluated_total 3.0" in body
     assert _call(app, "/nope")[0].startswith("404")
@@ -124,7 +127,7 @@ def test_failed_reload_notifies_the_operators_once(tmp_path: Path) -> None:
         tmp_path, f"sqlite:///{tmp_path / 's.db'}", notify={"routes": routes}, rules=rules_cfg
     )
     cfg = load_config(config, environ={})
-    app = build(cfg)
+    app = build(cfg, create=True)
     app.upgrade()
     daemon = Daemon(app, clock=lambda: bj("2026-11-23 10:00"))
     path = rules / "penalty.yaml" if (rules / "penalty.yaml").exists() else rules / "licensing.yaml"

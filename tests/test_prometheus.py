@@ -30,7 +30,7 @@ import yaml
 from prometheus_client import generate_latest
 
 from monitor.config import load_config
-from monitor.daemon.http import serve
+from monitor.daemon.http import Readiness, serve
 from monitor.metrics import Metrics
 from tests.conftest import IN_CI, ROOT, Harness, bj, case, event, item, write_config
 
@@ -307,7 +307,7 @@ def test_real_prometheus_scrapes_the_daemon_and_answers_every_expression(tmp_pat
     deadline = time.monotonic() + DEADLINE_SECONDS
     h = populated(tmp_path)
     metrics: Metrics = h.app.metrics
-    server, thread = serve("127.0.0.1", 0, metrics.registry, lambda: (True, "ready"))
+    server, thread = serve("127.0.0.1", 0, metrics.registry, Readiness)
     daemon_port = server.server_port
 
     # The shipped configuration, pointed at this daemon, every second, with the rules.

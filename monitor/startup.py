@@ -27,6 +27,8 @@ CREATE_HINT = "create it with `sunlight db upgrade`"
 # database, no such role) and MariaDB error numbers (access denied, unknown database).
 PERMANENT_SQLSTATES = frozenset({"28P01", "28000", "3D000"})
 PERMANENT_MYSQL = frozenset({1044, 1045, 1049, 1698})
+# psycopg gives no SQLSTATE for a refused connection, only the server's FATAL line.
+PERMANENT_PG_TEXT = ("does not exist", "password authentication failed", "no pg_hba.conf entry")
 
 
 def dependency(which: Which) -> str:
@@ -57,6 +59,8 @@ def reason(exc: BaseException) -> str:
 def _permanent(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     if getattr(orig, "sqlstate", None) in PERMANENT_SQLSTATES:
+        return True
+    if "FATAL:" in str(orig) and any(text in str(orig) for text in PERMANENT_PG_TEXT):
         return True
     args: tuple[object, ...] = getattr(orig, "args", ())
     return len(args) > 0 and args[0] in PERMANENT_MYSQL

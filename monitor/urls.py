@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from sqlalchemy import make_url
@@ -18,10 +19,8 @@ def redact(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
-        parts = urlsplit(url)
-        if parts.password:
-            return url.replace(f":{parts.password}@", ":***@", 1)
-        return url
+        # Not even a URL (`smtp//user:secret@host`): whatever stands before an @ may be one.
+        return re.sub(r"(^|//)([^/@:]*):[^/@]*@", r"\1\2:***@", url)
 
 
 def database_url(value: str) -> str:

@@ -95,21 +95,23 @@ class Daemon:
 
     # -- dependencies ----------------------------------------------------------------
 
-    def databases(self) -> list[tuple[Which, Engine]]:
-        out: list[tuple[Which, Engine]] = [("state", self.pipeline.state)]
-        if self.pipeline.source is not self.pipeline.state:
-            out.append(("source", self.pipeline.source))
-        return out
+    def databases(self) -> list[Which]:
+        """The state database, and the source database when it is another one."""
+        return ["state"] if self.pipeline.source is self.pipeline.state else ["state", "source"]
 
-    def _probe(self, which: Which, engine: Engine) -> Callable[[], None]:
-        return lambda: reach(self.app.config, engine, which)
+    def _probe(self, which: Which) -> Callable[[], None]:
+        def probe() -> None:  # the engine as it is at each attempt
+            engine: Engine = self.pipeline.state if which == "state" else self.pipeline.source
+            reach(self.app.config, engine, which)
+
+        return probe
 
     def diagnose(self) -> bool:
         """After a failed unit of work: probe the databases; True when one does not answer."""
         failing = False
-        for which, engine in self.databases():
+        for which in self.databases():
             try:
-                failing |= not self.deps.check(dependency(which), self._probe(which, engine))
+                failing |= not self.deps.check(dependency(which), self._probe(which))
             except StartupError as exc:  # a SQLite file gone: not worth waiting for, but said
                 self.deps.down(dependency(which), str(exc))
                 failing = True
@@ -118,10 +120,10 @@ class Daemon:
     def wait_for_databases(self, *, always: bool = False) -> bool:
         """Wait, with backoff, for each database marked down (every one, at start); False
         when the daemon was asked to stop meanwhile."""
-        for which, engine in self.databases():
+        for which in self.databases():
             name = dependency(which)
             if (always or self.deps.is_down(name)) and not self.deps.wait_for(
-                name, self._probe(which, engine), self._stopping.is_set
+                name, self._probe(which), self._stopping.is_set
             ):
                 return False
         return True
@@ -284,12 +286,16 @@ class Daemon:
             if workers is not None:
                 workers.stop()
 
+    def stop(self) -> None:
+        """Start no new unit of work, end any wait for a dependency, let the running one finish."""
+        self._stopping.set()
+        if self.scheduler.running:
+            threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
     def _install_signals(self) -> None:
         def stop(signum: int, _frame: FrameType | None) -> None:
             log.info("signal %d: finishing the current unit of work, then stopping", signum)
-            self._stopping.set()  # also ends a wait for a dependency
-            if self.scheduler.running:
-                threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+            self.stop()
 
         def hup(_signum: int, _frame: FrameType | None) -> None:
             self._reload_wanted.set()

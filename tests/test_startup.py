@@ -105,12 +105,15 @@ def test_an_empty_database_is_refused_unless_run_init(tmp_path: Path, kind: str)
     with _empty_database(tmp_path, kind) as url:
         config = write_config(tmp_path, url)
         one_line(cli(config, "alerts"), "no Sunlight schema in the state database", "sunlight db upgrade")
-        one_line(cli(config, "run"), "no Sunlight schema", "sunlight run --init")
+        # The daemon with its endpoints on, as shipped: still one line.
+        served = write_config(tmp_path, url, metrics={"enabled": True, "port": 0})
+        one_line(cli(served, "run"), "no Sunlight schema", "sunlight run --init")
         engine = create_engine(url)
         try:
             assert inspect(engine).get_table_names() == []  # refused, and left as it was
         finally:
             engine.dispose()
+        config = write_config(tmp_path, url)
         done = cli(config, "run", "--once", "--init", "--now", NOW)
         assert done.returncode == 0, done.stderr
         assert cli(config, "alerts").returncode == 0

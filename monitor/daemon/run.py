@@ -151,6 +151,8 @@ class Daemon:
         self._repeat_while_working(self.run_pass)
 
     def send_job(self) -> None:
+        if self.deps.is_down("state_db"):
+            return  # the poll job waits for it; the notices are in it and stay there
         if self.smtp_ready():
             self._repeat_while_working(self.send_notices)
 
@@ -217,11 +219,12 @@ class Daemon:
                 server, _ = serve(
                     cfg.metrics.host, cfg.metrics.port, self.app.metrics.registry, self.ready, origin
                 )
-                log.info("metrics on http://%s:%d/metrics", cfg.metrics.host, cfg.metrics.port)
             if not self.wait_for_databases(always=True):
                 return  # asked to stop while waiting
             prepare_schema(self.app, create=init)
             self.started = True
+            if server is not None:  # said once started: a failed start is one line
+                log.info("metrics on http://%s:%d/metrics", cfg.metrics.host, server.server_port)
             if not self._stopping.is_set():
                 self._schedule()
         finally:

@@ -83,10 +83,13 @@ EXPOSE 9308
 # SIGTERM: finish the running job, then stop. SIGHUP: reload the rules at the next pass.
 STOPSIGNAL SIGTERM
 
-# /healthz answers as soon as the daemon serves HTTP (liveness); /readyz also checks the
-# databases. No curl in slim images, so Python's urllib. Needs metrics.enabled: true.
+# /healthz answers as soon as the daemon serves HTTP (liveness), also while it waits for an
+# unreachable database; /readyz answers 503 then, naming it. No curl in slim images, so Python's urllib. Needs metrics.enabled: true.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('SUNLIGHT_METRICS_PORT') or '9308'; sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4).status == 200 else 1)"]
 
+# --init: the image runs on the embedded SQLite database by default (data/sunlight.db in the
+# volume), which does not exist on a first start; without it the daemon refuses a missing
+# or empty database rather than supervising nothing.
 ENTRYPOINT ["sunlight"]
-CMD ["run"]
+CMD ["run", "--init"]

@@ -155,7 +155,7 @@ def free_port() -> int:
 
 def queue(config: Config, n: int, now: datetime) -> None:
     """N pending notices, inserted as `alerts.outbox.enqueue` would leave them."""
-    app = build(config)
+    app = build(config, create=True)
     app.upgrade()
     rows = []
     for i in range(1, n + 1):

@@ -180,7 +180,7 @@ def app_for(url: str, folder: Path, rules: Path | None = None, workers: int = 1)
         ),
         encoding="utf-8",
     )
-    app = build(load_config(config, environ={}))
+    app = build(load_config(config, environ={}), create=True)
     app.upgrade()
     return app
 

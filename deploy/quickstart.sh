@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start on the embedded default (SQLite under ./data, notices as .eml files):
-# install into .venv, load demo data relative to today, then run the daemon.
+# install into .venv, create data/sunlight.db with demo data relative to today (`demo` is one
+# of the commands that may create a database), then run the daemon on it.
 # Run again, it keeps the data it loaded the first time (`sunlight demo --reset` replaces it).
 # Metrics: http://127.0.0.1:9308/metrics. Stop with Ctrl-C.
 set -euo pipefail

@@ -81,17 +81,20 @@ class App:
             self.state.dispose()
 
 
-def build(config: Config, metrics: Metrics | None = None) -> App:
-    """Engines for the configured databases; the state engine carries the history's keys
-    when they can be read (never generated here: read-only commands build an App too)."""
+def build(config: Config, metrics: Metrics | None = None, *, create: bool = False) -> App:
+    """Engines for the configured databases; they connect only when used. `create`: a SQLite
+    file may be made (monitor.startup says who may ask for that). The state engine carries
+    the history's keys when they can be read (never generated here: read-only commands build
+    an App too)."""
     try:
         keys: Keyring | None = load_keyring(config)
     except AuditKeyError:
         keys = None
-    source = make_engine(config.source_url)
-    state = source if config.state_url == config.source_url else make_engine(config.state_url)
+    source = make_engine(config.source_url, create=create)
+    same = config.state_url == config.source_url
+    state = source if same else make_engine(config.state_url, create=create)
     if keys is not None:
         state = keyed(state, keys)
-        if config.state_url == config.source_url:
+        if same:
             source = state
     return App(config, source, state, metrics or Metrics(), keys)

@@ -30,6 +30,7 @@ def audit_verify(
     from alerts.audit.verify import verify
     from monitor.app import build
     from monitor.cli import _config
+    from monitor.startup import check_files
 
     cfg = _config()
     given = [parse_anchor(a) for a in anchor or []]
@@ -53,6 +54,7 @@ def audit_verify(
     # always of a head the snapshot already holds.
     stored, unreadable = read_anchors(path)
     problems.extend(Finding("anchor_unreadable", line) for line in unreadable)
+    check_files(cfg, create=False, only=("state",))  # a missing SQLite file is one line
     application = build(cfg)
     try:
         report = verify(
@@ -78,9 +80,11 @@ def audit_anchor() -> None:
     from alerts.audit.anchors import anchor_head
     from monitor.app import build
     from monitor.cli import _config
+    from monitor.startup import check_files
     from monitor.timeutil import utcnow
 
     cfg = _config()
+    check_files(cfg, create=False, only=("state",))  # a missing SQLite file is one line
     application = build(cfg)
     if application.keys is None:
         from alerts.audit.keys import load_keyring

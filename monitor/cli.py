@@ -73,13 +73,12 @@ def _now(value: str | None, cfg: Config) -> datetime:
         raise ConfigError(f"--now: {value!r} is not an ISO 8601 time") from exc
 
 
-def _app(cfg: Config) -> Any:
-    from monitor.app import build
+def _app(cfg: Config, *, create: bool = False) -> Any:
+    """The databases, reached and with Sunlight's schema (upgraded with auto_upgrade); only
+    `db upgrade`, `demo` and `run --init` pass create=True (monitor.startup)."""
+    from monitor.startup import open_app
 
-    application = build(cfg)
-    if cfg.database.auto_upgrade:
-        application.upgrade()
-    return application
+    return open_app(cfg, create=create)
 
 
 def _out(value: Any) -> None:
@@ -93,35 +92,62 @@ def _out(value: Any) -> None:
 def run(
     once: Annotated[bool, typer.Option("--once", help="One pass (and one send), then exit")] = False,
     now: NowOpt = None,
+    init: Annotated[
+        bool, typer.Option("--init", help="Create the database and its schema if they do not exist")
+    ] = False,
 ) -> None:
     """Run the daemon: poll the source, evaluate, raise alerts, send notices."""
     cfg = _config()
     setup_logging(cfg.daemon.log_format, cfg.daemon.log_level)
-    application = _app(cfg)
-    application.prepare_audit()
-    from monitor.daemon.run import Daemon
+    if not once:
+        # The daemon waits for an unreachable database instead of failing (Daemon.run), and
+        # prepares the history's key once the database answers.
+        from monitor.app import build
+        from monitor.startup import check_files
 
-    if once:
-        from alerts.dispatch import deliver
-        from monitor.daemon.poll import poll_once
-
-        at = _now(now, cfg)
-        daemon = Daemon(application, fixed_now=at)
-        result = poll_once(daemon.pipeline, at)
-        calendar = daemon.holder.calendar()
-        sent = deliver(application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz, limit=10_000)
-        daemon.anchor()
-        say(
-            f"pass as of {at.astimezone(cfg.tz).isoformat()}: {result.events_read} events, "
-            f"{result.cases_evaluated} cases evaluated, {result.transitions} alert changes, "
-            f"{result.notices} notices queued, {sent.sent} sent ({result.seconds:.2f}s)"
-        )
-        application.dispose()
-        if result.source_fault is not None:
-            say(result.source_fault, err=True)
-            raise typer.Exit(1)
+        check_files(cfg, create=init)
+        fixed = _now(now, cfg) if now is not None else None
+        _daemon(cfg, build(cfg, create=init), fixed).run(init=init)
         return
-    Daemon(application, fixed_now=_now(now, cfg) if now is not None else None).run()
+    from alerts.dispatch import deliver
+    from monitor.daemon.poll import poll_once
+
+    at = _now(now, cfg)
+    application = _app(cfg, create=init)
+    application.prepare_audit()
+    daemon = _daemon(cfg, application, at)
+    result = poll_once(daemon.pipeline, at)
+    calendar = daemon.holder.calendar()
+    sent = deliver(application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz, limit=10_000)
+    daemon.anchor()
+    say(
+        f"pass as of {at.astimezone(cfg.tz).isoformat()}: {result.events_read} events, "
+        f"{result.cases_evaluated} cases evaluated, {result.transitions} alert changes, "
+        f"{result.notices} notices queued, {sent.sent} sent ({result.seconds:.2f}s)"
+    )
+    application.dispose()
+    if result.source_fault is not None:
+        say(result.source_fault, err=True)
+        raise typer.Exit(1)
+
+
+def _daemon(cfg: Config, application: Any, fixed_now: datetime | None) -> Any:
+    """The daemon, its rules loaded: a broken rule folder is one line naming it."""
+    from monitor.daemon.run import Daemon
+    from monitor.errors import RuleError, StartupError
+
+    try:
+        return Daemon(application, fixed_now=fixed_now)
+    except RuleError as exc:
+        application.dispose()
+        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+        raise StartupError(
+            f"the rules in {cfg.path(cfg.rules.path)} ({cfg.origin('rules.path')}) do not load: "
+            f"{exc.problems[0]}{more}; run `sunlight check` for the whole list"
+        ) from exc
+    except BaseException:
+        application.dispose()
+        raise
 
 
 # -- import and demo ---------------------------------------------------------------------
@@ -198,7 +224,7 @@ def demo(
     cfg = _config()
     if not cfg.database.manages_source:
         raise ConfigError("the source is a separate database that Sunlight does not own; no demo there")
-    application = _app(cfg)
+    application = _app(cfg, create=True)
     application.prepare_audit()
     at = _now(now, cfg)
     try:
@@ -216,6 +242,13 @@ def demo(
         say(err, err=True)
     if loaded.replaced is not None:
         say(f"removed the earlier demo's {loaded.replaced}, with its alerts and notices")
+        # The history restarted from its first row: the anchors of the old one would make
+        # every later `audit verify` report a truncation. They are kept, not deleted.
+        anchors = cfg.path(cfg.audit.anchor_file)
+        if anchors.exists():
+            aside = anchors.with_name(f"{anchors.name}.before-reset-{at.astimezone(cfg.tz):%Y%m%d%H%M%S}")
+            anchors.replace(aside)
+            say(f"the history restarted; the earlier demo's anchors are kept in {aside}")
     say(
         f"demo data as of {at.astimezone(cfg.tz):%Y-%m-%d %H:%M}: {report.items} items, "
         f"{report.cases} cases, {report.events} events loaded"
@@ -440,8 +473,13 @@ def check(
     path: Annotated[
         Path | None, typer.Argument(help="A rule file or folder (default: the configured rules)")
     ] = None,
+    connect: Annotated[
+        bool,
+        typer.Option("--connect", help="Also reach the state and source databases and the SMTP server"),
+    ] = False,
 ) -> None:
-    """Check the configuration and the rule files; exit 2 listing every error."""
+    """Check the configuration and the rule files; exit 2 listing every error. With
+    --connect, one line per database and the SMTP server; exit 1 if one fails."""
     from monitor.calendar.overlay import read_overlays
     from monitor.calendar.sources import check_lines
     from monitor.calendar.workdays import build_calendar
@@ -474,6 +512,31 @@ def check(
         say(warning)
     for note in key_notes:
         say(note)
+    if connect and not _connect_lines(cfg):
+        raise typer.Exit(1)
+
+
+def _connect_lines(cfg: Config) -> bool:
+    """`check --connect`: each dependency on one line; True when all answered."""
+    from monitor.startup import Probe, probe_database
+
+    probes = [probe_database(cfg, "state"), probe_database(cfg, "source")]
+    smtp = cfg.notify.smtp
+    if smtp.url is None:
+        probes.append(Probe("smtp", True, f"not used: notices are written to {cfg.path(cfg.notify.eml_dir)}"))
+    else:
+        from alerts.notify.smtp import SmtpNotifier
+        from monitor.errors import UnreachableError
+
+        notifier = SmtpNotifier(smtp)
+        try:
+            notifier.probe()
+            probes.append(Probe("smtp", True, f"{notifier.where} answered EHLO"))
+        except UnreachableError as exc:
+            probes.append(Probe("smtp", False, str(exc)))
+    for probe in probes:
+        say(probe.line(), err=not probe.ok)
+    return all(p.ok for p in probes)
 
 
 @app.command("test-rules")
@@ -698,11 +761,8 @@ def explain(case_id: str, now: NowOpt = None) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the schema to the newest revision."""
-    from monitor.app import build
-
     cfg = _config()
-    application = build(cfg)
-    application.upgrade()
+    application = _app(cfg, create=True)
     keys = application.prepare_audit()
     application.dispose()
     say(f"schema is up to date; history signed with key {keys.current.key_id}")

@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from alerts.notify.headers import parse_address
+from monitor import urls
 from monitor.errors import ConfigError
 from monitor.model import Category, Level
 
@@ -55,7 +56,12 @@ class DatabaseConfig(_Strict):
     source_url: str | None = None  # when the source is another database (a platform's views)
     state_url: str | None = None
     manage_source_schema: bool | None = None  # default: only when source and state are one database
-    auto_upgrade: bool = True  # create or upgrade the schema when the daemon starts
+    auto_upgrade: bool = True  # upgrade an existing schema when a command opens the database
+
+    @field_validator("url", "source_url", "state_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        return None if value is None else urls.database_url(value)
 
     @property
     def source(self) -> str:
@@ -145,6 +151,11 @@ class SmtpConfig(_Strict):
     username_env: str = "SUNLIGHT_SMTP_USERNAME"
     password_env: str = "SUNLIGHT_SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
+    @field_validator("url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        return None if value is None else urls.smtp_url(value)
+
 
 class NotifyConfig(_Strict):
     case_url: str = "https://zwfw.example.gov.cn/cases/{case_id}"
@@ -177,6 +188,15 @@ class NotifyConfig(_Strict):
                 )
         return value
 
+    @field_validator("case_url")
+    @classmethod
+    def _case_url(cls, value: str) -> str:
+        try:
+            value.format(case_id="C1")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"{value!r}: the only placeholder it may hold is {{case_id}} ({exc})") from None
+        return urls.web_url(value)
+
 
 class AuditConfig(_Strict):
     """The key that signs the alert history and the anchors kept outside the database."""
@@ -201,6 +221,9 @@ class Config(_Strict):
     notify: NotifyConfig = NotifyConfig()
     audit: AuditConfig = AuditConfig()
     base_dir: Path = Path()
+    # Set by load_config, not by the file: where the values came from, for error messages.
+    file: Path | None = None
+    env_overrides: dict[str, str] = Field(default_factory=dict)  # dotted key -> variable
 
     @field_validator("timezone")
     @classmethod
@@ -210,6 +233,18 @@ class Config(_Strict):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    def origin(self, key: str) -> str:
+        """Where a dotted key's value was set, for a message that sends a person there."""
+        if key in self.env_overrides:
+            return self.env_overrides[key]
+        return f"`{key}` in {self.file}" if self.file is not None else f"`{key}` (default)"
+
+    def database_origin(self, which: Literal["source", "state"]) -> str:
+        own = f"database.{which}_url"
+        if getattr(self.database, f"{which}_url") is not None:
+            return self.origin(own)
+        return self.origin("database.url")
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -295,24 +330,36 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
             f"{file}: `audit.key`: the history's key must not be in the configuration file; "
             f"set {AUDIT_KEY_ENV} or put it in the file named by `audit.key_file`"
         )
+    overrides: dict[str, str] = {}
     for var, key in _ENV.items():
         if env.get(var):
             _set(data, key, env[var])
+            overrides[".".join(key)] = var
     if env.get(AUDIT_KEY_ENV):
         _set(data, ("audit", "key"), env[AUDIT_KEY_ENV])
+        overrides["audit.key"] = AUDIT_KEY_ENV
+    for internal in ("base_dir", "file", "env_overrides"):
+        data.pop(internal, None)
     data["base_dir"] = file.resolve().parent
+    data["file"] = file if file.exists() else None
+    data["env_overrides"] = overrides
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{file}: " + "; ".join(_explain(e) for e in exc.errors())) from exc
+        raise ConfigError("; ".join(_explain(e, file, overrides) for e in exc.errors())) from exc
 
 
-def _explain(err: Any) -> str:
+def _explain(err: Any, file: Path, overrides: Mapping[str, str]) -> str:
+    """One error, blamed on the environment variable that set the value, else the file."""
     where = ".".join(str(x) for x in err["loc"])
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(str(err["loc"][-1]), _KNOWN, n=1)
         hint = f" (did you mean `{close[0]}`?)" if close else ""
-        return f"unknown key `{where}`{hint}"
-    if err["type"] == "value_error":  # our own validators: their message says it all
-        return f"`{where}`: {err['ctx']['error']}"
-    return f"`{where}`: {err['msg']}"
+        return f"{file}: unknown key `{where}`{hint}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    var = overrides.get(where)
+    if var is not None:
+        # A URL's message shows it with its password hidden; other values are shown as given.
+        shown = "" if var.endswith(("_URL", "_KEY", "_PASSWORD", "_SECRET")) else f"={err['input']!r}"
+        return f"environment variable {var}{shown} (sets `{where}`): {msg}"
+    return f"{file}: `{where}`: {msg}"

@@ -15,6 +15,20 @@ class ConfigError(SunlightError):
     exit_code = 2
 
 
+class StartupError(SunlightError):
+    """A command cannot start: a database missing, empty or unreachable, a port in use."""
+
+    exit_code = 2
+
+
+class UnreachableError(StartupError):
+    """A dependency (`state_db`, `source_db`, `smtp`) does not answer; the daemon waits for it."""
+
+    def __init__(self, dependency: str, message: str) -> None:
+        self.dependency = dependency
+        super().__init__(message)
+
+
 class RuleError(SunlightError):
     """A rule file is invalid; `problems` lists every error found, each with file and line."""
 

@@ -124,6 +124,13 @@ class Metrics:
             registry=r,
         )
 
+        self.dependency_up = Gauge(
+            "sunlight_dependency_up",
+            "1 while a dependency answers, 0 while the daemon waits for it to come back.",
+            ["dependency"],
+            registry=r,
+        )
+
     def set_calendar(self, known_until: date) -> None:
         self.calendar_known.set(
             datetime(known_until.year, known_until.month, known_until.day, tzinfo=UTC).timestamp()

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import trustme
 from sqlalchemy import Engine, make_url, text
 
 from monitor.app import App, build
@@ -68,12 +72,23 @@ def write_config(folder: Path, url: str, **extra: Any) -> Path:
     return path
 
 
+def upgraded(config: Path) -> Path:
+    """The config's database created with its schema, as `sunlight db upgrade` leaves it:
+    the other commands refuse a database that does not exist or is empty."""
+    app = build(load_config(config, environ={}), create=True)
+    try:
+        app.upgrade()
+    finally:
+        app.dispose()
+    return config
+
+
 class Harness:
     """An app on a real database with its own schema, and helpers to feed and poll it."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.app: App = build(config)
+        self.app: App = build(config, create=True)
         self.app.upgrade()
         self.app.prepare_audit()  # as `run` does: the key in the config folder's data/
         self.holder = RuleHolder(
@@ -245,3 +260,43 @@ def demo_cases(tmp_path: Path, now: datetime, cases: int = 400) -> list[Any]:
         return list(SourceReader(h.app.source).load_cases(ids))
     finally:
         h.app.dispose()
+
+
+def run_cli(
+    config: Path, *args: str, stdin: str | None = None, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`sunlight ARGS` in a process of its own, as an operator runs it: the configuration
+    from SUNLIGHT_CONFIG, no other SUNLIGHT_ variable of the test run's leaking in."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SUNLIGHT_")}
+    base.update(SUNLIGHT_CONFIG=str(config), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        capture_output=True,
+        text=True,
+        env=base,
+        input=stdin,
+        timeout=timeout,
+        check=False,
+    )
+
+
+# -- TLS for the in-process SMTP servers (test_smtp, test_sender_claims) ----------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def server_tls(ca: trustme.CA) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def client_tls(ca: trustme.CA) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    return ctx

@@ -21,7 +21,7 @@ from alerts.history import GENESIS, row_hash
 from monitor.app import build
 from monitor.cli import app
 from monitor.config import load_config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StartupError
 from monitor.state.schema import alert_history, alerts, chain_head, notices, stored
 from tests.conftest import Harness, bj, case, event, item, write_config
 
@@ -255,6 +255,10 @@ def test_a_chain_recomputed_unkeyed_fails(scene: Harness) -> None:
 
 def test_verify_never_generates_a_key_nor_touches_the_schema(tmp_path: Path) -> None:
     write_config(tmp_path, f"sqlite:///{tmp_path / 'fresh.db'}")
+    with pytest.raises(StartupError, match="no database at"):  # one line, exit 2, in main()
+        cli(tmp_path, "audit", "verify")
+    assert not (tmp_path / "fresh.db").exists() and not (tmp_path / "data" / "audit.key").exists()
+    (tmp_path / "fresh.db").touch()  # a database without Sunlight's tables
     code, out = cli(tmp_path, "audit", "verify")
     assert not (tmp_path / "data" / "audit.key").exists()
     assert code == 1 and names(out) == {"unreadable"}  # no tables: nothing was created

@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import case, event, item, write_config
+from tests.conftest import case, event, item, run_cli, upgraded, write_config
 
 NOW = "2026-11-23T10:00:00+08:00"
 
 
 def sunlight(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUNLIGHT_")}
-    env["SUNLIGHT_CONFIG"] = str(config)
-    return subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(config, *args, stdin=stdin)
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    return write_config(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}")
+    return upgraded(write_config(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}"))
 
 
 def test_demo_run_once_and_alerts_json_show_every_required_category(config: Path) -> None:

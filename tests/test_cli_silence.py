@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import case, event, item, write_config
+from tests.conftest import case, event, item, upgraded, write_config
 from tests.test_cli import sunlight
 
 NOW = "2026-11-23T10:00:00+08:00"
@@ -16,7 +16,7 @@ NOW = "2026-11-23T10:00:00+08:00"
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    return write_config(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}")
+    return upgraded(write_config(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}"))
 
 
 def _load(config: Path, tmp_path: Path) -> None:

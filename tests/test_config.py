@@ -120,3 +120,60 @@ def test_a_route_name_that_cannot_be_part_of_a_message_id_is_refused(tmp_path: P
     path.write_text(json.dumps({"notify": {"routes": {name: {}}}}, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"`notify\.routes`: route name .*Message-ID"):
         load_config(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("database.url", "postgres://u@db/x", "unknown database 'postgres'"),
+        ("database.url", "postgresql+psycopg3://u@db/x", "unknown driver 'psycopg3'"),
+        ("database.state_url", "not a url", "is not a database URL"),
+        ("database.source_url", "sqlite://host/data.db", "a SQLite URL has no host"),
+        ("notify.smtp.url", "smtp//mail.example.gov.cn:25", "must start with smtp://"),
+        ("notify.smtp.url", "http://mail.example.gov.cn", "must start with smtp://"),
+        ("notify.smtp.url", "smtps://:465", "no host"),
+        ("notify.smtp.url", "smtp://mail.example.gov.cn:99999", "port must be a number from 1 to 65535"),
+        ("notify.case_url", "zwfw.example.gov.cn/{case_id}", "must be an http:// or https:// address"),
+        ("notify.case_url", "https://zwfw.example.gov.cn/{case}", "the only placeholder it may hold"),
+    ],
+)
+def test_every_url_is_checked_and_the_key_named(tmp_path: Path, key: str, value: str, says: str) -> None:
+    body: dict[str, object] = {}
+    node = body
+    *parents, last = key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})  # type: ignore[assignment]
+    node[last] = value
+    file = tmp_path / "config.yaml"
+    file.write_text(json.dumps(body), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(file, environ={})
+    assert str(caught.value).startswith(f"{file}: `{key}`: ") and says in str(caught.value)
+
+
+def test_a_bad_override_blames_the_variable_and_hides_a_password(tmp_path: Path) -> None:
+    file = tmp_path / "config.yaml"
+    file.write_text("notify:\n  smtp:\n    url: smtp://mail.example.gov.cn:25\n", encoding="utf-8")
+    env = {"SUNLIGHT_SMTP_URL": "smtp//sunlight:secret@mail:25", "SUNLIGHT_METRICS_PORT": "many"}
+    with pytest.raises(ConfigError) as caught:
+        load_config(file, environ=env)
+    message = str(caught.value)
+    assert "environment variable SUNLIGHT_SMTP_URL (sets `notify.smtp.url`): " in message
+    assert "environment variable SUNLIGHT_METRICS_PORT='many' (sets `metrics.port`)" in message
+    assert str(file) not in message and "secret" not in message
+    cfg = load_config(file, environ={"SUNLIGHT_STATE_URL": "postgresql+psycopg://u@db/s"})
+    assert cfg.database_origin("state") == "SUNLIGHT_STATE_URL"
+    assert cfg.database_origin("source") == f"`database.url` in {file}"
+    assert cfg.origin("notify.smtp.url") == f"`notify.smtp.url` in {file}"
+
+
+def test_the_urls_sunlight_uses_are_accepted() -> None:
+    env = {
+        "SUNLIGHT_CONFIG": str(ROOT / "config.yaml"),
+        "SUNLIGHT_SOURCE_URL": "mysql+pymysql://ro@platform:3306/platform?charset=utf8mb4",
+        "SUNLIGHT_STATE_URL": "mariadb+pymysql://sunlight@db/sunlight",
+        "SUNLIGHT_SMTP_URL": "smtps://sunlight:p%40ss@mail.example.gov.cn",
+    }
+    cfg = load_config(environ=env)
+    assert cfg.notify.smtp.url == env["SUNLIGHT_SMTP_URL"]
+    assert load_config(environ={**env, "SUNLIGHT_SMTP_URL": "smtp://relay"}).notify.smtp.url == "smtp://relay"

@@ -8,10 +8,12 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from monitor.daemon.http import make_app
+import pytest
+
+from monitor.daemon.http import Readiness, Reason, make_app
 from monitor.daemon.reload import RuleHolder, settle_heap
 from monitor.metrics import Metrics
-from tests.conftest import RULES
+from tests.conftest import RULES, Harness, bj, case, event, item
 
 ROUTES = frozenset({"department", "discipline_office"})
 
@@ -95,13 +97,16 @@ def _call(app: Any, path: str) -> tuple[str, bytes]:
 def test_endpoints_answer_health_readiness_and_metrics() -> None:
     metrics = Metrics()
     metrics.cases_evaluated.inc(3)
-    ready = {"value": (True, "ready: 10 rules")}
+    ready = {"value": Readiness(summary="ready: 10 rules")}
     app = make_app(metrics.registry, lambda: ready["value"])
     assert _call(app, "/healthz") == ("200 OK", b"ok\n")
-    assert _call(app, "/readyz")[0] == "200 OK"
-    ready["value"] = (False, "database unreachable")
+    assert _call(app, "/readyz") == ("200 OK", b"ready: 10 rules\n")
+    # A reason that does not block is said, and the daemon stays ready.
+    ready["value"] = Readiness((Reason("rules", "reload failed", blocking=False),), "ready: 10 rules")
+    assert _call(app, "/readyz") == ("200 OK", b"ready: 10 rules\nrules: reload failed\n")
+    ready["value"] = Readiness((Reason("state_db", "unreachable"), Reason("smtp", "unreachable")))
     status, body = _call(app, "/readyz")
-    assert status.startswith("503") and b"database unreachable" in body
+    assert status.startswith("503") and body == b"not ready\nstate_db: unreachable\nsmtp: unreachable\n"
     status, body = _call(app, "/metrics")
     assert status == "200 OK" and b"sunlight_cases_evaluated_total 3.0" in body
     assert _call(app, "/nope")[0].startswith("404")
@@ -124,7 +129,7 @@ def test_failed_reload_notifies_the_operators_once(tmp_path: Path) -> None:
         tmp_path, f"sqlite:///{tmp_path / 's.db'}", notify={"routes": routes}, rules=rules_cfg
     )
     cfg = load_config(config, environ={})
-    app = build(cfg)
+    app = build(cfg, create=True)
     app.upgrade()
     daemon = Daemon(app, clock=lambda: bj("2026-11-23 10:00"))
     path = rules / "penalty.yaml" if (rules / "penalty.yaml").exists() else rules / "licensing.yaml"
@@ -150,3 +155,90 @@ def test_an_idle_worker_looks_again_soon_then_backs_off_to_once_a_second() -> No
     assert [idle_wait(n, 30.0) for n in range(1, 8)] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
     assert idle_wait(10_000, 30.0) == 1.0  # no overflow after a long idle spell
     assert idle_wait(6, 0.3) == 0.3  # never longer than the poll interval
+
+
+# -- waiting for a dependency instead of exiting --------------------------------------------
+
+CLOSED = {
+    "postgres": "postgresql+psycopg://postgres@127.0.0.1:1/test",
+    "mariadb": "mysql+pymysql://root@127.0.0.1:1/test",
+}
+
+
+def _up(metrics: Metrics, dependency: str) -> float | None:
+    return metrics.registry.get_sample_value("sunlight_dependency_up", {"dependency": dependency})
+
+
+@pytest.mark.parametrize("kind", ["postgres", "mariadb"])
+def test_a_source_outage_is_waited_for_with_backoff_and_the_passes_resume(
+    harness: Harness, kind: str
+) -> None:
+    from monitor.daemon.run import Daemon
+    from monitor.state.db import make_engine
+
+    harness.load(item(), case("C1"), event("C1", "accepted", "2026-11-03 09:00"))
+    daemon = Daemon(harness.app, clock=lambda: bj("2026-11-23 10:00"))
+    daemon.pipeline, daemon.started = harness.pipeline, True
+    real, refused = harness.pipeline.source, make_engine(CLOSED[kind])
+    harness.pipeline.source = harness.pipeline.reader.engine = refused
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        assert len(waits) < 10, "still waiting for a database that is back"
+        # While it waits: the gauge is 0, /readyz answers 503 and names the database.
+        assert _up(harness.app.metrics, "source_db") == 0
+        readiness = daemon.ready()
+        assert not readiness.ok and "source_db: unreachable, waiting for it: " in readiness.body()
+        if len(waits) == 3:  # the server is back
+            harness.pipeline.source = harness.pipeline.reader.engine = real
+
+    daemon.deps.sleep = sleep
+    try:
+        assert daemon.run_pass() is False  # the pass fails, and the daemon knows why
+        assert _up(harness.app.metrics, "source_db") == 0 and _up(harness.app.metrics, "state_db") == 1
+        assert harness.alerts() == []
+        daemon.poll_job()  # waits, then runs the passes it could not run
+    finally:
+        harness.pipeline.source = harness.pipeline.reader.engine = real
+        refused.dispose()
+    assert waits == [1.0, 2.0, 4.0]  # exponential backoff
+    assert _up(harness.app.metrics, "source_db") == 1
+    assert daemon.ready().ok and daemon.ready().body().startswith("ready: ")
+    assert [(a.case_id, a.level) for a in harness.alerts()] == [("C1", "red")]
+
+
+@pytest.mark.parametrize("kind", ["postgres", "mariadb"])
+def test_the_daemon_waits_at_start_for_an_unreachable_database_instead_of_exiting(
+    tmp_path: Path, kind: str
+) -> None:
+    import signal
+
+    from monitor.app import build
+    from monitor.config import load_config
+    from monitor.daemon.run import Daemon
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path, CLOSED[kind], metrics={"enabled": True, "port": 0})
+    app = build(load_config(config, environ={}))
+    daemon = Daemon(app)
+    seen: list[tuple[float, float | None, float | None, bool, str]] = []
+
+    def sleep(seconds: float) -> None:
+        r = daemon.ready()
+        seen.append((seconds, _up(app.metrics, "state_db"), _up(app.metrics, "source_db"), r.ok, r.body()))
+        assert len(seen) < 10, "still waiting after stop()"
+        if len(seen) == 4:
+            daemon.stop()  # SIGTERM while waiting: the wait ends, the daemon stops cleanly
+
+    daemon.deps.sleep = sleep
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        daemon.run()  # returns: no exception, no exit
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+    assert [s[0] for s in seen] == [1.0, 2.0, 4.0, 8.0]
+    assert all(s[1:4] == (0.0, 0.0, False) for s in seen)  # one database: both gauges say so
+    assert all(s[4].startswith("not ready\nstate_db: unreachable, waiting for it: ") for s in seen)
+    assert "127.0.0.1:1" in seen[0][4] and not daemon.started

@@ -8,9 +8,7 @@ as in the report of issue 15: the demo's case numbers then name other cases.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from monitor.state.schema import (
     notices,
     power_items,
 )
-from tests.conftest import bj, case, event, item, write_config
+from tests.conftest import bj, case, event, item, run_cli, write_config
 
 CASES = "150"
 MORNING = bj("2026-12-04 09:40")
@@ -45,16 +43,7 @@ TABLES = {
 
 
 def sunlight(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUNLIGHT_")}
-    env["SUNLIGHT_CONFIG"] = str(config)
-    return subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(config, *args, timeout=300)
 
 
 def demo(config: Path, at: Any, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -174,6 +163,10 @@ def test_reset_regenerates_a_consistent_demo(config: Path, any_db_url: str) -> N
     reset = demo(config, AFTERNOON, "--reset")
     assert reset.returncode == 0, reset.stderr
     assert "removed the earlier demo's" in reset.stdout
+    # The morning's run anchored the old chain; its anchors are kept aside, not deleted.
+    anchors = config.parent / "data" / "audit-anchors.log"
+    [aside] = anchors.parent.glob("audit-anchors.log.before-reset-*")
+    assert not anchors.exists() and aside.read_text(encoding="utf-8").strip()
     ids, evs = expected(AFTERNOON)
     case_rows, event_rows = source_rows(any_db_url)
     assert {r[0] for r in case_rows} == ids
@@ -187,7 +180,8 @@ def test_reset_regenerates_a_consistent_demo(config: Path, any_db_url: str) -> N
     assert ran.returncode == 0, ran.stderr
     assert f"{len(ids)} cases evaluated" in ran.stdout
     verified = sunlight(config, "audit", "verify")
-    assert verified.returncode == 0 and "chain intact" in verified.stdout, verified.stdout + verified.stderr
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("ok: ") and "history rows intact" in verified.stdout
 
 
 def test_reset_refuses_data_the_demo_did_not_load(config: Path, any_db_url: str, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ import yaml
 from prometheus_client import generate_latest
 
 from monitor.config import load_config
-from monitor.daemon.http import serve
+from monitor.daemon.http import Readiness, serve
 from monitor.metrics import Metrics
 from tests.conftest import IN_CI, ROOT, Harness, bj, case, event, item, write_config
 
@@ -55,7 +55,14 @@ SUBSTITUTIONS = {
 # alerts firing at the moment.
 MAY_BE_EMPTY = ("sunlight_notices_failed_total", "ALERTS")
 # On a daemon that has just finished a pass, these operations alerts must stay quiet.
-QUIET_WHEN_HEALTHY = ("SunlightDown", "SunlightPassesStalled", "SunlightRuleReloadFailed")
+QUIET_WHEN_HEALTHY = (
+    "SunlightDown",
+    "SunlightPassesStalled",
+    "SunlightRuleReloadFailed",
+    "SunlightDependencyDown",
+    "SunlightSourceFault",
+    "SunlightAuditChainBroken",
+)
 DEADLINE_SECONDS = 60.0
 
 
@@ -307,7 +314,9 @@ def test_real_prometheus_scrapes_the_daemon_and_answers_every_expression(tmp_pat
     deadline = time.monotonic() + DEADLINE_SECONDS
     h = populated(tmp_path)
     metrics: Metrics = h.app.metrics
-    server, thread = serve("127.0.0.1", 0, metrics.registry, lambda: (True, "ready"))
+    for dependency in ("state_db", "source_db", "smtp"):  # as a running daemon reports them
+        metrics.dependency_up.labels(dependency).set(1)
+    server, thread = serve("127.0.0.1", 0, metrics.registry, Readiness)
     daemon_port = server.server_port
 
     # The shipped configuration, pointed at this daemon, every second, with the rules.

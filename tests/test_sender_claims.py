@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import trustme
 from sqlalchemy import event, select, update
 
+from alerts.audit.keys import keyed
 from alerts.notify.base import OnResult
 from alerts.notify.smtp import SmtpNotifier
 from alerts.sender import LAPSED, drain, stats
@@ -45,25 +45,6 @@ ROUTES = {
     },
     "operators": {"recipients": ["ops@example.gov.cn"]},
 }
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def server_tls(ca: trustme.CA) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
-    return ctx
-
-
-@pytest.fixture(scope="module")
-def client_tls(ca: trustme.CA) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ca.configure_trust(ctx)
-    return ctx
 
 
 @pytest.fixture(autouse=True)
@@ -198,7 +179,8 @@ def test_a_sender_whose_read_is_overtaken_claims_nothing_another_sender_claimed(
     drains. On SQLite B claims them and A's updates match nothing; on PostgreSQL and MariaDB
     A's read locked them and B skips them. Either way each notice is sent once."""
     raise_reds(h, "C1", "C2")
-    engine_a = make_engine(any_db_url)
+    assert h.app.keys is not None
+    engine_a = keyed(make_engine(any_db_url), h.app.keys)  # a second process: its own pool
     fired: list[int] = []
 
     def before_claim(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

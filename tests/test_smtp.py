@@ -171,25 +171,6 @@ class MailServer:
             self.controller = None
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def server_tls(ca: trustme.CA) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
-    return ctx
-
-
-@pytest.fixture(scope="module")
-def client_tls(ca: trustme.CA) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ca.configure_trust(ctx)
-    return ctx
-
-
 @pytest.fixture
 def server(server_tls: ssl.SSLContext) -> Iterator[MailServer]:
     """Not started: each test says when the server is up."""
@@ -736,3 +717,43 @@ def test_the_eml_notifier_tells_each_fate_once_the_file_is_in_place(tmp_path: Pa
         lambda i, e: heard.append((i, len(list(folder.glob("*.eml"))))),
     )
     assert heard == [(0, 1), (1, 2)]
+
+
+def test_the_daemon_waits_for_an_smtp_outage_while_evaluation_goes_on(
+    h: Harness, server: MailServer, client_tls: ssl.SSLContext
+) -> None:
+    """The notices stay queued (not even attempted), the passes go on, /readyz and the gauge
+    name the server; once it answers the queue is sent."""
+    from monitor.daemon.run import Daemon
+
+    raise_reds(h, "C1")  # two notices; the port is closed
+    daemon = Daemon(h.app, clock=lambda: T0)
+    daemon.pipeline, daemon.notifier, daemon.started = h.pipeline, notifier(h, client_tls), True
+    metrics = h.app.metrics
+
+    def up() -> float | None:
+        return metrics.registry.get_sample_value("sunlight_dependency_up", {"dependency": "smtp"})
+
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        assert len(waits) < 10, "still waiting for a server that is back"
+        assert up() == 0 and attempts_of(h) == []
+        readiness = daemon.ready()
+        assert (
+            not readiness.ok
+            and f"smtp: unreachable, waiting for it: the SMTP server 127.0.0.1:{server.port}"
+            in (readiness.body())
+        )
+        if len(waits) == 1:  # evaluation does not wait for the mail server
+            h.load(case("C2"), event("C2", "accepted", "2026-11-03 09:00"))
+            assert daemon.run_pass() is True
+        if len(waits) == 2:
+            server.start()
+
+    daemon.deps.sleep = sleep
+    daemon.send_job()
+    assert waits == [1.0, 2.0] and up() == 1 and daemon.ready().ok
+    assert [n.status for n in h.notices()] == ["sent"] * 4  # C1's two, and C2's raised meanwhile
+    assert len(server.mailbox.messages) == 4

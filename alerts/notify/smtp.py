@@ -23,7 +23,9 @@ import aiosmtplib
 from alerts.notify.base import OnResult
 from alerts.notify.headers import envelope
 from monitor.config import SmtpConfig
-from monitor.errors import ConfigError, DeliveryError
+from monitor.errors import ConfigError, DeliveryError, UnreachableError
+
+PROBE_TIMEOUT = 5.0  # seconds for each step of a probe: it asks only whether the server answers
 
 # 5xx replies that are about our session, not about the message or its recipient: 530
 # authentication (or STARTTLS) required, 534 mechanism too weak, 535 credentials invalid,
@@ -76,7 +78,25 @@ class SmtpNotifier:
             return []
         return asyncio.run(self._send_all(messages, _Fates(on_result)))
 
-    def _client(self) -> aiosmtplib.SMTP:
+    def probe(self, timeout: float = PROBE_TIMEOUT) -> None:
+        """Connect (TLS or STARTTLS as the scheme says), EHLO and QUIT; raise UnreachableError
+        when the server does not answer so. Nothing is sent and nobody logs in."""
+        asyncio.run(self._probe(timeout))
+
+    async def _probe(self, timeout: float) -> None:
+        client = self._client(timeout)
+        try:
+            try:
+                await client.connect()
+                await client.ehlo()
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                raise UnreachableError(
+                    "smtp", f"the SMTP server {self.where} (`notify.smtp.url`) does not answer: {exc}"
+                ) from exc
+        finally:
+            await self._close(client)
+
+    def _client(self, timeout: float | None = None) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
@@ -84,7 +104,7 @@ class SmtpNotifier:
             # aiosmtplib >= 2: None means "upgrade if offered", which would silently send in
             # clear to a server that hides STARTTLS. True requires it; False never tries.
             start_tls=self.start_tls,
-            timeout=self.timeout,  # each of connect, TLS handshake and every command
+            timeout=timeout or self.timeout,  # each of connect, TLS handshake and every command
             tls_context=self.tls_context,
         )
 

@@ -6,6 +6,10 @@ Jobs: a pass (`poll_once`), draining the outbox, a cheap check for changed rule 
 unit of work and returns; a unit that found work is followed by another at once, so the loop
 sleeps only when idle. SIGTERM or SIGINT lets the running unit finish, starts no new one,
 and stops; SIGHUP asks for a rule reload before the next pass.
+
+An unreachable database or SMTP server stops nothing: the daemon waits for it with backoff
+(monitor.daemon.deps), /readyz answers 503 naming it, and work resumes when it answers. An
+SMTP outage holds the notices in the outbox while evaluation goes on.
 """
 
 from __future__ import annotations
@@ -18,17 +22,21 @@ from datetime import datetime, timedelta
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import text
+from sqlalchemy import Engine
 
 from alerts.audit.anchors import anchor_head
 from alerts.dispatch import deliver
+from alerts.notify.smtp import SmtpNotifier
 from alerts.outbox import notify_operators
 from monitor.app import App
-from monitor.daemon.http import serve
+from monitor.daemon.deps import Dependencies
+from monitor.daemon.http import Readiness, Reason, serve
 from monitor.daemon.poll import poll_once
 from monitor.daemon.reload import RuleHolder
 from monitor.daemon.workers import Workers
 from monitor.engine import build as engine_build
+from monitor.errors import StartupError
+from monitor.startup import Which, dependency, prepare_schema, reach
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -36,7 +44,12 @@ log = logging.getLogger(__name__)
 
 class Daemon:
     def __init__(
-        self, app: App, clock: Callable[[], datetime] = utcnow, *, fixed_now: datetime | None = None
+        self,
+        app: App,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        fixed_now: datetime | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.app = app
         self.fixed_now = fixed_now
@@ -47,6 +60,11 @@ class Daemon:
         self.scheduler = BlockingScheduler(timezone=app.config.timezone)
         self._reload_wanted = threading.Event()
         self._stopping = threading.Event()
+        # Waits end at once on SIGTERM; tests pass a recorder and never sleep.
+        shared = {"state_db": ("source_db",)} if app.source is app.state else {}
+        self.deps = Dependencies(app.metrics, sleep or self._stopping.wait, shared)
+        self.started = False  # the databases answered and the schema is there
+        self._smtp_seen = False
         self.passes_ok = 0
 
     # -- units of work ---------------------------------------------------------------
@@ -67,12 +85,78 @@ class Daemon:
     def run_pass(self) -> bool:
         try:
             result = poll_once(self.pipeline, self.clock())
-        except Exception:
+        except Exception as exc:
             self.app.metrics.passes.labels("error").inc()
-            log.exception("evaluation pass failed; the next pass will retry from the same cursor")
+            if self.diagnose():
+                log.warning("evaluation pass failed, a database does not answer: %s", _line(exc))
+            else:
+                log.exception("evaluation pass failed; the next pass will retry from the same cursor")
             return False
         self.passes_ok += 1
         return result.worked
+
+    # -- dependencies ----------------------------------------------------------------
+
+    def databases(self) -> list[Which]:
+        """The state database, and the source database when it is another one."""
+        return ["state"] if self.pipeline.source is self.pipeline.state else ["state", "source"]
+
+    def _probe(self, which: Which) -> Callable[[], None]:
+        def probe() -> None:  # the engine as it is at each attempt
+            engine: Engine = self.pipeline.state if which == "state" else self.pipeline.source
+            reach(self.app.config, engine, which)
+
+        return probe
+
+    def diagnose(self) -> bool:
+        """After a failed unit of work: probe the databases; True when one does not answer."""
+        failing = False
+        for which in self.databases():
+            try:
+                failing |= not self.deps.check(dependency(which), self._probe(which))
+            except StartupError as exc:  # a SQLite file gone: not worth waiting for, but said
+                self.deps.down(dependency(which), str(exc))
+                failing = True
+        return failing
+
+    def wait_for_databases(self, *, always: bool = False) -> bool:
+        """Wait, with backoff, for each database marked down (every one, at start); False
+        when the daemon was asked to stop meanwhile."""
+        for which in self.databases():
+            name = dependency(which)
+            if (always or self.deps.is_down(name)) and not self.deps.wait_for(
+                name, self._probe(which), self._stopping.is_set
+            ):
+                return False
+        return True
+
+    def smtp_ready(self) -> bool:
+        """With SMTP configured: probe it once at the start, and wait for it while it is down
+        (the notices stay queued; the passes run in their own job meanwhile)."""
+        notifier = self.notifier
+        if not isinstance(notifier, SmtpNotifier):
+            return True
+        if self._smtp_seen and not self.deps.is_down("smtp"):
+            return True
+        if not self.deps.wait_for("smtp", notifier.probe, self._stopping.is_set):
+            return False
+        self._smtp_seen = True
+        return True
+
+    def poll_job(self) -> None:
+        try:
+            if not self.wait_for_databases():
+                return
+        except StartupError as exc:
+            log.error("%s", exc)
+            return
+        self._repeat_while_working(self.run_pass)
+
+    def send_job(self) -> None:
+        if self.deps.is_down("state_db"):
+            return  # the poll job waits for it; the notices are in it and stay there
+        if self.smtp_ready():
+            self._repeat_while_working(self.send_notices)
 
     def refresh_metrics(self) -> None:
         """The state gauges (open cases and alerts by department, outcomes) as one snapshot,
@@ -89,8 +173,11 @@ class Daemon:
             result = deliver(
                 self.app.state, self.notifier, cfg.notify, self.holder.calendar(), self.clock(), cfg.tz
             )
-        except Exception:
-            log.exception("sending notices failed; they stay queued")
+        except Exception as exc:
+            if self.diagnose():
+                log.warning("sending notices failed, they stay queued: %s", _line(exc))
+            else:
+                log.exception("sending notices failed; they stay queued")
             return False
         m = self.app.metrics
         m.notices_sent.inc(result.sent)
@@ -100,6 +187,9 @@ class Daemon:
             m.notices_failed.labels("false").inc(result.retrying)
         m.claims_lapsed.inc(result.lapsed)
         m.notices_set_aside.inc(result.set_aside)
+        smtp = self.notifier if isinstance(self.notifier, SmtpNotifier) else None
+        if result.retrying and smtp is not None and not self.deps.check("smtp", smtp.probe):
+            return False  # the server is down: the next send job waits for it
         return result.worked
 
     def anchor(self) -> None:
@@ -134,22 +224,18 @@ class Daemon:
             m.anchors.inc()
             log.info("history anchored at row %d", outcome.written.seq)
 
-    def ready(self) -> tuple[bool, str]:
-        """Ready when both databases answer, the source is whole and a rule set is loaded."""
-        try:
-            for engine in {self.app.source, self.app.state}:
-                with engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            return False, f"database unreachable: {exc}"
-        if self.pipeline.source_faults:
-            return False, "; ".join(self.pipeline.source_faults.values())
+    def ready(self) -> Readiness:
+        """Ready when the databases (and SMTP, if used) answered when last asked, the
+        schema is there, the source is whole and a rule set is loaded."""
+        reasons = self.deps.reasons()
+        if not self.started and not reasons:
+            reasons.append(Reason("starting", "connecting to the databases"))
+        faults = self.pipeline.source_faults.values()
+        reasons += [Reason("source", fault.removeprefix("source fault: ")) for fault in faults]
         if self.holder.errors:
-            return (
-                True,
-                f"ready (rule reload failed, last good set active: {self.holder.errors[0]})",
-            )
-        return True, f"ready: {self.holder.rules().rule_count} rules"
+            text = f"rule reload failed, last good set active: {self.holder.errors[0]}"
+            reasons.append(Reason("rules", text, blocking=False))
+        return Readiness(tuple(reasons), f"ready: {self.holder.rules().rule_count} rules")
 
     # -- the loop --------------------------------------------------------------------
 
@@ -158,15 +244,43 @@ class Daemon:
             if self._stopping.is_set() or not unit():
                 return
 
-    def run(self) -> None:
+    def run(self, *, init: bool = False) -> None:
+        """Serve the endpoints, wait for the databases, check (or with `init` create) the
+        schema, then run the jobs until a signal. Start-up failures raise StartupError."""
         cfg = self.app.config
         server = None
-        if cfg.metrics.enabled:
-            server, _ = serve(cfg.metrics.host, cfg.metrics.port, self.app.metrics.registry, self.ready)
-            log.info("metrics on http://%s:%d/metrics", cfg.metrics.host, cfg.metrics.port)
+        self._install_signals()
+        try:
+            if cfg.metrics.enabled:
+                origin = cfg.origin("metrics.port")
+                server, _ = serve(
+                    cfg.metrics.host, cfg.metrics.port, self.app.metrics.registry, self.ready, origin
+                )
+            if not self.wait_for_databases(always=True):
+                return  # asked to stop while waiting
+            prepare_schema(self.app, create=init)
+            # The history's key, generated once in the default place and checked against the
+            # chain; the pipeline is rebuilt so every writer carries it.
+            self.app.prepare_audit()
+            self.pipeline = self.app.pipeline(self.holder)
+            self.started = True
+            if server is not None:  # said once started: a failed start is one line
+                log.info("metrics on http://%s:%d/metrics", cfg.metrics.host, server.server_port)
+            if not self._stopping.is_set():
+                self._schedule()
+        finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+            self.app.dispose()
+            if self.started:  # a start-up failure is one line, said by the caller
+                log.info("sunlight daemon stopped")
+
+    def _schedule(self) -> None:
+        cfg = self.app.config
         interval = cfg.daemon.poll_interval_seconds
         self.scheduler.add_job(
-            lambda: self._repeat_while_working(self.run_pass),
+            self.poll_job,
             "interval",
             seconds=interval,
             id="poll",
@@ -183,7 +297,7 @@ class Daemon:
             coalesce=True,
         )
         self.scheduler.add_job(
-            lambda: self._repeat_while_working(self.send_notices),
+            self.send_job,
             "interval",
             seconds=min(interval, 10),
             id="send",
@@ -208,7 +322,6 @@ class Daemon:
             coalesce=True,
             next_run_time=datetime.now(self.app.config.tz),
         )
-        self._install_signals()
         workers = None
         if cfg.daemon.workers > 1:
             if self.app.state.dialect.name == "sqlite":
@@ -225,16 +338,17 @@ class Daemon:
         finally:
             if workers is not None:
                 workers.stop()
-            if server is not None:
-                server.shutdown()
-            self.app.dispose()
-            log.info("sunlight daemon stopped")
+
+    def stop(self) -> None:
+        """Start no new unit of work, end any wait for a dependency, let the running one finish."""
+        self._stopping.set()
+        if self.scheduler.running:
+            threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
 
     def _install_signals(self) -> None:
         def stop(signum: int, _frame: FrameType | None) -> None:
             log.info("signal %d: finishing the current unit of work, then stopping", signum)
-            self._stopping.set()
-            threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+            self.stop()
 
         def hup(_signum: int, _frame: FrameType | None) -> None:
             self._reload_wanted.set()
@@ -242,3 +356,10 @@ class Daemon:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, hup)
+
+
+def _line(exc: BaseException) -> str:
+    """An exception as one line (a driver's message can run over several)."""
+    orig = getattr(exc, "orig", None) or exc
+    first = next((line.strip() for line in str(orig).splitlines() if line.strip()), "")
+    return f"{type(orig).__name__}: {first}"

@@ -482,7 +482,7 @@ def test_revision_0003_keeps_an_unkeyed_chain_verifiable(tmp_path: Path, any_db_
 
     from monitor.state.db import _config as alembic_config
 
-    old = build(load_config(write_config(tmp_path, any_db_url), environ={}))
+    old = build(load_config(write_config(tmp_path, any_db_url), environ={}), create=True)
     try:
         if old.config.database.manages_source:
             from monitor.state.db import upgrade

@@ -188,6 +188,7 @@ def test_reset_refuses_data_the_demo_did_not_load(config: Path, any_db_url: str,
     records = [item("XK-1"), case("C1"), event("C1", "received", "2026-12-01 09:00")]
     own = tmp_path / "own.jsonl"
     own.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    assert sunlight(config, "db", "upgrade").returncode == 0  # a platform's own data, loaded the usual way
     assert sunlight(config, "import", str(own)).returncode == 0
     before = counts(any_db_url)
     refused = demo(config, AFTERNOON, "--reset")

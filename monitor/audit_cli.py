@@ -92,7 +92,7 @@ def audit_anchor() -> None:
         load_keyring(cfg)  # raises the reason: the key is needed to check the rows
     path = cfg.path(cfg.audit.anchor_file)
     try:
-        outcome = anchor_head(application.state, path, utcnow())
+        outcome = anchor_head(application.state, path, utcnow().astimezone(cfg.tz))
     finally:
         application.dispose()
     if outcome.problems:

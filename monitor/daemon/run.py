@@ -196,7 +196,7 @@ class Daemon:
         """Append the history's head to the anchor file when the interval has passed; a chain
         that does not continue the last anchor is reported, never anchored."""
         cfg = self.app.config
-        now = self.clock()
+        now = self.clock().astimezone(cfg.tz)  # the anchor file reads in local time, as notices do
         try:
             outcome = anchor_head(
                 self.app.state,

@@ -139,20 +139,27 @@ def load_hostile(h: Harness, field: str, value: str) -> None:
     h.poll(T0)
 
 
-@pytest.mark.parametrize("payload", sorted(PAYLOADS))
-@pytest.mark.parametrize("field", ["department", "case_id"])
+# Every field and payload on every backend, but for the values a backend's columns cannot
+# hold at all (PostgreSQL stores no NUL; the 10,000 characters exceed the server columns):
+# those reach the headers through SQLite here and through the builders' own tests above.
+HOSTILE = [
+    (backend, field, payload)
+    for backend in ("sqlite", "postgres", "mariadb")
+    for field in ("department", "case_id")
+    for payload in sorted(PAYLOADS)
+    if payload not in CANNOT_HOLD.get(backend, set())
+]
+
+
+@pytest.mark.parametrize(("any_db_url", "field", "payload"), HOSTILE, indirect=["any_db_url"])
 def test_a_hostile_source_field_stays_inside_the_subject_over_smtp_and_in_eml(
     field: str,
     payload: str,
     any_db_url: str,
-    request: pytest.FixtureRequest,
     tmp_path: Path,
     server: MailServer,
     tls: Tls,
 ) -> None:
-    backend = request.node.callspec.params["any_db_url"]
-    if payload in CANNOT_HOLD.get(backend, set()):
-        pytest.skip(f"{backend} cannot hold the {payload} value in a {field} column")
     value = "号" * 10_000 if payload == "long" and field == "case_id" else PAYLOADS[payload]
     h = smtp_harness(tmp_path, server.url, db_url=any_db_url)
     try:

@@ -8,6 +8,7 @@ only thing the screen may get wrong by declining is speed, which the settled sha
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -132,6 +133,34 @@ def test_what_the_screen_settles_is_what_evaluation_finds_on_random_cases(
             quiet += not evaluate(case, rules, calendar, at).findings
     assert quiet > 1000
     assert settled > quiet * 0.6  # the screen declines only what it cannot count itself
+
+
+def test_the_screen_agrees_with_evaluation_on_the_boundary_instants(
+    rules: RuleSet, calendar: WorkCalendar
+) -> None:
+    """The instants where a verdict changes are where a `>=` written as `>` hides: now equal to
+    a deadline or to the start of the yellow warning (the engine's own next check), a
+    microsecond before, and a step stopping a clock exactly at an instant where one changes."""
+    rng = random.Random(20261204)
+    screen = Screen(rules, calendar)
+    tick = timedelta(microseconds=1)
+    boundaries = settled = stopped_on_one = 0
+    for n in range(1500):
+        case = random_case(rng, n)
+        at = NOW + timedelta(days=rng.choice([0, 1, 3, 7]))
+        edge = evaluate(case, rules, calendar, at).next_check_at
+        if edge is None:
+            continue
+        boundaries += 1
+        for instant in (edge - tick, edge, edge + tick):
+            settled += check_exact(screen, rules, calendar, case, instant)
+        last = case.events[-1]
+        if edge > last.at and (len(case.events) < 2 or case.events[-2].at < edge):
+            # The last step moved to the boundary itself: a clock it stops ends on the instant.
+            moved = replace(case, events=(*case.events[:-1], replace(last, at=edge)))
+            for instant in (edge, edge + timedelta(days=3)):
+                stopped_on_one += check_exact(screen, rules, calendar, moved, instant)
+    assert boundaries > 500 and settled > 300 and stopped_on_one > 100
 
 
 def test_the_screen_counts_as_the_engine_across_a_holiday_of_a_year_without_a_notice(

@@ -292,9 +292,13 @@ class Screen:
             else:
                 yellow_day = due_day - days(max(left - 1, 0))
             yellow_at = max(self._midnight(yellow_day), begin)
-        # clock._level, in UTC.
-        ended = stop is not None and stop <= now
-        at = stop if ended and stop is not None else now
+        # deadline.py's reading of a stop, then clock._level, in UTC. A stop a few minutes
+        # ahead of `now` (the feeding host's clock) is taken as done; one further ahead has
+        # no level at all (the engine says why), so it is left to evaluate.
+        if begin > now + FUTURE_TOLERANCE or (stop is not None and stop > now + FUTURE_TOLERANCE):
+            raise _Unsettled
+        ended = stop is not None
+        at = stop if stop is not None else now
         if at >= due:
             raise _Unsettled  # red
         if ended:

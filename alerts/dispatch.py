@@ -28,3 +28,35 @@ def deliver(
     build_digests(engine, cfg, now, tz)
     send_reminders(engine, cfg, calendar, now, tz)
     return drain(engine, notifier, cfg, now, limit=limit)
+
+
+def deliver_all(
+    engine: Engine,
+    notifier: Notifier,
+    cfg: NotifyConfig,
+    calendar: WorkCalendar,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    batch: int = 100,
+    limit: int = 10_000,
+) -> DrainResult:
+    """`deliver`, then batch after batch while the last one got somewhere (sent or gave up),
+    up to `limit` notices tried: for `run --once`, with one batch of built messages in memory
+    at a time however long the queue a first start leaves. A batch that only has to retry
+    (the server is down) ends it: the rest would wait for the same server."""
+    last = total = deliver(engine, notifier, cfg, calendar, now, tz, limit=min(batch, limit))
+    while (last.sent or last.failed) and _tried(total) < limit:
+        last = drain(engine, notifier, cfg, now, limit=min(batch, limit - _tried(total)))
+        total = DrainResult(
+            total.sent + last.sent,
+            total.failed + last.failed,
+            total.retrying + last.retrying,
+            total.lapsed + last.lapsed,
+            total.set_aside + last.set_aside,
+        )
+    return total
+
+
+def _tried(result: DrainResult) -> int:
+    return result.sent + result.failed + result.retrying

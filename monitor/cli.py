@@ -109,7 +109,7 @@ def run(
         fixed = _now(now, cfg) if now is not None else None
         _daemon(cfg, build(cfg, create=init), fixed).run(init=init)
         return
-    from alerts.dispatch import deliver
+    from alerts.dispatch import deliver_all
     from monitor.daemon.poll import poll_once
 
     at = _now(now, cfg)
@@ -118,7 +118,7 @@ def run(
     daemon = _daemon(cfg, application, at)
     result = poll_once(daemon.pipeline, at)
     calendar = daemon.holder.calendar()
-    sent = deliver(application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz, limit=10_000)
+    sent = deliver_all(application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz)
     daemon.anchor()
     say(
         f"pass as of {at.astimezone(cfg.tz).isoformat()}: {result.events_read} events, "

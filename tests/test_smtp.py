@@ -28,7 +28,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import select
 
 from alerts.notify import headers
-from alerts.notify.base import build_message
+from alerts.notify.base import OnResult, build_message
 from alerts.notify.smtp import SmtpNotifier
 from alerts.sender import backoff, drain, stats
 from monitor.config import NotifyConfig, load_config
@@ -338,7 +338,9 @@ def test_a_crash_after_acceptance_resends_with_the_same_message_id(
         def __init__(self, inner: SmtpNotifier) -> None:
             self.inner = inner
 
-        def send_batch(self, messages: Any, on_result: Any = None) -> list[DeliveryError | None]:
+        def send_batch(
+            self, messages: list[EmailMessage], on_result: OnResult | None = None
+        ) -> list[DeliveryError | None]:
             self.inner.send_batch(messages)  # the records never happen
             raise RuntimeError("killed before the record")
 
@@ -620,7 +622,9 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
         class Slow:
             name = "slow"
 
-            def send_batch(self, messages: Any, on_result: Any = None) -> list[DeliveryError | None]:
+            def send_batch(
+                self, messages: list[EmailMessage], on_result: OnResult | None = None
+            ) -> list[DeliveryError | None]:
                 seen.append(len(messages))
                 entered.set()
                 assert release.wait(10)
@@ -629,7 +633,9 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
         class Second:
             name = "second"
 
-            def send_batch(self, messages: Any, on_result: Any = None) -> list[DeliveryError | None]:
+            def send_batch(
+                self, messages: list[EmailMessage], on_result: OnResult | None = None
+            ) -> list[DeliveryError | None]:
                 seen.append(-len(messages))
                 return [None] * len(messages)
 
@@ -757,3 +763,51 @@ def test_the_daemon_waits_for_an_smtp_outage_while_evaluation_goes_on(
     assert waits == [1.0, 2.0] and up() == 1 and daemon.ready().ok
     assert [n.status for n in h.notices()] == ["sent"] * 4  # C1's two, and C2's raised meanwhile
     assert len(server.mailbox.messages) == 4
+
+
+# -- run --once: the whole queue, one batch of built messages at a time ------------------------
+
+
+class Batches:
+    """The real SMTP notifier, noting how many built messages each batch held."""
+
+    def __init__(self, inner: SmtpNotifier) -> None:
+        self.inner, self.sizes = inner, list[int]()
+        self.name = inner.name
+
+    def send_batch(
+        self, messages: list[EmailMessage], on_result: OnResult | None = None
+    ) -> list[DeliveryError | None]:
+        self.sizes.append(len(messages))
+        return self.inner.send_batch(messages, on_result)
+
+
+def test_run_once_sends_the_whole_queue_one_batch_at_a_time(
+    h: Harness, server: MailServer, client_tls: ssl.SSLContext
+) -> None:
+    from alerts.dispatch import deliver_all
+    from monitor.calendar import WorkCalendar
+
+    raise_reds(h, *(f"C{i}" for i in range(13)))  # 26 notices
+    server.start()
+    batches = Batches(notifier(h, client_tls))
+    cal = WorkCalendar.default()
+    result = deliver_all(h.app.state, batches, h.config.notify, cal, T0, h.config.tz, batch=10)
+    assert result.sent == 26 and batches.sizes == [10, 10, 6]
+    assert len(set(server.mailbox.message_ids())) == 26
+
+
+def test_run_once_stops_at_a_server_that_is_down_after_one_batch(
+    h: Harness, server: MailServer, client_tls: ssl.SSLContext
+) -> None:
+    """A batch that can only retry ends the run: the other batches would wait on the same
+    server, each paying its connection timeout."""
+    from alerts.dispatch import deliver_all
+    from monitor.calendar import WorkCalendar
+
+    raise_reds(h, *(f"C{i}" for i in range(13)))
+    batches = Batches(notifier(h, client_tls))  # the server is not started: the port is closed
+    cal = WorkCalendar.default()
+    result = deliver_all(h.app.state, batches, h.config.notify, cal, T0, h.config.tz, batch=10)
+    assert (result.sent, result.retrying) == (0, 10) and batches.sizes == [10]
+    assert sum(n.status == "pending" for n in h.notices()) == 26

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from monitor.demo import demo_records
+from monitor.demo import CATALOGUE, DEPARTMENTS, demo_records
+from monitor.demo.catalogue import Catalogue
 from monitor.timeutil import DEFAULT_TZ
 
 EXPECTED = {
@@ -29,10 +33,10 @@ EXPECTED = {
 }
 
 
-def digest(at: datetime) -> str:
+def digest(at: datetime, seed: int = 1) -> str:
     """SHA-256 of the records as JSON lines, keys in the order the demo writes them."""
     h = hashlib.sha256()
-    for record in demo_records(at, 400, 1):
+    for record in demo_records(at, 400, seed):
         h.update(json.dumps(record, ensure_ascii=False).encode() + b"\n")
     return h.hexdigest()
 
@@ -45,7 +49,41 @@ def test_demo_records_are_the_same_as_before(at: datetime) -> None:
 def test_another_seed_gives_another_demo() -> None:
     """The hash sees the records: a different seed is a different demo."""
     at = next(iter(EXPECTED))
-    h = hashlib.sha256()
-    for record in demo_records(at, 400, 2):
-        h.update(json.dumps(record, ensure_ascii=False).encode() + b"\n")
-    assert h.hexdigest() != EXPECTED[at]
+    assert digest(at, seed=2) != EXPECTED[at]
+
+
+ITEM = {
+    "code": "330100-XK-0001",
+    "name": "食品经营许可",
+    "item_type": "licensing",
+    "department": "市市场监督管理局",
+    "legal": 20,
+    "promised": 7,
+    "unit": "working_days",
+    "basis": "《中华人民共和国食品安全法》第三十五条",
+    "volume": 14,
+    "persons": 0.3,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"department": "市不存在局"}, "330100-XK-0001: department '市不存在局' is not in departments"),
+        ({"unit": "weeks"}, "330100-XK-0001: unit 'weeks'"),
+        ({"promise": 7}, "promise"),  # a misspelt key is refused, not ignored
+        ({"legal": "twenty"}, "legal"),
+    ],
+)
+def test_a_bad_catalogue_entry_is_refused_naming_it(change: dict[str, Any], named: str) -> None:
+    raw = {"departments": ["市市场监督管理局"], "unlisted_codes": [], "items": [{**ITEM, **change}]}
+    with pytest.raises(ValidationError, match=re.escape(named)):
+        Catalogue.model_validate(raw)
+
+
+def test_the_shipped_catalogue_is_the_one_the_demo_uses() -> None:
+    assert len({i.code for i in CATALOGUE}) == len(CATALOGUE)
+    assert {i.department for i in CATALOGUE} <= set(DEPARTMENTS)
+    assert [r for r in demo_records(next(iter(EXPECTED)), 1, 1)][: len(CATALOGUE)] == [
+        i.record() for i in CATALOGUE
+    ]

@@ -8,13 +8,15 @@ import hashlib
 import json
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from monitor.demo import CATALOGUE, DEPARTMENTS, demo_records
-from monitor.demo.catalogue import Catalogue
+from monitor.demo.catalogue import Catalogue, People, read_data
+from monitor.errors import StartupError
 from monitor.timeutil import DEFAULT_TZ
 
 EXPECTED = {
@@ -87,3 +89,24 @@ def test_the_shipped_catalogue_is_the_one_the_demo_uses() -> None:
     assert [r for r in demo_records(next(iter(EXPECTED)), 1, 1)][: len(CATALOGUE)] == [
         i.record() for i in CATALOGUE
     ]
+
+
+def test_a_broken_data_file_is_one_line_naming_the_file_and_the_field(tmp_path: Path) -> None:
+    (tmp_path / "people.yaml").write_text("surnames: 王李\ngiven_one: 伟\nbrands: 7\n", encoding="utf-8")
+    with pytest.raises(StartupError) as caught:
+        read_data("people.yaml", People, tmp_path)
+    said = str(caught.value)
+    assert "\n" not in said
+    assert said.startswith(f"demo data {tmp_path / 'people.yaml'}: ")
+    assert "brands: Input should be a valid tuple" in said
+    assert "given_two: Field required" in said
+
+
+@pytest.mark.parametrize(("text", "named"), [(None, "No such file"), ("brands: [a\n", "while parsing")])
+def test_a_missing_or_unparsable_data_file_is_named(tmp_path: Path, text: str | None, named: str) -> None:
+    if text is not None:
+        (tmp_path / "people.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(StartupError, match=re.escape(named)) as caught:
+        read_data("people.yaml", People, tmp_path)
+    assert str(tmp_path / "people.yaml") in str(caught.value)
+    assert "\n" not in str(caught.value)

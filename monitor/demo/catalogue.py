@@ -8,12 +8,14 @@ field, so a bad edit fails at import instead of drifting the demo.
 from __future__ import annotations
 
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from monitor.demo.figures import HOURS, NATURAL, WORKING
+from monitor.errors import StartupError
 
 
 class _Data(BaseModel):
@@ -98,16 +100,25 @@ class Wording(_Data):
 
 
 _Model = TypeVar("_Model", bound=_Data)
+DATA = files("monitor.demo") / "data"
 
 
-def read_data(name: str, model: type[_Model]) -> _Model:
-    """One file of data/, validated; a bad file is a ValueError naming it."""
-    resource = files("monitor.demo") / "data" / name
+def read_data(name: str, model: type[_Model], folder: Traversable = DATA) -> _Model:
+    """One file of data/, validated. A file that is missing, not YAML or not of the model is
+    a StartupError naming the file and each field at fault, on one line: the installation
+    is broken, and `sunlight demo` says so instead of a traceback."""
+    resource = folder / name
     try:
         raw: Any = yaml.safe_load(resource.read_text(encoding="utf-8"))
         return model.model_validate(raw)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ValueError(f"demo data {resource}: {exc}") from exc
+    except ValidationError as exc:
+        faults = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'the file'}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise StartupError(f"demo data {resource}: {faults}") from exc
+    except (OSError, yaml.YAMLError) as exc:
+        one_line = " ".join(str(exc).split())
+        raise StartupError(f"demo data {resource}: {one_line}") from exc
 
 
 _CATALOGUE = read_data("catalogue.yaml", Catalogue)

@@ -254,6 +254,18 @@ def act(
     journal.flush(conn)
 
 
+def acknowledge(conn: Connection, alert_id: int, actor: str, note: str, now: datetime) -> None:
+    """A person acknowledges an open alert: it stays until it is closed or cured."""
+    act(conn, alert_id, "acknowledged", actor, note, now, "acknowledged", ("open",))
+
+
+def close(conn: Connection, alert_id: int, actor: str, note: str, now: datetime) -> None:
+    """A person closes an alert after handling: resolved now, with who closed it, and never
+    reopened."""
+    act(conn, alert_id, "closed", actor, note, now, "resolved", OPEN_STATES)
+    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(closed_by=actor, resolved_at=now))
+
+
 def alerts_of(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[Any]]:
     """The alert rows of many cases in one query."""
     out: dict[str, list[Any]] = {cid: [] for cid in case_ids}

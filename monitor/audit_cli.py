@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from monitor.cli_common import current_config
 from monitor.errors import ConfigError
 from monitor.terminal import say
 
@@ -29,10 +30,9 @@ def audit_verify(
     from alerts.audit.replay import Finding
     from alerts.audit.verify import verify
     from monitor.app import build
-    from monitor.cli import _config
     from monitor.startup import check_files
 
-    cfg = _config()
+    cfg = current_config()
     given = [parse_anchor(a) for a in anchor or []]
     problems: list[Finding] = []
     keys = {}
@@ -79,11 +79,10 @@ def audit_anchor() -> None:
     chain continues the last anchor there)."""
     from alerts.audit.anchors import anchor_head
     from monitor.app import build
-    from monitor.cli import _config
     from monitor.startup import check_files
     from monitor.timeutil import utcnow
 
-    cfg = _config()
+    cfg = current_config()
     check_files(cfg, create=False, only=("state",))  # a missing SQLite file is one line
     application = build(cfg)
     if application.keys is None:

@@ -99,6 +99,7 @@ class Run:
     send_s: float
     notices_per_s: float
     rss_mb: float
+    pass_rss_mb: float
     demo_rss_mb: float
     load_before: float
     load_after: float
@@ -111,6 +112,7 @@ class Child:
     seconds: float
     rss_mb: float
     pass_done: float | None  # time.time() when the `pass done` log line arrived
+    pass_rss_mb: float  # the process's peak RSS (VmHWM) then: the pass's, before any sending
 
 
 def free_port() -> int:
@@ -140,6 +142,7 @@ def run_child(args: Sequence[str], folder: Path) -> Child:
         )
         lines: list[str] = []
         seen: list[float] = []
+        peak: list[float] = []
 
         def read() -> None:
             assert proc.stderr is not None
@@ -147,6 +150,7 @@ def run_child(args: Sequence[str], folder: Path) -> Child:
                 lines.append(line)
                 if not seen and "pass done:" in line:
                     seen.append(time.time())
+                    peak.append(high_water_mb(proc.pid))
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
@@ -158,7 +162,19 @@ def run_child(args: Sequence[str], folder: Path) -> Child:
     stderr = "".join(lines)
     if proc.returncode != 0:
         sys.exit(f"sunlight {shlex.join(args)} exited {proc.returncode}:\n{stdout}{stderr[-4000:]}")
-    return Child(stdout, stderr, seconds, usage.ru_maxrss / 1024, seen[0] if seen else None)
+    return Child(
+        stdout, stderr, seconds, usage.ru_maxrss / 1024, seen[0] if seen else None, peak[0] if peak else 0.0
+    )
+
+
+def high_water_mb(pid: int) -> float:
+    """A running process's peak RSS so far (Linux), 0 where /proc cannot tell."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:
+        return 0.0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found[1]) / 1024 if found else 0.0
 
 
 @contextmanager
@@ -264,6 +280,7 @@ def one_run(cases: int, url: str | None, smtp: bool, seed: int, keep: bool) -> R
             send_s=send_s,
             notices_per_s=sent / send_s if send_s > 0 else 0.0,
             rss_mb=run.rss_mb,
+            pass_rss_mb=run.pass_rss_mb,
             demo_rss_mb=demo.rss_mb,
             load_before=load_before,
             load_after=load_after,
@@ -279,7 +296,7 @@ def one_run(cases: int, url: str | None, smtp: bool, seed: int, keep: bool) -> R
 
 HEADER = (
     "| run | demo load s | run --once wall s | pass s | cases/s | queued | sent | sending s "
-    "| notices/s | peak RSS MB (run) | peak RSS MB (demo) | load avg before → after |"
+    "| notices/s | peak RSS MB (run) | … at the pass's end | peak RSS MB (demo) | load avg before → after |"
 )
 
 
@@ -287,7 +304,7 @@ def row(label: str, r: Run) -> str:
     return (
         f"| {label} | {r.demo_s:.1f} | {r.wall_s:.1f} | {r.pass_s:.1f} | {r.cases_per_s:,.0f} "
         f"| {r.queued:,} | {r.sent:,} | {r.send_s:.1f} | {r.notices_per_s:,.0f} | {r.rss_mb:,.0f} "
-        f"| {r.demo_rss_mb:,.0f} | {r.load_before:.2f} → {r.load_after:.2f} |"
+        f"| {r.pass_rss_mb:,.0f} | {r.demo_rss_mb:,.0f} | {r.load_before:.2f} → {r.load_after:.2f} |"
     )
 
 
@@ -303,9 +320,10 @@ def median(runs: Sequence[Run]) -> Run:
 
 
 def commit() -> str:
+    """The last commit that changed what runs: the benchmark's own commits change nothing."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--", ".", ":!bench", ":!docs"],
             capture_output=True,
             text=True,
             check=True,
@@ -330,8 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     python = str(exe.relative_to(Path.cwd())) if exe.is_relative_to(Path.cwd()) else str(exe)
     print(f"command:  {shlex.join([python, *sys.argv])}")
     print(
-        f"date:     {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {commit()}; {os.cpu_count()} cores; "
-        f"{backend}; {args.cases:,} demo cases; notices to {'aiosmtpd (smtp://)' if args.smtp else '.eml'}"
+        f"date:     {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; code of commit {commit()}; "
+        f"{os.cpu_count()} cores; {backend}; {args.cases:,} demo cases; "
+        f"notices to {'aiosmtpd (smtp://)' if args.smtp else '.eml'}"
     )
     print(HEADER)
     print("|" + "---|" * HEADER.count(" | ") + "---|")

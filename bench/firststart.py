@@ -42,8 +42,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+# Run as a script, bench/ is on the path: the connection-counting server of the notices bench.
+from notices import CountingController
 from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,19 +74,6 @@ class Sink:
             self.accepted += 1
             self.last = time.time()
         return "250 2.0.0 accepted"
-
-
-class CountingController(Controller):
-    """Counts connections: aiosmtpd builds one SMTP protocol object per connection."""
-
-    def __init__(self, sink: Sink, **kwargs: Any) -> None:
-        super().__init__(sink, **kwargs)
-        self.sink = sink
-
-    def factory(self) -> SMTP:
-        with self.sink.lock:
-            self.sink.connections += 1
-        return super().factory()  # type: ignore[no-untyped-call,no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +244,7 @@ def one_run(cases: int, url: str | None, smtp: bool, seed: int, keep: bool) -> R
         sent = int(found["sent"])
         if smtp:
             last = sink.last
-            if sink.accepted != sent or sink.connections != 1:
+            if sink.accepted != sent:  # one connection per batch of a hundred (deliver_all)
                 print(
                     f"warning: the server accepted {sink.accepted} of {sent} over "
                     f"{sink.connections} connection(s)",

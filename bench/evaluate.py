@@ -5,7 +5,7 @@
 Builds the cases `bench/province.py` loads (same generator, same seed) as `Case` objects,
 then times `evaluate` with the 46 shipped rules on one core. `--cel-only` turns the fast path
 off (every condition through the CEL engine), to show what it saves. `--screen` times what a
-pass runs: the screen (monitor.engine.screen) for each case, `evaluate` for those it declines.
+pass runs: `evaluate` through the screen (monitor.engine.screen), the memo of each case's shape.
 """
 
 from __future__ import annotations
@@ -84,20 +84,21 @@ def main() -> None:
     cases = build_cases(args.cases)
     evaluate(cases[0], rules, calendar, NOW)  # warm up
     best = float("inf")
-    settled = 0
+    shapes = 0
     for _ in range(3):
-        screen = Screen(rules, calendar)  # a new one each round: its analyses are part of the cost
+        screen = Screen(rules, calendar)  # a new one each round: its memos are part of the cost
         started = time.perf_counter()
-        settled = 0
-        for case in cases:
-            if args.screen and screen.settle(case, NOW) is not None:
-                settled += 1
-                continue
-            evaluate(case, rules, calendar, NOW)
+        if args.screen:
+            for case in cases:
+                screen.evaluate(case, NOW)
+        else:
+            for case in cases:
+                evaluate(case, rules, calendar, NOW)
         best = min(best, time.perf_counter() - started)
+        shapes = screen.shapes
     mode = "CEL only" if args.cel_only else "fast path"
     if args.screen:
-        mode += f", screen ({settled:,} settled)"
+        mode += f", screen ({shapes:,} shapes)"
     print(
         f"{len(cases):,} cases, {rules.rule_count} rules, {mode}, {build()} engine: best of 3 {best:.2f}s = "
         f"{best / len(cases) * 1e6:.0f} µs a case, {len(cases) / best:,.0f} cases/s on one core"

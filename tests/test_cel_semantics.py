@@ -8,8 +8,8 @@ test holds the pipeline to that on every shipped condition (step conditions too)
 list of tricky ones, over random cases: missing and extra attributes, values of the wrong
 type, steps of every kind (some unknown) at equal times, listed and unlisted items. At the
 level of `evaluate`, a check rule has a finding exactly when CEL says true and a
-data_quality.rule_not_applicable exactly when CEL fails; and the screen never settles a case
-that `evaluate` finds something on.
+data_quality.rule_not_applicable exactly when CEL fails; and through the screen (the memo of
+a case's shape) the evaluation is the one `evaluate` gives without it.
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ _FAILED = re.compile(r"(规则集?)“([^”]+)”无法适用于本办件")
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
-def test_a_check_rule_finds_exactly_what_cel_says_and_the_screen_settles_only_quiet_cases(
+def test_a_check_rule_finds_exactly_what_cel_says_and_the_screen_evaluates_as_the_engine(
     case_now: tuple[Case, datetime],
 ) -> None:
     case, now = case_now
@@ -293,7 +293,7 @@ def test_a_check_rule_finds_exactly_what_cel_says_and_the_screen_settles_only_qu
         assert ids & checks == expected, case
         files = {f.spec.ruleset for f in rules.files}
         assert failed & (checks | files) == expected_failed, case
-        # What the screen settles has no finding, and the state `evaluate` leaves.
+        # The screen (the memo of the shape) gives the evaluation `evaluate` gives.
         check_exact(SCREENS[id(rules)], rules, CAL, case, now)
 
 

@@ -135,19 +135,22 @@ def test_the_first_failure_is_raised_once_no_conjunct_is_false(tmp_path: Any) ->
     assert ctx.test(timed.when, {}) is False
 
 
-def test_the_screen_settles_a_shape_on_a_false_conjunct_after_one_that_reads_times(tmp_path: Any) -> None:
+def test_the_screen_remembers_a_false_conjunct_after_one_that_reads_times(tmp_path: Any) -> None:
+    """The memo keeps what the time-free conjunct answered for the shape; the conjunct that
+    reads times is asked for each case; the evaluations are the engine's own."""
     from monitor.calendar import WorkCalendar
-    from monitor.engine.context import CaseContext
-    from monitor.engine.screen import Screen, _Unsettled
+    from monitor.engine.screen import Screen
     from tests.conftest import bj
+    from tests.test_screen import check_exact
     from tests.test_shipped_rules import make
 
     rules = _party_rules(tmp_path)
-    [_, timed] = rules.files[0].spec.rules
-    screen = Screen(rules, WorkCalendar.default())
+    calendar = WorkCalendar.default()
+    screen = Screen(rules, calendar)
     now = bj("2026-11-17 10:00")
-    person = make(("received", "2026-11-16 09:00"), party_type="person")
-    assert screen._decide(CaseContext(person, rules, now), timed.when, {}) is False
+    for day in ("2026-11-16 09:00", "2026-11-16 15:00"):
+        assert check_exact(screen, rules, calendar, make(("received", day), party_type="person"), now)
     organization = make(("received", "2026-11-16 09:00"), party_type="organization", procedure="hearing")
-    with pytest.raises(_Unsettled):
-        screen._decide(CaseContext(organization, rules, now), timed.when, {})
+    assert check_exact(screen, rules, calendar, organization, now)
+    memos = list(screen._memos.values())
+    assert len(memos) == 2 and all(False in m.answers.values() for m in memos[:1])

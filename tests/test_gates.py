@@ -83,7 +83,55 @@ def test_an_at_most_rule_opens_only_past_its_count(tmp_path: Path) -> None:
     assert "gated.one_correction" not in _found(rules, ("received", "2026-11-16 09:00"), once, fine=1)
     assert "gated.one_correction" in _found(rules, ("received", "2026-11-16 09:00"), once, twice, fine=1)
     [gate] = rules.plan[ItemType.LICENSING][0][1][1].gates
-    assert gate == Gate(frozenset({"correction_requested"}), 2)
+    assert gate.kinds == frozenset({"correction_requested"}) and gate.count == 2
+    assert [m.kind for m in gate.matches] == ["correction_requested"]
+
+
+MATCHED = """\
+ruleset: matched
+title: 匹配门控
+rules:
+  - id: matched.heard_before_decision
+    title: 听证后决定
+    category: procedure
+    kind: precedence
+    before: hearing_held
+    after: {kind: decided, when: 'event.attributes.result == "penalty"'}
+    when: 'case.attributes.fine > 10'
+"""
+
+
+def test_a_step_whose_condition_says_no_opens_no_gate_but_a_failing_condition_still_speaks(
+    tmp_path: Path,
+) -> None:
+    """The steps a rule needs are matched with their conditions: a decision that is not a
+    penalty leaves the rule shut (nothing to say, as its own run would find); the rule's own
+    condition runs first, so a case it cannot be applied to still gets the finding it would
+    get without gates."""
+    (tmp_path / "matched.yaml").write_text(MATCHED, encoding="utf-8")
+    rules = load_ruleset(tmp_path, ROUTES)
+    [(_, planned)] = rules.plan[ItemType.LICENSING]
+    [p] = planned
+    received = ("received", "2026-11-16 09:00")
+    cleared = make(received, ("decided", "2026-11-17 09:00"), fine=50)
+    cleared = dataclasses.replace(
+        cleared,
+        events=tuple(dataclasses.replace(e, attributes={"result": "no_penalty"}) for e in cleared.events),
+    )
+    ctx = CaseContext(cleared, rules, NOW)
+    assert p.applies(ctx.counts) and not p.matched(ctx, {})
+    assert evaluate(cleared, rules, WorkCalendar.default(), NOW).findings == ()
+    penalised = dataclasses.replace(
+        cleared,
+        events=tuple(dataclasses.replace(e, attributes={"result": "penalty"}) for e in cleared.events),
+    )
+    assert p.matched(CaseContext(penalised, rules, NOW), {})
+    assert [f.rule_id for f in evaluate(penalised, rules, WorkCalendar.default(), NOW).findings] == [
+        "matched.heard_before_decision"
+    ]
+    unreadable = dataclasses.replace(cleared, attributes={"fine": "a lot"})
+    [finding] = evaluate(unreadable, rules, WorkCalendar.default(), NOW).findings
+    assert finding.rule_id == "data_quality.rule_not_applicable" and "听证后决定" in finding.message
 
 
 def test_gate_counts() -> None:

@@ -29,7 +29,7 @@ from monitor.calendar import WorkCalendar
 from monitor.config import Config
 from monitor.daemon.requeue import Generation, clock_span, queue_affected
 from monitor.daemon.setaside import BatchError, isolate, set_aside
-from monitor.engine import RuleSet, evaluate
+from monitor.engine import RuleSet
 from monitor.engine.screen import Screen
 from monitor.explain import explain_text
 from monitor.metrics import Metrics
@@ -344,7 +344,8 @@ def _write_batch(
     reminder_at = next_reminder(p.config.notify, calendar, now, tz)
     # A case's next check is always in the future, so the loop in poll_once cannot spin.
     floor = now + timedelta(seconds=1)
-    results, spans, states = _screened(p, claimed, rules, calendar, digest, now, floor)
+    results = _screened(p, claimed, rules, calendar, digest, now)
+    states: list[dict[str, Any]] = []
     prints = {case.case_id: store.fingerprint(ev) for case, ev in results}
     changed = [cid for cid, fp in prints.items() if claimed[cid] != fp]
     # One query for the batch, not one per case; and none for cases never evaluated
@@ -375,7 +376,7 @@ def _write_batch(
             floor,
             now,
             digest,
-            spans.get(case.case_id) or clock_span(case, ev, now),
+            clock_span(case, ev, now),
             prints[case.case_id],
         )
         if case.is_closed:
@@ -391,64 +392,17 @@ def _write_batch(
 
 
 def _screened(
-    p: Pipeline,
-    claimed: dict[str, str],
-    rules: RuleSet,
-    calendar: WorkCalendar,
-    digest: str,
-    now: datetime,
-    floor: datetime,
-) -> tuple[
-    list[tuple[Case, Evaluation]], dict[str, tuple[datetime | None, datetime | None]], list[dict[str, Any]]
-]:
-    """The claimed cases, each settled by the screen or evaluated in full: the cases that go
-    on to alerts and state (with the counted days of those the screen settled), and the state
-    rows of the cases that need nothing else — settled, and without findings before either
-    (most of a pass), which on PostgreSQL never become a `Case` at all."""
-    tz = p.config.tz
+    p: Pipeline, claimed: dict[str, str], rules: RuleSet, calendar: WorkCalendar, digest: str, now: datetime
+) -> list[tuple[Case, Evaluation]]:
+    """The claimed cases and their evaluations, through the screen (the memo of each case's
+    shape); on PostgreSQL the shape is read off the reader's rows."""
     screen = p.screen_for(digest, rules, calendar)
-    results: list[tuple[Case, Evaluation]] = []
-    spans: dict[str, tuple[datetime | None, datetime | None]] = {}
-    states: list[dict[str, Any]] = []
     rows_of = p.reader.load_rows(claimed)
     if rows_of is None:  # not PostgreSQL: from the cases
         with _closed(p.reader.load_cases(claimed)) as cases:
-            for case in cases:
-                settled = screen.settle(case, now)
-                if settled is None:
-                    results.append((case, evaluate(case, rules, calendar, now, tz)))
-                else:
-                    results.append((case, Evaluation(case.case_id, (), settled.next_check)))
-                    spans[case.case_id] = (case.events[0].at, settled.counted_until)
-        return results, spans, states
+            return [(case, screen.evaluate(case, now)) for case in cases]
     with _closed(rows_of):
-        for raw in rows_of:
-            settled = screen.settle_rows(raw, now)
-            if settled is None:
-                case = raw.case()
-                results.append((case, evaluate(case, rules, calendar, now, tz)))
-            elif claimed[raw.case_id] in ("", store.QUIET):
-                assert raw.item is not None  # a settled case is listed
-                span = (raw.times[0], settled.counted_until)
-                item_type = raw.item.item_type.value
-                states.append(
-                    _state(
-                        raw.case_id,
-                        raw.item_code,
-                        raw.department,
-                        item_type,
-                        settled.next_check,
-                        floor,
-                        now,
-                        digest,
-                        span,
-                    )
-                )
-            else:  # quiet now, but it had findings: its alerts are reconciled
-                case = raw.case()
-                results.append((case, Evaluation(case.case_id, (), settled.next_check)))
-                spans[case.case_id] = (case.events[0].at, settled.counted_until)
-    return results, spans, states
+        return [screen.evaluate_rows(raw, now) for raw in rows_of]
 
 
 def _state(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import cel
 
 from monitor.engine import rules as r
-from monitor.engine.fastpath import UNSURE
+from monitor.engine.fastpath import UNSURE, timeless
 from monitor.engine.loader import Chain, RuleSet, Step
 from monitor.model import Case, Event, Finding, Level
 from monitor.vocabulary import Vocabulary
@@ -126,8 +126,9 @@ class CaseContext:
     one CEL context lives as long as the case's evaluation, and each variable is converted
     the first time an expression that reads it runs."""
 
-    def __init__(self, case: Case, rules: RuleSet, now: datetime) -> None:
+    def __init__(self, case: Case, rules: RuleSet, now: datetime, memo: Memo | None = None) -> None:
         self.case = case
+        self.memo = memo
         self.rules = rules
         self.now = now
         self.horizon = now + FUTURE_TOLERANCE  # steps after this are in the future
@@ -153,6 +154,7 @@ class CaseContext:
         self._view = CaseView(case, counts)
         self._env: dict[str, Any] = {"case": self._view, "now": now.astimezone(UTC)}
         self._event_values: dict[int, dict[str, Any]] = {}  # by id() of the case's events
+        self._indexes: dict[int, int] | None = None  # id() of the case's events -> place
 
     def _event_value(self, e: Event) -> dict[str, Any]:
         value = self._event_values.get(id(e))
@@ -183,6 +185,28 @@ class CaseContext:
 
     def test_step(self, step: Step, source: str, params: dict[str, Any], event: Event | None = None) -> bool:
         """One conjunct of `source` (a step of `RuleSet.steps`): true or false, or raises."""
+        memo = self.memo
+        if memo is not None and memo.timeless(step.source):
+            key = (id(step), id(params), -1 if event is None else self._index(event))
+            known = memo.answers.get(key)
+            if known is None:
+                try:
+                    known = memo.answers[key] = self._test_step(step, source, params, event)
+                except Exception as exc:  # noqa: BLE001 - it fails for every case of the shape
+                    known = memo.answers[key] = exc
+            if known is True or known is False:
+                return known
+            raise known.with_traceback(None)  # one error, raised afresh for each case
+        return self._test_step(step, source, params, event)
+
+    def _index(self, e: Event) -> int:
+        """The step's place in the case: what names it across the cases of one shape."""
+        index = self._indexes
+        if index is None:
+            index = self._indexes = {id(x): i for i, x in enumerate(self.case.events)}
+        return index[id(e)]
+
+    def _test_step(self, step: Step, source: str, params: dict[str, Any], event: Event | None) -> bool:
         part, fast, reads_events = step
         result: object = UNSURE
         if fast is not None:
@@ -228,6 +252,49 @@ class CaseContext:
         self, events: Sequence[Event], matches: tuple[r.EventMatch, ...], params: dict[str, Any]
     ) -> list[Event]:
         """The events (in order) that match any of `matches`."""
+        memo = self.memo
+        if memo is None or not memo.decides(self.rules, matches):
+            return self._matching(events, matches, params)
+        key = (id(matches), id(params))
+        whole = events is self.case.events
+        if whole:
+            found_all = memo.found.get(key)
+            if found_all is not None:
+                return [events[i] for i in found_all]
+        known = memo.matches.get(key)
+        if known is None:
+            known = memo.matches[key] = [None] * len(self.case.events)
+        if whole:
+            out = self._matching_known(enumerate(events), known, matches, params)
+            memo.found[key] = tuple(i for i in range(len(events)) if known[i] is True)
+            return out
+        return self._matching_known(((self._index(e), e) for e in events), known, matches, params)
+
+    def _matching_known(
+        self,
+        places: Iterable[tuple[int, Event]],
+        known: list[bool | Exception | None],
+        matches: tuple[r.EventMatch, ...],
+        params: dict[str, Any],
+    ) -> list[Event]:
+        """The events that match, each asked at most once for the shape (`known`)."""
+        out = []
+        for i, e in places:
+            found = known[i]
+            if found is None:
+                try:
+                    found = known[i] = bool(self._matching((e,), matches, params))
+                except Exception as exc:  # noqa: BLE001 - it fails for every case of the shape
+                    found = known[i] = exc
+            if found is True:
+                out.append(e)
+            elif found is not False:
+                raise found.with_traceback(None)
+        return out
+
+    def _matching(
+        self, events: Sequence[Event], matches: tuple[r.EventMatch, ...], params: dict[str, Any]
+    ) -> list[Event]:
         out = []
         for e in events:
             for m in matches:
@@ -249,6 +316,46 @@ class CaseContext:
             if m.kind == e.kind and m.name:
                 return m.name
         return self.step_name(e)
+
+
+class Memo:
+    """What the conditions that read no time (`fastpath.timeless`) answered for one shape of
+    case — its item, department and attributes, and its steps in order with their kinds,
+    actors and attributes (monitor.engine.screen) — so that the next case of the shape gets
+    the answers without running them: each conjunct's result (or its error) by the step it
+    was asked about, and the steps each event match finds. Only the screen makes one, and
+    only for cases of one shape; everything else about the evaluation is the engine's own."""
+
+    __slots__ = ("_decides", "_timeless", "answers", "found", "matches", "rules")
+
+    def __init__(self, timeless: dict[str, bool], decides: dict[int, bool]) -> None:
+        # (id() of the conjunct's Step, id(params), the step asked about or -1) -> the answer
+        self.answers: dict[tuple[int, int, int], bool | Exception] = {}
+        # (id(matches), id(params)) -> whether each step (by its place) matches, or the error
+        self.matches: dict[tuple[int, int], list[bool | Exception | None]] = {}
+        # The same, over all of the case's steps, once none failed: the places that match
+        self.found: dict[tuple[int, int], tuple[int, ...]] = {}
+        # id() of a file's planned rules -> those whose steps are in the shape (evaluate._gated)
+        self.rules: dict[int, tuple[Any, ...]] = {}
+        # Shared by the memos of one rule set: by conjunct source, and by matches.
+        self._timeless = timeless
+        self._decides = decides
+
+    def timeless(self, part: str) -> bool:
+        found = self._timeless.get(part)
+        if found is None:
+            found = self._timeless[part] = timeless(part)
+        return found
+
+    def decides(self, rules: RuleSet, matches: tuple[r.EventMatch, ...]) -> bool:
+        """Whether the matches read no time: which steps they find is the shape's."""
+        found = self._decides.get(id(matches))  # the rule set holds the tuple: its id stays
+        if found is None:
+            found = self._decides[id(matches)] = all(
+                m.when is None or all(self.timeless(step.source) for step in rules.steps[m.when])
+                for m in matches
+            )
+        return found
 
 
 def finding_for(rule: r._RuleBase, level: Level, message: str, due: datetime | None = None) -> Finding:

@@ -255,8 +255,8 @@ def _limit(rule: r.DeadlineRule, case: Case) -> tuple[int | None, LimitUnit]:
 def _pauses(
     clock: r.ClockDef, later: tuple[Event, ...], stop: Event | None, ctx: CaseContext, params: dict[str, Any]
 ) -> tuple[Pause, ...]:
-    if clock.pause is None:
-        return ()
+    if clock.pause is None or not any(m.kind in ctx.counts for m in clock.pause.begin):
+        return ()  # no step that could begin a pause
     window = tuple(e for e in later if stop is None or e.at <= stop.at)
     begins = ctx.matching(window, clock.pause.begin, params)
     ends = ctx.matching(window, clock.pause.end, params)

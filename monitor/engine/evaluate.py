@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from monitor.calendar import WorkCalendar
 from monitor.engine import rules as r
-from monitor.engine.context import FUTURE_TOLERANCE, CaseContext, Contradiction, finding_for
+from monitor.engine.context import FUTURE_TOLERANCE, CaseContext, Contradiction, Memo, finding_for
 from monitor.engine.deadline import Output, deadline, min_interval
 from monitor.engine.flow import chain_contradictions, orders, step_order_finding
+from monitor.engine.gates import PlannedRule
 from monitor.engine.loader import CompiledFile, RuleSet
 from monitor.engine.messages import fmt_instant, quoted
 from monitor.engine.template import render_detail
@@ -28,16 +29,22 @@ __all__ = ["FUTURE_TOLERANCE", "evaluate"]
 
 
 def evaluate(
-    case: Case, rules: RuleSet, calendar: WorkCalendar, now: datetime, tz: ZoneInfo = DEFAULT_TZ
+    case: Case,
+    rules: RuleSet,
+    calendar: WorkCalendar,
+    now: datetime,
+    tz: ZoneInfo = DEFAULT_TZ,
+    memo: Memo | None = None,
 ) -> Evaluation:
-    """Every finding for `case` as of `now`, and when a level can next change."""
-    ctx = CaseContext(case, rules, now)
+    """Every finding for `case` as of `now`, and when a level can next change. `memo` holds
+    the answers of the time-free conditions for cases of this case's shape (only
+    monitor.engine.screen passes one): the same evaluation, without asking them again."""
+    ctx = CaseContext(case, rules, now, memo)
     findings: list[Finding] = list(_data_quality(case, ctx, tz))
     clocks: list[ClockReport] = []
     contradictions: list[Contradiction] = []
     next_check: datetime | None = None
     began = local_date(case.events[0].at, tz) if case.events else local_date(now, tz)
-    counts = ctx.counts
     selected: list[tuple[CompiledFile, tuple[Any, ...]]] = []
     for file, planned in rules.plan[case.item.item_type if case.item else None]:
         try:
@@ -55,12 +62,10 @@ def evaluate(
     ctx.contested.update(id(e) for c in contradictions for e in (c.early, c.required))
     for file, planned in selected:
         params = file.params
-        for p in planned:
+        for p in _gated(planned, ctx, params):
             rule = p.rule
             if p.dated and not _effective(rule, began):
                 continue
-            if p.gates and not p.applies(counts):
-                continue  # the rule's steps are not in the case: it has nothing to say
             try:
                 for item in _apply(rule, case, ctx, params, calendar, now, tz):
                     if isinstance(item, Finding):
@@ -77,6 +82,48 @@ def evaluate(
     if contradictions:
         findings.append(step_order_finding(ctx, contradictions, tz))
     return Evaluation(case.case_id, tuple(_one_per_rule(findings)), next_check, tuple(clocks))
+
+
+def _gated(
+    planned: tuple[PlannedRule, ...], ctx: CaseContext, params: dict[str, Any]
+) -> tuple[PlannedRule, ...]:
+    """The rules that may have something to say about the case: their steps' kinds are in it
+    (`gates`), their condition is not false, and the steps they need match. A rule left out
+    would have said nothing: every kind is silent when its condition is false, and silent
+    without the steps it speaks about. A condition or match that fails keeps its rule, whose
+    own run reports the failure as before. For cases of one shape the answer is the same
+    where none of this reads a time, and the memo keeps it."""
+    memo = ctx.memo
+    if memo is not None:
+        known = memo.rules.get(id(planned))
+        if known is not None:
+            return known
+    counts = ctx.counts
+    out = tuple(p for p in planned if _may_speak(p, ctx, counts, params))
+    if memo is not None and all(_decided(p, ctx.rules, memo) for p in planned):
+        memo.rules[id(planned)] = out
+    return out
+
+
+def _may_speak(p: PlannedRule, ctx: CaseContext, counts: dict[str, int], params: dict[str, Any]) -> bool:
+    if p.gates and not p.applies(counts):
+        return False
+    when = getattr(p.rule, "when", None)
+    if when:
+        try:
+            if not ctx.test(when, params):
+                return False
+        except Exception:  # noqa: BLE001 - the rule's own run reports it
+            return True
+    return not p.gates or p.matched(ctx, params)
+
+
+def _decided(p: PlannedRule, rules: RuleSet, memo: Memo) -> bool:
+    """Whether `_may_speak` reads no time for the rule: its answer is the shape's."""
+    when = getattr(p.rule, "when", None)
+    if when and not all(memo.timeless(step.source) for step in rules.steps[when]):
+        return False
+    return all(memo.decides(rules, g.matches) for g in p.gates)
 
 
 def _one_per_rule(findings: list[Finding]) -> list[Finding]:

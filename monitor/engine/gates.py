@@ -23,23 +23,41 @@ data_quality "rule not applicable" finding) is reported only once the rule's ste
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from monitor.engine import rules as r
+from monitor.model import Case, Event
 
 
 @dataclass(frozen=True, slots=True)
 class Gate:
-    """At least `count` events whose kinds are among `kinds`."""
+    """At least `count` events whose kinds are among `kinds` — and, where the rule names
+    the steps it needs (`matches`, with their conditions), at least `count` steps that match
+    them: a step of the right kind whose condition says it is not the one the rule speaks of
+    opens the gate no more than a missing step does."""
 
     kinds: frozenset[str]
     count: int = 1
+    matches: tuple[r.EventMatch, ...] = ()
 
     def open(self, counts: Mapping[str, int]) -> bool:
         if self.count == 1:
             return any(k in counts for k in self.kinds)
         return sum(counts.get(k, 0) for k in self.kinds) >= self.count
+
+    def open_for(self, ctx: Matcher, params: dict[str, Any]) -> bool:
+        """Whether enough steps match (after `open` said enough have the kinds). A match
+        condition that fails leaves the gate open: the rule itself then meets the failure
+        and reports it as it would without gates."""
+        if not self.matches:
+            return True
+        try:
+            found = ctx.matching(ctx.case.events, self.matches, params)
+        except Exception:  # noqa: BLE001 - the rule's own run reports it
+            return True
+        return len(found) >= self.count
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +72,21 @@ class PlannedRule:
 
     def applies(self, counts: Mapping[str, int]) -> bool:
         return all(gate.open(counts) for gate in self.gates)
+
+    def matched(self, ctx: Matcher, params: dict[str, Any]) -> bool:
+        """Whether the steps the rule needs match (`Gate.open_for`), its kinds being there."""
+        return all(gate.open_for(ctx, params) for gate in self.gates)
+
+
+class Matcher(Protocol):
+    """What a gate asks of a case's context (monitor.engine.context.CaseContext)."""
+
+    @property
+    def case(self) -> Case: ...
+
+    def matching(
+        self, events: Sequence[Event], matches: tuple[r.EventMatch, ...], params: dict[str, Any]
+    ) -> list[Event]: ...
 
 
 def _kinds(matches: tuple[r.EventMatch, ...]) -> frozenset[str]:
@@ -110,18 +143,22 @@ def gates_of(rule: r.Rule, parts: Mapping[str, tuple[str, ...]] | None = None) -
     return _step_gates(rule) + extra
 
 
+def _gate(matches: tuple[r.EventMatch, ...], count: int = 1) -> Gate:
+    return Gate(_kinds(matches), count, matches)
+
+
 def _step_gates(rule: r.Rule) -> tuple[Gate, ...]:
     if isinstance(rule, r.DeadlineRule):
-        kinds = _kinds(rule.clock.start)
+        starts = rule.clock.start
         if rule.clock.deemed_start is not None:
-            kinds |= _kinds(rule.clock.deemed_start.event)
-        return (Gate(kinds),)
+            starts = (*starts, *rule.clock.deemed_start.event)
+        return (_gate(starts),)
     if isinstance(rule, r.PrecedenceRule):
-        return (Gate(_kinds(rule.after)),)
+        return (_gate(rule.after),)
     if isinstance(rule, r.AbsenceRule):
-        return (Gate(_kinds(rule.event)),)
+        return (_gate(rule.event),)
     if isinstance(rule, r.AtMostRule):
-        return (Gate(_kinds(rule.event), rule.count + 1),)
+        return (_gate(rule.event, rule.count + 1),)
     if isinstance(rule, r.MinIntervalRule):
-        return (Gate(_kinds(rule.from_)), Gate(_kinds(rule.to)))
+        return (_gate(rule.from_), _gate(rule.to))
     return ()

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.calendar import WorkCalendar
-from monitor.engine.clock import ClockResult, ClockSpec, Pause, run_clock
+from monitor.engine.clock import ClockResult, ClockSpec, Pause, _run_days, run_clock
 from monitor.engine.deadline import _span_end
 from monitor.model import Level, LimitUnit
 
@@ -538,6 +538,53 @@ def test_the_level_holds_until_next_change_and_changes_there(
     assert res.next_change > now
     assert run(spec, start, res.next_change - US).level is res.level
     assert run(spec, start, res.next_change).level is not res.level
+
+
+def _general(spec: ClockSpec, start: datetime, stop: datetime | None, now: datetime) -> ClockResult:
+    """`run_clock` through the general count (`_run_days`), not its branch for clocks
+    without pauses, with the same conversions."""
+    r = _run_days(
+        spec,
+        spec.amount,
+        start.astimezone(UTC),
+        stop and stop.astimezone(UTC),
+        [],
+        cal(),
+        now.astimezone(UTC),
+        BEIJING,
+    )
+    local = [t.astimezone(BEIJING) if t is not None else None for t in (r.due, r.yellow_at, r.next_change)]
+    return r._replace(due=local[0], yellow_at=local[1], next_change=local[2])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    SPECS.filter(lambda s: s.unit is not HOURS),
+    INSTANTS,
+    OFFSETS,
+    st.one_of(st.none(), OFFSETS),
+    st.sampled_from(["free", "due", "yellow", "stop_at_due", "midnight"]),
+)
+def test_the_branch_for_clocks_without_pauses_counts_as_the_general_count(
+    spec: ClockSpec, start: datetime, into: timedelta, stop_after: timedelta | None, boundary: str
+) -> None:
+    """Drawn on purpose at the instants where a verdict changes: now at the deadline or at
+    the start of the yellow warning (and a microsecond either side), a stop exactly at the
+    deadline, a start at local midnight."""
+    if boundary == "midnight":
+        start = datetime.combine(start.astimezone(BEIJING).date(), datetime.min.time(), tzinfo=BEIJING)
+    now = start + into
+    stop = start + stop_after if stop_after is not None else None
+    edge = _general(spec, start, None, now)
+    if boundary == "due" and edge.due is not None:
+        now = edge.due
+    elif boundary == "yellow" and edge.yellow_at is not None:
+        now = edge.yellow_at
+    elif boundary == "stop_at_due" and edge.due is not None:
+        stop, now = edge.due, edge.due + timedelta(days=1)
+    for at in (now - US, now, now + US):
+        fast = run_clock(spec, start, stop, (), 0, cal(), at)
+        assert fast == _general(spec, start, stop, at), (spec, start, stop, at)
 
 
 # -- a server in UTC -------------------------------------------------------------------------

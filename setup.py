@@ -24,6 +24,8 @@ COMPILED = [
     "monitor/engine/clock.py",
     "monitor/engine/context.py",
     "monitor/engine/deadline.py",
+    "monitor/engine/extensions.py",
+    "monitor/engine/interval.py",
     "monitor/engine/evaluate.py",
     "monitor/engine/fastpath.py",
     "monitor/engine/gates.py",

@@ -8,7 +8,7 @@ the future step is a data-quality finding of its own), never "至今没有…的
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,17 +17,17 @@ from monitor.calendar import WorkCalendar
 from monitor.engine import rules as r
 from monitor.engine.clock import ClockResult, ClockSpec, Pause, run_clock
 from monitor.engine.context import FUTURE_TOLERANCE, CaseContext, Contradiction, finding_for
+from monitor.engine.extensions import extensions
 from monitor.engine.messages import (
     ClockStory,
     clock_sentence,
-    fmt_date,
     fmt_deadline,
     fmt_instant,
     quoted,
     unit_label,
 )
 from monitor.model import Case, Category, ClockReport, Event, Finding, Level, LimitUnit
-from monitor.timeutil import days, end_of_day, local_date, start_of_day, to_utc
+from monitor.timeutil import days, end_of_day, local_date, to_utc
 
 Output = Finding | ClockReport | Contradiction
 
@@ -127,7 +127,7 @@ def deadline(
 
     extension = 0
     if clock.extension is not None:
-        extension, ext_finding = _extensions(rule, clock.extension, ctx, params, later, stop, unit, count, tz)
+        extension, ext_finding = extensions(rule, clock.extension, ctx, params, later, stop, unit, count, tz)
         if ext_finding is not None:
             yield ext_finding
     result = count(extension)
@@ -321,138 +321,3 @@ def _pause_overruns(
         elif p.end is None:
             next_change = end if next_change is None else min(next_change, end)
     return findings, next_change
-
-
-def _approval(e: Event) -> str | None:
-    """The authority that approved an extension step: its `approval`, else the head
-    (本机关负责人) when only the approver's name is recorded."""
-    given = e.attributes.get("approval")
-    if isinstance(given, str) and given:
-        return given
-    return "head" if e.attributes.get("approved_by") else None
-
-
-def _extensions(
-    rule: r.DeadlineRule,
-    spec: r.ExtensionSpec,
-    ctx: CaseContext,
-    params: dict[str, Any],
-    later: tuple[Event, ...],
-    stop: Event | None,
-    unit: LimitUnit,
-    count: Callable[[int], ClockResult],  # the clock with this many days of extension
-    tz: ZoneInfo,
-) -> tuple[int, Finding | None]:
-    """The days of the valid extensions and one finding naming every invalid one.
-
-    Each `extended` step is judged in time order under the next grant the law allows the
-    case (行政许可法 art. 42; 市场监督管理行政处罚程序规定 art. 64): against the deadline in
-    force when it was asked (the earlier valid extensions included), the approval that grant
-    needs, its maximum, and the number of grants."""
-    if spec.event not in ctx.counts:
-        return 0, None  # no extension asked: the grants need not be looked at
-    grants = [g for g in spec.grants if not g.when or ctx.test(g.when, params)]
-    u = unit_label(unit)
-    granted = 0
-    used = 0
-    problems: list[str] = []
-    steps = [e for e in later if e.kind == spec.event and (stop is None or e.at <= stop.at)]
-    for n, e in enumerate(steps, 1):
-        wrong: list[str] = []
-        grant = grants[min(used, len(grants) - 1)] if grants else None
-        if grant is None:
-            wrong.append("本办件依法不得延长期限")
-        elif used >= len(grants) and not grant.repeat:
-            wrong.append(f"已有{used}次有效延长，超过允许的延长次数（{len(grants)}次）")
-            grant = None
-        due = count(granted).due
-        if due is not None and e.at >= due:
-            wrong.append(f"在期限（{fmt_deadline(due, tz)}）届满后才提出")
-        asked: int | None = None
-        raw = e.attributes.get("days")
-        if raw is not None:
-            if (
-                isinstance(raw, int | float)
-                and not isinstance(raw, bool)
-                and float(raw).is_integer()
-                and raw >= 0
-            ):
-                asked = int(raw)
-            else:
-                wrong.append(f"延长期限记录有误（“{raw}”）")
-        if grant is not None:
-            approval = _approval(e)
-            need = "或".join(ctx.vocab.value("approval", a) for a in grant.approval)
-            if approval is None:
-                wrong.append(f"无批准记录（须经{need}）")
-            elif approval not in grant.approval:
-                wrong.append(f"经{ctx.vocab.value('approval', approval)}，而本次延长须经{need}")
-            if raw is None and grant.max_days is None:
-                wrong.append("未载明延长期限")
-            if asked is not None and grant.max_days is not None and asked > grant.max_days:
-                wrong.append(f"延长{asked}{u}，超过本次最多可延长的{grant.max_days}{u}")
-            if asked is None and raw is None:
-                asked = grant.max_days
-        if wrong:
-            days_text = f"延长{asked}{u}" if asked is not None else "延长期限"
-            problems.append(f"第{n}次{days_text}（{fmt_instant(e.at, tz)}提出）：{'；'.join(wrong)}")
-            continue
-        used += 1
-        granted += asked or 0
-    if not problems:
-        return granted, None
-    message = "延长期限无效，不计入办理时限：" + "；".join(problems) + "。"
-    return granted, Finding(
-        f"{rule.id}.extension",
-        f"{rule.title}（延长期限）",
-        Category.PROCEDURE,
-        Level.RED,
-        message,
-        rule.basis,
-        None,
-        rule.notify,
-    )
-
-
-def min_interval(
-    rule: r.MinIntervalRule,
-    case: Case,
-    ctx: CaseContext,
-    params: dict[str, Any],
-    cal: WorkCalendar,
-    now: datetime,
-    tz: ZoneInfo,
-) -> Iterator[Finding]:
-    """A finding when the `to` event came too early after `from`.
-
-    "听证的七日前通知": notified on the 1st, the hearing may be held on the 8th (the 7th day
-    counted) but not on the 7th. With `whole_period` the period must have run out first (a
-    decision only after the party's 5 days to ask for a hearing are over): from the day
-    after its last day."""
-    froms = ctx.matching(case.events, rule.from_, params)
-    if not froms:
-        return
-    first = froms[0]
-    tos = [e for e in ctx.matching(case.events, rule.to, params) if e.at >= first.at]
-    if not tos or tos[0].at > ctx.horizon:
-        return  # nothing yet, or a step timed in the future (a data-quality finding)
-    amount, unit = rule.at_least.amount, rule.at_least.unit
-    end = _span_end(first.at, amount, unit, cal, tz)
-    if unit is LimitUnit.HOURS or rule.whole_period:
-        bound = end
-    else:
-        bound = start_of_day(local_date(end - timedelta(microseconds=1), tz), tz)  # the last day
-    to = tos[0]
-    if to.at >= bound or id(to) in ctx.contested or id(first) in ctx.contested:
-        return
-    span = f"{amount}{unit_label(unit)}"
-    began = f"{ctx.name_of(first, rule.from_)}于{fmt_instant(first.at, tz)}"
-    came = f"{ctx.name_of(to, rule.to)}于{fmt_instant(to.at, tz)}"
-    if rule.whole_period:
-        text = f"{began}，{span}的期间至{fmt_deadline(end, tz)}届满；{came}，早于期间届满。"
-    elif unit is LimitUnit.HOURS:
-        text = f"{began}，须满{span}（至{fmt_deadline(end, tz)}）；{came}，间隔不足。"
-    else:
-        last = fmt_date(local_date(bound, tz))
-        text = f"{began}，{ctx.names(rule.to)[0]}最早应在其后第{span}即{last}；{came}，间隔不足{span}。"
-    yield finding_for(rule, rule.level, text)

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from monitor.calendar import WorkCalendar
 from monitor.engine import rules as r
 from monitor.engine.context import FUTURE_TOLERANCE, CaseContext, Contradiction, Memo, finding_for
-from monitor.engine.deadline import Output, deadline, min_interval
+from monitor.engine.deadline import Output, deadline
 from monitor.engine.flow import chain_contradictions, orders, step_order_finding
 from monitor.engine.gates import PlannedRule
+from monitor.engine.interval import min_interval
 from monitor.engine.loader import CompiledFile, RuleSet
 from monitor.engine.messages import fmt_instant, quoted
 from monitor.engine.template import render_detail

@@ -136,11 +136,12 @@ def _spawned_children(pid: int) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text().split()
+            # The command name (field 2, in parentheses) may hold spaces: read after it.
+            stat = (entry / "stat").read_text().rpartition(")")[2].split()
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if int(stat[3]) == pid and b"spawn_main" in cmdline:
+        if int(stat[1]) == pid and b"spawn_main" in cmdline:
             out.append(int(entry.name))
     return out
 

@@ -1,6 +1,6 @@
 """Evaluation alone, in memory: `evaluate()` over the province benchmark's cases (not a test).
 
-    .venv/bin/python bench/evaluate.py [--cases 20000] [--cel-only] [--screen]
+    .venv/bin/python bench/evaluate.py [--cases 20000] [--cel-only] [--screen] [--mix quiet|realistic]
 
 Builds the cases `bench/province.py` loads (same generator, same seed) as `Case` objects,
 then times `evaluate` with the 46 shipped rules on one core. `--cel-only` turns the fast path
@@ -21,7 +21,7 @@ from typing import Any
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from province import NOW, case_rows, items
+from province import MIXES, NOW, case_rows, items
 
 from monitor.calendar import WorkCalendar
 from monitor.engine import build, evaluate, load_ruleset
@@ -54,11 +54,11 @@ CASE_COLUMNS = (
 EVENT_COLUMNS = ("event_id", "case_id", "kind", "at", "actors", "attributes", "ingested_at")
 
 
-def build_cases(n: int) -> list[Case]:
+def build_cases(n: int, mix: str = "quiet") -> list[Case]:
     catalogue = {row[0]: item_from_row(dict(zip(ITEM_COLUMNS, row, strict=True))) for row in items()}
     out = []
     seq = 0
-    for case, events in case_rows(n, 2):
+    for case, events in case_rows(n, 2, mix):
         record: dict[str, Any] = dict(zip(CASE_COLUMNS, case, strict=True))
         rows = []
         for ev in events:
@@ -73,7 +73,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--cel-only", action="store_true", help="turn the fast path off")
-    parser.add_argument("--screen", action="store_true", help="the screen first, as a pass runs")
+    parser.add_argument("--screen", action="store_true", help="through the screen, as a pass runs")
+    parser.add_argument("--mix", choices=MIXES, default="quiet", help="the province bench's case mix")
     args = parser.parse_args()
     rules = load_ruleset(Path(__file__).resolve().parent.parent / "rules")
     if args.cel_only:
@@ -81,10 +82,11 @@ def main() -> None:
         rules = dataclasses.replace(rules)
         object.__setattr__(rules, "steps", slow)
     calendar = WorkCalendar.default()
-    cases = build_cases(args.cases)
+    cases = build_cases(args.cases, args.mix)
     evaluate(cases[0], rules, calendar, NOW)  # warm up
     best = float("inf")
     shapes = 0
+    alerting = sum(bool(evaluate(case, rules, calendar, NOW).findings) for case in cases)
     for _ in range(3):
         screen = Screen(rules, calendar)  # a new one each round: its memos are part of the cost
         started = time.perf_counter()
@@ -96,11 +98,12 @@ def main() -> None:
                 evaluate(case, rules, calendar, NOW)
         best = min(best, time.perf_counter() - started)
         shapes = screen.shapes
-    mode = "CEL only" if args.cel_only else "fast path"
+    mode = ("CEL only" if args.cel_only else "fast path") + f", {args.mix} mix"
     if args.screen:
         mode += f", screen ({shapes:,} shapes)"
     print(
-        f"{len(cases):,} cases, {rules.rule_count} rules, {mode}, {build()} engine: best of 3 {best:.2f}s = "
+        f"{len(cases):,} cases ({alerting:,} with findings), {rules.rule_count} rules, {mode}, "
+        f"{build()} engine: best of 3 {best:.2f}s = "
         f"{best / len(cases) * 1e6:.0f} µs a case, {len(cases) / best:,.0f} cases/s on one core"
     )
 

@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/province.py [--cases 2000000] [--small 20000] [--new-events 1000]
         [--cold-sample 50000] [--workers 1] [--rounds 5] [--steady-only] [--naive-big] [--rule-change]
+        [--mix quiet|realistic]
         [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 In one run it:
 1. creates two scratch databases and loads, with COPY, a province-sized data set into the
-   big one (`--cases` open cases, five events each) and a small one (`--small` cases);
+   big one (`--cases` cases: with `--mix quiet` open ones of five events each; with `--mix
+   realistic` the demo's proportions, two thirds closed and a quarter alerting) and a small
+   one (`--small` cases);
 2. measures a cold evaluation (first start: every case queued, evaluated, written) on the
    small database, and on `--cold-sample` cases of the big one;
 3. brings every case of the big database to the state a cold evaluation leaves: the rest of
@@ -79,31 +82,60 @@ def items() -> list[tuple[Any, ...]]:
     return out
 
 
-def case_rows(n: int, seed: int) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
-    """Open cases, each with five events over the last weeks; deterministic for a seed."""
+STEPS = {
+    "penalty": ["filed", "investigated", "pre_decision_notice", "statement_heard", "legal_review"],
+    "other": ["received", "accepted", "reviewed", "reviewed", "reviewed"],
+}
+ENDS = {  # what a closed case adds
+    "penalty": ["decided", "delivered", "disclosed", "closed"],
+    "other": ["decided", "delivered", "disclosed", "closed"],
+}
+MIXES = ("quiet", "realistic")
+
+
+def case_rows(
+    n: int, seed: int, mix: str = "quiet"
+) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
+    """Cases with their events; deterministic for a seed.
+
+    `quiet`: open cases, five events each over the last days; one in twenty has been open long
+    enough to be near or past its limit (a realistic backlog is quiet). `realistic`: the
+    demo's proportions — two thirds closed, a quarter alerting (decided late, closed without
+    its disclosure, open past the limit)."""
     rng = random.Random(seed)
     all_items = items()
     for c in range(n):
         item = all_items[rng.randrange(len(all_items))]
         case_id = f"P{seed}{c:09d}"
-        kind = item[2]
-        # Most open cases are young and in time; one in twenty has been open long enough to
-        # be near or past its limit (a realistic backlog is quiet).
-        age = rng.randint(20, 40) if rng.random() < 0.05 else rng.randint(0, 4)
+        flow = "penalty" if item[2] == "penalty" else "other"
+        steps = list(STEPS[flow])
+        gap_minutes = (10, 300)
+        late_at = None  # index of the step that comes weeks late
+        if mix == "realistic":
+            closed, alerting = rng.random() < 2 / 3, rng.random() < 0.25
+            if closed:
+                steps += ENDS[flow]
+                age = rng.randint(10, 90)
+                if alerting and rng.random() < 0.5:
+                    steps.remove("disclosed")  # closed without publishing the decision
+                elif alerting:
+                    late_at = steps.index("decided")
+            else:
+                steps = steps[: rng.randint(2, len(steps))]
+                age = rng.randint(25, 60) if alerting else rng.randint(0, 4)
+        else:
+            age = rng.randint(20, 40) if rng.random() < 0.05 else rng.randint(0, 4)
         first = NOW - timedelta(days=age, minutes=rng.randint(30, 600))
-        steps = (
-            ["filed", "investigated", "pre_decision_notice", "statement_heard", "legal_review"]
-            if kind == "penalty"
-            else ["received", "accepted", "reviewed", "reviewed", "reviewed"]
-        )
         events = []
         at = first
         for k, step in enumerate(steps):
             actors = '["执法人员甲", "执法人员乙"]' if step == "investigated" else "[]"
             events.append((f"{case_id}-{k}", case_id, step, at, actors, "{}", at))
-            at = at + timedelta(minutes=rng.randint(10, 300))
+            at = at + timedelta(minutes=rng.randint(*gap_minutes))
+            if k + 1 == late_at:
+                at += timedelta(days=rng.randint(30, 45))
             if at > NOW:
-                at = NOW - timedelta(minutes=5 - k)
+                at = NOW - timedelta(minutes=len(steps) - k)
         yield (
             (
                 case_id,
@@ -119,7 +151,7 @@ def case_rows(n: int, seed: int) -> Iterator[tuple[tuple[Any, ...], list[tuple[A
         )
 
 
-def copy_load(url: str, n: int, seed: int) -> None:
+def copy_load(url: str, n: int, seed: int, mix: str = "quiet") -> None:
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
         with cur.copy(
@@ -133,12 +165,12 @@ def copy_load(url: str, n: int, seed: int) -> None:
             "COPY cases (case_id, item_code, department, applicant_name, applicant_id_number, "
             "applicant_phone, attributes, updated_at) FROM STDIN"
         ) as cp:
-            for case, _ in case_rows(n, seed):
+            for case, _ in case_rows(n, seed, mix):
                 cp.write_row(_naive(case))
         with cur.copy(
             "COPY case_events (event_id, case_id, kind, at, actors, attributes, ingested_at) FROM STDIN"
         ) as cp:
-            for _, events in case_rows(n, seed):
+            for _, events in case_rows(n, seed, mix):
                 for ev in events:
                     cp.write_row(_naive(ev))
         conn.commit()
@@ -231,7 +263,7 @@ def first_start(
     url = scratch(args.url, f"sunlight_bench_{label}")
     app = app_for(url, work / label, workers=args.workers)
     t = time.perf_counter()
-    copy_load(url, n, seed)
+    copy_load(url, n, seed, args.mix)
     load_s = time.perf_counter() - t
     print(f"[{label}] loaded {n:,} cases and {5 * n:,} events with COPY in {load_s:.0f}s")
     # Cold: the first start queues every case; evaluate (all, or a sample on the big set).
@@ -335,6 +367,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes for the rest of the first start")
     parser.add_argument("--naive-big", action="store_true", help="also time the naive pass on the big set")
     parser.add_argument("--rounds", type=int, default=5, help="steady passes at each size")
+    parser.add_argument(
+        "--mix", choices=MIXES, default="quiet", help="quiet open cases, or the demo's realistic mix"
+    )
     parser.add_argument(
         "--rule-change",
         action="store_true",

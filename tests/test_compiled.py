@@ -37,6 +37,8 @@ COMPILED = [
     "monitor.engine.clock",
     "monitor.engine.context",
     "monitor.engine.deadline",
+    "monitor.engine.extensions",
+    "monitor.engine.interval",
     "monitor.engine.evaluate",
     "monitor.engine.fastpath",
     "monitor.engine.gates",

@@ -282,10 +282,15 @@ class CaseContext:
         for i, e in places:
             found = known[i]
             if found is None:
+                found = False
                 try:
-                    found = known[i] = bool(self._matching((e,), matches, params))
+                    for m in matches:
+                        if e.kind == m.kind and (m.when is None or self.test(m.when, params, e)):
+                            found = True
+                            break
                 except Exception as exc:  # noqa: BLE001 - it fails for every case of the shape
-                    found = known[i] = exc
+                    found = exc
+                known[i] = found
             if found is True:
                 out.append(e)
             elif found is not False:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select, update
 
 from alerts.audit.anchors import read_head
-from alerts.render import one_line, render_digest
+from alerts.render import one_line, render_digest, with_content
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig, Route
 from monitor.engine.messages import fmt_instant
@@ -83,7 +83,7 @@ def build_digests(engine: Engine, cfg: NotifyConfig, now: dt.datetime, tz: ZoneI
                     "recipient": recipient,
                     "count": len(rows),
                     "slot": fmt_instant(slot, tz),
-                    "items": [{"subject": r.subject, "text": r.body_text} for r in rows],
+                    "items": [{"subject": c.subject, "text": c.body_text} for c in map(with_content, rows)],
                     "anchor_line": head.digest_line() if head is not None and keyed else "",
                     "evidence": keyed,
                 }

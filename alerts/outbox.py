@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from alerts import history, silences
 from alerts.audit.keys import has_keys
 from alerts.digest import next_slot
 from alerts.lifecycle import Transition
-from alerts.render import case_link, mask_id, mask_name, mask_phone, render_notice
+from alerts.render import case_link, mask_id, mask_name, mask_phone
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig
 from monitor.engine.messages import fmt_deadline
@@ -122,15 +123,16 @@ def enqueue(
             mid = message_id(transition.alert_id, transition.version, route_name, recipient)
             if mid in rows:
                 continue
-            content = render_notice(context)
             rows[mid] = {
                 "alert_id": transition.alert_id,
                 "kind": transition.action,
                 "route": route_name,
                 "recipient": recipient,
-                "subject": content.subject,
-                "body_text": content.text,
-                "body_html": content.html,
+                # Rendered by the sender (alerts.render.with_content), outside this transaction.
+                "subject": "",
+                "body_text": "",
+                "body_html": "",
+                "context": json.dumps(context, ensure_ascii=False),
                 "message_id": mid,
                 "status": status,
                 "created_at": now,

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, select, update
 
 from alerts import history
 from alerts.outbox import insert_notice, message_id
-from alerts.render import one_line
+from alerts.render import one_line, with_content
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig
 from monitor.engine.messages import fmt_date
@@ -79,6 +79,7 @@ def send_reminders(
 
 
 def _reminder(conn: Connection, original: Any, alert: Any, waited: int, now: dt.datetime) -> int:
+    original = with_content(original)
     return insert_notice(
         conn,
         alert_id=alert.id,
@@ -121,9 +122,10 @@ def _escalate_above(
             )
             if waited < n or (route.categories and alert.category not in route.categories):
                 continue
-            original = _first_notice(conn, alert.id)
-            if original is None:
+            first = _first_notice(conn, alert.id)
+            if first is None:
                 continue
+            original = with_content(first)
             for recipient in route.recipients_for(alert.department):
                 queued += insert_notice(
                     conn,

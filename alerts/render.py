@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -107,6 +108,32 @@ def render_notice(context: dict[str, Any]) -> Rendered:
     text = _env(False).get_template("notice.txt.j2").render(ctx)
     html = _env(True).get_template("notice.html.j2").render(ctx)
     return Rendered(subject, text, html)
+
+
+class WithContent:
+    """A notice row with its subject and bodies: as stored, or rendered from its context
+    (a notice a pass queued, not yet sent); every other column is the row's."""
+
+    __slots__ = ("_row", "body_html", "body_text", "rendered_now", "subject")
+
+    def __init__(self, row: Any) -> None:
+        self._row = row
+        context: str | None = getattr(row, "context", None)
+        self.rendered_now = context is not None and not row.body_text
+        if context is not None and self.rendered_now:
+            content = render_notice(json.loads(context))
+            self.subject, self.body_text, self.body_html = content.subject, content.text, content.html
+        else:
+            self.subject, self.body_text, self.body_html = row.subject, row.body_text, row.body_html
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+
+def with_content(row: Any) -> WithContent:
+    """`row` with what it says; renders a notice queued by a pass (raises as rendering does:
+    the caller sets that notice aside)."""
+    return row if isinstance(row, WithContent) else WithContent(row)
 
 
 def render_digest(context: dict[str, Any]) -> Rendered:

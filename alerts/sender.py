@@ -40,7 +40,7 @@ from alerts import history
 from alerts.history import ChainConflictError
 from alerts.notify.base import Notifier, build_message
 from alerts.outbox import notify_operators
-from alerts.render import mask_address, mask_addresses
+from alerts.render import mask_address, mask_addresses, with_content
 from monitor.config import NotifyConfig
 from monitor.errors import DeliveryError
 from monitor.state.schema import notice_attempts, notices
@@ -130,6 +130,8 @@ def drain(
     messages: list[EmailMessage] = []
     for c in claimed:
         try:
+            # Rendered here, after the claim's commit and outside any transaction.
+            c = Claimed(with_content(c.row), c.attempt)
             messages.append(build_message(c.row, cfg.smtp.sender))
         except Exception as exc:  # noqa: BLE001 - whatever it is, it is this notice's alone
             _set_aside(engine, cfg, c, exc, now)
@@ -281,6 +283,13 @@ def _record(
                         "b_error": reason,
                     },
                 )
+                if moved.rowcount == 1 and getattr(row, "rendered_now", False):
+                    # What the notice said, kept with it from its first attempt on.
+                    conn.execute(
+                        update(notices)
+                        .where(notices.c.id == row.id)
+                        .values(subject=row.subject, body_text=row.body_text, body_html=row.body_html)
+                    )
                 if moved.rowcount == 1 and status != "pending":
                     _history(conn, row, status, now, error)
             break

@@ -130,10 +130,12 @@ class Harness:
     def notices(self) -> list[Any]:
         from sqlalchemy import select
 
+        from alerts.render import with_content
         from monitor.state.schema import notices
 
+        # As the sender sees them: a notice a pass queued is rendered from its context.
         with self.app.state.connect() as conn:
-            return list(conn.execute(select(notices).order_by(notices.c.id)))
+            return [with_content(n) for n in conn.execute(select(notices).order_by(notices.c.id))]
 
 
 def server_or_skip(url: str, name: str) -> Engine:

@@ -180,3 +180,64 @@ def test_a_recipient_listed_twice_gets_one_notice(tmp_path: Path, sqlite_url: st
         assert office == ["jjjc@example.gov.cn"]
     finally:
         h.app.dispose()
+
+
+def _stored(h: Harness) -> list[Any]:
+    """The notice rows as stored, not rendered for reading."""
+    from monitor.state.schema import notices
+
+    with h.app.state.connect() as conn:
+        return list(conn.execute(select(notices).order_by(notices.c.id)))
+
+
+def test_a_pass_queues_what_a_notice_says_and_the_sender_renders_it_outside_the_pass(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass's transaction records the notice request (its context); no template runs in
+    it. The sender renders after its claim and keeps the text it sent with the notice."""
+    import json
+
+    import alerts.render
+
+    overdue(h, "C1")
+
+    def no_rendering(context: dict[str, Any]) -> Any:
+        raise AssertionError("rendered inside the pass")
+
+    monkeypatch.setattr(alerts.render, "render_notice", no_rendering)
+    h.poll(bj("2026-11-23 10:00"))
+    monkeypatch.undo()
+    [queued] = [n for n in _stored(h) if n.status == "pending"]
+    assert queued.route == "discipline_office" and queued.subject == queued.body_text == ""
+    context = json.loads(queued.context)
+    assert context["case_id"] == "C1" and context["level"] == "red"
+    folder = h.config.path(h.config.notify.eml_dir)
+    result = drain(h.app.state, EmlNotifier(folder), h.config.notify, bj("2026-11-23 10:01"), limit=10)
+    assert result.sent == 1
+    [sent] = [n for n in _stored(h) if n.id == queued.id]
+    expected = alerts.render.render_notice(context)
+    assert sent.status == "sent"
+    assert (sent.subject, sent.body_text, sent.body_html) == (expected.subject, expected.text, expected.html)
+    assert "C1" in sent.body_text and "红牌" in sent.subject
+    [eml] = list(folder.glob("*.eml"))
+    assert queued.message_id in eml.read_text(encoding="utf-8", errors="replace")
+
+
+def test_a_notice_that_cannot_be_rendered_is_set_aside_at_send_and_the_others_go(h: Harness) -> None:
+    from sqlalchemy import update
+
+    from monitor.state.schema import notices
+
+    overdue(h, "C1")
+    overdue(h, "C2")
+    h.poll(bj("2026-11-23 10:00"))
+    pending = [n for n in _stored(h) if n.status == "pending"]
+    assert len(pending) == 2
+    broken = pending[0]
+    with h.app.state.begin() as conn:  # a context a template cannot take (a missing key)
+        conn.execute(update(notices).where(notices.c.id == broken.id).values(context='{"case_id": "C1"}'))
+    folder = h.config.path(h.config.notify.eml_dir)
+    result = drain(h.app.state, EmlNotifier(folder), h.config.notify, bj("2026-11-23 10:01"), limit=10)
+    assert result.sent == 1 and result.set_aside == 1
+    statuses = {n.id: n.status for n in _stored(h)}
+    assert statuses[broken.id] == "failed" and statuses[pending[1].id] == "sent"

@@ -252,6 +252,10 @@ notices = Table(
     Column("subject", String(512), nullable=False),
     Column("body_text", Text, nullable=False),
     Column("body_html", Text, nullable=False),
+    # What a notice queued by a pass is to say (its template context, JSON): the sender
+    # renders it outside the pass's transaction and writes the subject and bodies (empty
+    # until then). NULL for notices rendered when queued (digests, reminders, reports).
+    Column("context", Text),
     Column("message_id", String(255), nullable=False, unique=True),
     # pending (to send), sending (claimed by a sender until `next_attempt_at`, its lease),
     # held (for a digest), digested (sent inside digest `digest_id`), silenced (recorded,

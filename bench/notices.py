@@ -157,6 +157,7 @@ def queue(config: Config, n: int, now: datetime) -> None:
     """N pending notices, inserted as `alerts.outbox.enqueue` would leave them."""
     app = build(config, create=True)
     app.upgrade()
+    app.prepare_audit()  # as `run` does: the sender appends each outcome to the keyed history
     rows = []
     for i in range(1, n + 1):
         case_id = f"BENCH-{i:06d}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from email import policy as email_policy
 from email.base64mime import header_encode
 from email.errors import HeaderParseError, MessageDefect
@@ -53,7 +54,11 @@ def parse_address(text: str, where: str = "") -> Address:
         raise ValueError(f"{where}: {exc}" if where else str(exc)) from exc
 
 
+@lru_cache(maxsize=4096)
 def _parse_address(text: str) -> Address:
+    # Cached: the email package's address parser costs about a millisecond, and a batch's
+    # notices have one sender and a handful of recipients. An Address is immutable; a text
+    # that is refused raises again each time (exceptions are not cached).
     if CONTROL.search(text):
         raise ValueError(f"{text!r} holds a control character or line break")
     if "=?" in text:

@@ -30,6 +30,7 @@ _WIRE = email_policy.SMTP  # CR LF, lines of at most 78 characters: what crosses
 _MAX_LINE = 78
 _B64_CHUNK = _MAX_LINE // 4 * 3  # octets a base64 line of at most 76 characters holds
 CRLF = b"\r\n"
+_HIGH = bytes(range(128, 256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +110,12 @@ def _encode(text: str) -> tuple[str, bytes]:
         body = CRLF.join(lines) + CRLF
         return ("7bit" if body.isascii() else "8bit"), body
     sniff = b"\n".join(lines[:10]) + b"\n"
-    sniff_qp = quoprimime.body_encode(sniff.decode("latin-1"), _MAX_LINE)
-    if len(sniff_qp) > len(binascii.b2a_base64(sniff)):
+    sniff_b64 = len(binascii.b2a_base64(sniff))
+    # Quoted-printable writes each octet above 127 as three characters: when that alone is
+    # longer than base64 (Chinese text), the comparison is decided without encoding it.
+    high = len(sniff) - len(sniff.translate(None, _HIGH))
+    sniff_qp = "" if len(sniff) + 2 * high > sniff_b64 else quoprimime.body_encode(sniff.decode("latin-1"), _MAX_LINE)
+    if not sniff_qp or len(sniff_qp) > sniff_b64:
         whole = b"\n".join(lines) + b"\n"
         encoded = b"".join(
             binascii.b2a_base64(whole[i : i + _B64_CHUNK]) for i in range(0, len(whole), _B64_CHUNK)

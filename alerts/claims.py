@@ -122,7 +122,9 @@ def claim(
             .values(status="sending", attempts=notices.c.attempts + 1, next_attempt_at=until)
         )
         if engine.dialect.update_returning:
-            attempts = {int(i): int(n) for i, n in conn.execute(took.returning(notices.c.id, notices.c.attempts))}
+            attempts = {
+                int(i): int(n) for i, n in conn.execute(took.returning(notices.c.id, notices.c.attempts))
+            }
         else:
             conn.execute(took)  # the rows are locked by our read: each matched
             attempts = {row.id: row.attempts + 1 for row in candidates}
@@ -228,7 +230,8 @@ def _write(
                         raise _LapsedError
                     o = decided[0][0]
                     log.warning(
-                        "notice %d: its claim (attempt %d) had lapsed when the outcome came; not recorded on it",
+                        "notice %d: its claim (attempt %d) had lapsed when the outcome came; "
+                        "not recorded on it",
                         o.claimed.row.id,
                         o.claimed.attempt,
                         extra={"notice": o.claimed.row.id, "attempt": o.claimed.attempt},
@@ -270,7 +273,9 @@ def release(engine: Engine, rest: list[Claimed], now: datetime) -> None:
     """Hand back claimed notices that were never tried: due now, the attempt not counted."""
     if not rest:
         return
-    params = [{"b_id": c.row.id, "b_attempt": c.attempt, "b_before": c.attempt - 1, "b_now": now} for c in rest]
+    params = [
+        {"b_id": c.row.id, "b_attempt": c.attempt, "b_before": c.attempt - 1, "b_now": now} for c in rest
+    ]
     with engine.begin() as conn:
         conn.execute(_RELEASE, params if len(params) > 1 else params[0])
 

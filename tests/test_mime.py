@@ -60,7 +60,9 @@ def notice(**values: Any) -> SimpleNamespace:
         "alert_id": 17,
         "kind": "escalated",
         "body_text": "纪检监察室（效能监察科）：\n\n办件 XK-2026-0001 已超过承诺办理时限。\n",
-        "body_html": "<p>纪检监察室（效能监察科）：</p>\n<p>办件 <b>XK-2026-0001</b> 已超过承诺办理时限。</p>\n",
+        "body_html": (
+            "<p>纪检监察室（效能监察科）：</p>\n<p>办件 <b>XK-2026-0001</b> 已超过承诺办理时限。</p>\n"
+        ),
     }
     return SimpleNamespace(**{**base, **values})
 
@@ -81,7 +83,12 @@ NOTICES = {
     "odd addresses": notice(recipient="first.last+tag@sub-domain.example.gov.cn"),
     "ascii only": notice(subject="plain", body_text="plain text\n", body_html="<p>plain</p>"),
 }
-SENDERS = [SENDER, "sunlight@localhost", "Sunlight Monitor <no-reply@example.gov.cn>", "阳光监察" * 30 + " <a@b.cn>"]
+SENDERS = [
+    SENDER,
+    "sunlight@localhost",
+    "Sunlight Monitor <no-reply@example.gov.cn>",
+    "阳光监察" * 30 + " <a@b.cn>",
+]
 
 
 def parsed(raw: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
@@ -89,7 +96,10 @@ def parsed(raw: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]
     msg = message_from_bytes(raw, policy=policy.default)
     assert isinstance(msg, EmailMessage) and not msg.defects
     top = [
-        (name.lower(), re.sub(r";\s*boundary=\S+", "", str(value)) if name.lower() == "content-type" else str(value))
+        (
+            name.lower(),
+            re.sub(r";\s*boundary=\S+", "", str(value)) if name.lower() == "content-type" else str(value),
+        )
         for name, value in msg.items()
     ]
     parts = []
@@ -123,7 +133,9 @@ def test_the_built_bytes_parse_to_the_same_message_as_the_email_package_built(na
     text=st.text(alphabet=st.characters(codec="utf-8"), max_size=600),
     html=st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
 )
-def test_any_text_parses_to_the_same_message_as_the_email_package_built(subject: str, text: str, html: str) -> None:
+def test_any_text_parses_to_the_same_message_as_the_email_package_built(
+    subject: str, text: str, html: str
+) -> None:
     row = notice(subject=subject, body_text=text, body_html=html)
     old, new = reference(row, SENDER), build(row, SENDER).data
     assert parsed(new) == parsed(old)

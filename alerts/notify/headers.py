@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from email import policy as email_policy
 from email.base64mime import header_encode
 from email.errors import HeaderParseError, MessageDefect
 from email.headerregistry import Address
 from email.policy import Policy
+from functools import lru_cache
 from typing import Literal
 
 # C0 (NUL, TAB, CR, LF, ESC...), DEL, C1 (U+0085 NEL among them), the line and paragraph

@@ -114,7 +114,11 @@ def _encode(text: str) -> tuple[str, bytes]:
     # Quoted-printable writes each octet above 127 as three characters: when that alone is
     # longer than base64 (Chinese text), the comparison is decided without encoding it.
     high = len(sniff) - len(sniff.translate(None, _HIGH))
-    sniff_qp = "" if len(sniff) + 2 * high > sniff_b64 else quoprimime.body_encode(sniff.decode("latin-1"), _MAX_LINE)
+    sniff_qp = (
+        ""
+        if len(sniff) + 2 * high > sniff_b64
+        else quoprimime.body_encode(sniff.decode("latin-1"), _MAX_LINE)
+    )
     if not sniff_qp or len(sniff_qp) > sniff_b64:
         whole = b"\n".join(lines) + b"\n"
         encoded = b"".join(

@@ -115,7 +115,7 @@ def drop(url: str, name: str) -> None:
 
 def queue(config: Config, n: int, now: datetime) -> list[str]:
     """N pending notices of realistic size; returns their Message-IDs."""
-    app = build(config)
+    app = build(config, create=True)  # the SQLite file is new: build may create it
     app.upgrade()
     rows = []
     for i in range(1, n + 1):

@@ -26,7 +26,7 @@ import trustme
 
 from alerts.notify.base import build_message
 from alerts.notify.eml import EmlNotifier
-from alerts.notify.headers import CONTROL, clean, message_ids, parse_address, wire_bytes
+from alerts.notify.headers import CONTROL, clean, message_ids, parse_address
 from alerts.notify.smtp import SmtpNotifier
 from alerts.outbox import insert_notice
 from alerts.sender import drain
@@ -245,7 +245,7 @@ def row(**values: Any) -> SimpleNamespace:
 @pytest.mark.parametrize("field", ["subject", "kind"])
 def test_every_text_header_is_one_encoded_line_whatever_it_holds(field: str, payload: str) -> None:
     value = "【阳光监察】" + PAYLOADS[payload] + "｜办件"
-    raw = wire_bytes(build_message(row(**{field: value}), "阳光监察 <sunlight@localhost>"))
+    raw = build_message(row(**{field: value}), "阳光监察 <sunlight@localhost>").data
     msg = assert_one_line_headers(raw)
     header = "Subject" if field == "subject" else "X-Sunlight-Kind"
     assert str(msg[header]) == clean(value)  # the text survives, only control characters go
@@ -275,7 +275,7 @@ def test_what_is_not_one_ascii_mailbox_is_refused(text: str) -> None:
 def test_a_display_name_with_an_encoded_word_is_refused_and_a_chinese_one_encoded() -> None:
     with pytest.raises(ValueError, match="encoded word"):
         parse_address(f"=?utf-8?q?x=0D=0ABcc:_{EVIL}?= <a@b.cn>", "notify.smtp.sender")
-    raw = wire_bytes(build_message(row(), "阳光监察" * 30 + " <sunlight@localhost>"))
+    raw = build_message(row(), "阳光监察" * 30 + " <sunlight@localhost>").data
     msg = assert_one_line_headers(raw)
     # RFC 2047 drops the white space between encoded words; Python's parser of a display
     # name keeps it, so the name is compared without it.
@@ -290,7 +290,7 @@ def test_a_hostile_message_id_is_refused(payload: str) -> None:
 
 
 def test_the_eml_file_and_the_wire_use_crlf_only() -> None:
-    raw = wire_bytes(build_message(row(body_text="一\n二\n", subject="x" * 10_000), SENDER))
+    raw = build_message(row(body_text="一\n二\n", subject="x" * 10_000), SENDER).data
     assert raw.count(b"\n") == raw.count(b"\r\n")
     assert_one_line_headers(raw)
 

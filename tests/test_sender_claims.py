@@ -221,7 +221,7 @@ def test_two_senders_in_threads_never_send_one_notice_twice(
         def send_batch(self, messages: Any, on_result: OnResult | None = None) -> list[DeliveryError | None]:
             claimed[self.key].set()
             assert claimed[other[self.key]].wait(30), "the other sender never claimed"
-            sent[self.key] += [str(m["Message-ID"]) for m in messages]
+            sent[self.key] += [m.message_id for m in messages]
             return self.inner.send_batch(messages, on_result)
 
     errors: list[BaseException] = []

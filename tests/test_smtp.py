@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -27,8 +28,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import select
 
-from alerts.notify import headers
 from alerts.notify.base import OnResult, build_message
+from alerts.notify.mime import Mail
 from alerts.notify.smtp import SmtpNotifier
 from alerts.sender import backoff, drain, stats
 from monitor.config import NotifyConfig, load_config
@@ -339,7 +340,7 @@ def test_a_crash_after_acceptance_resends_with_the_same_message_id(
             self.inner = inner
 
         def send_batch(
-            self, messages: list[EmailMessage], on_result: OnResult | None = None
+            self, messages: list[Mail], on_result: OnResult | None = None
         ) -> list[DeliveryError | None]:
             self.inner.send_batch(messages)  # the records never happen
             raise RuntimeError("killed before the record")
@@ -522,7 +523,7 @@ def test_a_notice_that_cannot_become_a_message_fails_alone(
     server.start()
     raise_reds(h, "C1")
 
-    def build(row: Any, sender: str) -> EmailMessage:
+    def build(row: Any, sender: str) -> Mail:
         if row.recipient == "scjg@example.gov.cn":
             raise ValueError("unrepresentable")
         return build_message(row, sender)
@@ -623,7 +624,7 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
             name = "slow"
 
             def send_batch(
-                self, messages: list[EmailMessage], on_result: OnResult | None = None
+                self, messages: list[Mail], on_result: OnResult | None = None
             ) -> list[DeliveryError | None]:
                 seen.append(len(messages))
                 entered.set()
@@ -634,7 +635,7 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
             name = "second"
 
             def send_batch(
-                self, messages: list[EmailMessage], on_result: OnResult | None = None
+                self, messages: list[Mail], on_result: OnResult | None = None
             ) -> list[DeliveryError | None]:
                 seen.append(-len(messages))
                 return [None] * len(messages)
@@ -668,20 +669,23 @@ def test_a_second_sender_skips_the_rows_the_first_is_sending(any_db_url: str, tm
 # -- each message's fate, told as soon as the server answers -----------------------------------
 
 
-def _messages(*recipients: str) -> list[EmailMessage]:
-    out = []
-    for i, rcpt in enumerate(recipients):
-        msg = EmailMessage()
-        for header in (
-            headers.addresses("From", "sunlight@example.gov.cn"),
-            headers.addresses("To", rcpt),
-            headers.text("Subject", f"通知 {i}"),
-            headers.message_ids("Message-ID", f"<m{i}@sunlight.local>"),
-        ):
-            msg[header.name] = header
-        msg.set_content("正文")
-        out.append(msg)
-    return out
+def _messages(*recipients: str) -> list[Mail]:
+    return [
+        build_message(
+            SimpleNamespace(
+                recipient=rcpt,
+                subject=f"通知 {i}",
+                message_id=f"<m{i}@sunlight.local>",
+                created_at=T0,
+                alert_id=None,
+                kind="report",
+                body_text="正文",
+                body_html="<p>正文</p>",
+            ),
+            "sunlight@example.gov.cn",
+        )
+        for i, rcpt in enumerate(recipients)
+    ]
 
 
 def test_the_smtp_notifier_tells_each_fate_right_after_its_message(
@@ -776,7 +780,7 @@ class Batches:
         self.name = inner.name
 
     def send_batch(
-        self, messages: list[EmailMessage], on_result: OnResult | None = None
+        self, messages: list[Mail], on_result: OnResult | None = None
     ) -> list[DeliveryError | None]:
         self.sizes.append(len(messages))
         return self.inner.send_batch(messages, on_result)

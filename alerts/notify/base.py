@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import Any, Protocol
 
-from alerts.notify import headers
+from alerts.notify import mime
+from alerts.notify.mime import Mail
 from monitor.errors import DeliveryError
 
 # Called with a message's index and its fate (None: accepted) as soon as that fate is known,
@@ -17,30 +16,21 @@ OnResult = Callable[[int, DeliveryError | None], None]
 
 
 class Notifier(Protocol):
+    """A way out for messages. A notifier may also set `idempotent = True` when sending a
+    message again changes nothing (the .eml folder): the sender then records a batch's
+    outcomes together once `send_batch` returns, instead of one transaction a message."""
+
     name: str
 
     def send_batch(
-        self, messages: Sequence[EmailMessage], on_result: OnResult | None = None
+        self, messages: Sequence[Mail], on_result: OnResult | None = None
     ) -> list[DeliveryError | None]:
         """Send each message; for each, None when the server accepted it, else the error.
         `on_result` hears of each message right after it, in order."""
         ...
 
 
-def build_message(row: Any, sender: str) -> EmailMessage:
+def build_message(row: Any, sender: str) -> Mail:
     """An RFC 5322 message from a notice row; every header is built by `alerts.notify.headers`,
     so no value can become a header line of its own (ValueError for a bad address or id)."""
-    msg = EmailMessage()
-    for header in (
-        headers.addresses("From", sender),
-        headers.addresses("To", row.recipient),
-        headers.text("Subject", row.subject),
-        headers.message_ids("Message-ID", row.message_id),
-        headers.text("Date", format_datetime(row.created_at)),
-        headers.text("X-Sunlight-Alert", row.alert_id),
-        headers.text("X-Sunlight-Kind", row.kind),
-    ):
-        msg[header.name] = header
-    msg.set_content(row.body_text)
-    msg.add_alternative(row.body_html, subtype="html")
-    return msg
+    return mime.build(row, sender)

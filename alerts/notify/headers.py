@@ -9,9 +9,10 @@ So a header is a `SafeHeader`: its value is cleaned of control characters, and i
 itself. Anything that is not a short run of printable ASCII without `=?` goes out as UTF-8
 encoded words made here, so a literal `=?` from the source is itself encoded and decodes
 back to text, never to a line. Addresses are parsed and validated (`parse_address`) and
-written as `<addr-spec>` after an encoded display name. The email package stores such an
-object as it is (it has a `name`) and calls its `fold` with the policy in use, so every
-line ends with the policy's line separator and stays within its line length.
+written as `<addr-spec>` after an encoded display name. `alerts.notify.mime` writes each
+header as `fold(policy=SMTP)` gives it, so every line ends in CR LF and stays within 78
+characters; the email package, handed such an object, stores it as it is (it has a `name`)
+and calls the same `fold`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,9 @@ from dataclasses import dataclass
 from email import policy as email_policy
 from email.base64mime import header_encode
 from email.errors import HeaderParseError, MessageDefect
-from email.generator import BytesGenerator
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.policy import Policy
-from io import BytesIO
+from functools import lru_cache
 from typing import Literal
 
 # C0 (NUL, TAB, CR, LF, ESC...), DEL, C1 (U+0085 NEL among them), the line and paragraph
@@ -55,7 +54,11 @@ def parse_address(text: str, where: str = "") -> Address:
         raise ValueError(f"{where}: {exc}" if where else str(exc)) from exc
 
 
+@lru_cache(maxsize=4096)
 def _parse_address(text: str) -> Address:
+    # Cached: the email package's address parser costs about a millisecond, and a batch's
+    # notices have one sender and a handful of recipients. An Address is immutable; a text
+    # that is refused raises again each time (exceptions are not cached).
     if CONTROL.search(text):
         raise ValueError(f"{text!r} holds a control character or line break")
     if "=?" in text:
@@ -168,21 +171,3 @@ def message_ids(name: str, *values: str) -> SafeHeader:
     if not values:
         raise ValueError(f"{name}: no message id")
     return SafeHeader(_name(name), " ".join(values), "id")
-
-
-def envelope(msg: EmailMessage) -> tuple[str, list[str]]:
-    """MAIL FROM and RCPT TO of a message built here: From and To as validated, nothing
-    read back from other headers (a Bcc, however it got in, adds nobody)."""
-    sender, to = msg["From"], msg["To"]
-    if not isinstance(sender, SafeHeader) or not isinstance(to, SafeHeader):
-        raise ValueError("the message's From and To were not built by alerts.notify.headers")
-    if len(sender.addresses) != 1:
-        raise ValueError("From: exactly one address is needed")
-    return sender.addresses[0].addr_spec, [a.addr_spec for a in to.addresses]
-
-
-def wire_bytes(msg: EmailMessage) -> bytes:
-    """The message as it crosses SMTP (CR LF, folded lines): also the bytes of an .eml file."""
-    out = BytesIO()
-    BytesGenerator(out, policy=email_policy.SMTP).flatten(msg)
-    return out.getvalue()

@@ -15,13 +15,16 @@ import contextlib
 import os
 import ssl
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email import message_from_bytes
+from email import policy as email_policy
+from email.generator import BytesGenerator
+from io import BytesIO
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
 from alerts.notify.base import OnResult
-from alerts.notify.headers import envelope
+from alerts.notify.mime import Mail
 from monitor.config import SmtpConfig
 from monitor.errors import ConfigError, DeliveryError, UnreachableError
 
@@ -72,7 +75,7 @@ class SmtpNotifier:
         return f"{self.host}:{self.port}"
 
     def send_batch(
-        self, messages: Sequence[EmailMessage], on_result: OnResult | None = None
+        self, messages: Sequence[Mail], on_result: OnResult | None = None
     ) -> list[DeliveryError | None]:
         if not messages:
             return []
@@ -108,7 +111,7 @@ class SmtpNotifier:
             tls_context=self.tls_context,
         )
 
-    async def _send_all(self, messages: Sequence[EmailMessage], fates: _Fates) -> list[DeliveryError | None]:
+    async def _send_all(self, messages: Sequence[Mail], fates: _Fates) -> list[DeliveryError | None]:
         client = self._client()
         try:
             try:
@@ -151,12 +154,17 @@ class SmtpNotifier:
         if transport is not None:
             await _released(transport, grace=min(self.timeout, 2.0))
 
-    async def _send_one(self, client: aiosmtplib.SMTP, msg: EmailMessage) -> DeliveryError | None:
+    async def _send_one(self, client: aiosmtplib.SMTP, msg: Mail) -> DeliveryError | None:
         try:
-            # The envelope is the validated From and To, never read back from the headers
-            # aiosmtplib would otherwise consult (Cc, Bcc, Resent-*).
-            sender, recipients = envelope(msg)
-            await client.send_message(msg, sender=sender, recipients=recipients)
+            # The envelope is the validated From and To (`Mail`), never read back from
+            # headers (Cc, Bcc, Resent-*); the bytes go out as built.
+            data, options = msg.data, []
+            if msg.eight_bit:
+                if client.supports_extension("8BITMIME"):
+                    options = ["BODY=8BITMIME"]
+                else:
+                    data = seven_bit(data)
+            await client.sendmail(msg.sender, list(msg.recipients), data, mail_options=options)
             return None  # accepted for at least one recipient (a notice has exactly one)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
@@ -190,7 +198,7 @@ class _Fates:
         if self.on_result is not None:
             self.on_result(len(self.out) - 1, error)
 
-    def rest(self, messages: Sequence[EmailMessage], error: DeliveryError) -> list[DeliveryError | None]:
+    def rest(self, messages: Sequence[Mail], error: DeliveryError) -> list[DeliveryError | None]:
         """The same fate for every message not yet tried."""
         while len(self.out) < len(messages):
             self.add(error)
@@ -219,6 +227,15 @@ async def _released(transport: asyncio.BaseTransport, *, grace: float) -> None:
             if sock.fileno() == -1:
                 break
             await asyncio.sleep(0)
+
+
+def seven_bit(data: bytes) -> bytes:
+    """The message with its 8bit parts re-encoded (base64), for a server without 8BITMIME:
+    the email package's own conversion, rare enough that its cost does not matter."""
+    msg = message_from_bytes(data, policy=email_policy.SMTP)
+    out = BytesIO()
+    BytesGenerator(out, policy=email_policy.SMTP.clone(cte_type="7bit")).flatten(msg)
+    return out.getvalue()
 
 
 def _permanent(code: int) -> bool:

@@ -1,0 +1,451 @@
+"""Deadline and interval rules at the instants where their verdict changes.
+
+Each test puts a step, or `now`, exactly on an instant the rule turns on (a deadline, the end
+of a deemed-acceptance window, a pause's maximum, the first day a hearing may be held), and a
+microsecond before it, and asserts what a reader of the notice sees: the finding and its
+level, the deadline, the next check. A `>=` written as `>` changes one of these answers.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.calendar import WorkCalendar
+from monitor.engine import RuleSet, evaluate, load_ruleset
+from monitor.model import (
+    Applicant,
+    Case,
+    ClockReport,
+    Evaluation,
+    Event,
+    ItemType,
+    Level,
+    LimitUnit,
+    PowerItem,
+)
+from monitor.timeutil import DEFAULT_TZ
+
+US = timedelta(microseconds=1)
+CAL = WorkCalendar.default()
+ITEM = PowerItem("XK-9", "许可", ItemType.LICENSING, "市第一局", 20, 5, LimitUnit.WORKING_DAYS, Decimal(0))
+
+
+def bj(y: int, m: int, d: int, h: int = 0, mi: int = 0) -> datetime:
+    return datetime(y, m, d, h, mi, tzinfo=DEFAULT_TZ)
+
+
+def _rules() -> dict[str, Any]:
+    return {
+        "ruleset": "edges",
+        "title": "边界",
+        "select": {"item_types": ["licensing"]},
+        "rules": [
+            {
+                "id": "edges.decide",
+                "title": "决定时限",
+                "kind": "deadline",
+                "category": "time_limit",
+                "clock": {
+                    "start": "accepted",
+                    "stop": ["decided"],
+                    "limit": 5,
+                    "unit": "working_days",
+                    "pause": {
+                        "begin": "suspended",
+                        "end": "resumed",
+                        "max": {"amount": 3, "unit": "natural_days"},
+                        "max_by_reason": {"expert_review": {"amount": 2, "unit": "natural_days"}},
+                    },
+                    "deemed_start": {
+                        "event": "received",
+                        "within": 2,
+                        "unit": "working_days",
+                        "unless": ["accepted", "rejected"],
+                    },
+                    "extension": {"event": "extended", "grants": [{"max_days": 3, "approval": ["head"]}]},
+                },
+                "yellow": {"left": 2},
+            },
+            {
+                "id": "edges.by_catalogue",
+                "title": "承诺时限",
+                "kind": "deadline",
+                "category": "time_limit",
+                "clock": {"start": "reviewed", "stop": ["delivered"], "limit": "promised"},
+            },
+            {
+                "id": "edges.hearing_notice",
+                "title": "听证通知期间",
+                "kind": "min_interval",
+                "category": "procedure",
+                "from": "hearing_notified",
+                "to": "hearing_held",
+                "at_least": {"amount": 3, "unit": "working_days"},
+            },
+            {
+                "id": "edges.whole_period",
+                "title": "期间届满后决定",
+                "kind": "min_interval",
+                "category": "procedure",
+                "from": "pre_decision_notice",
+                "to": "statement_heard",
+                "at_least": {"amount": 2, "unit": "natural_days"},
+                "whole_period": True,
+            },
+            {
+                "id": "edges.hours",
+                "title": "小时间隔",
+                "kind": "min_interval",
+                "category": "procedure",
+                "from": "filed",
+                "to": "investigated",
+                "at_least": {"amount": 4, "unit": "hours"},
+            },
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    folder = Path(tempfile.mkdtemp(prefix="sunlight-edges-"))
+    (folder / "edges.yaml").write_text(yaml.safe_dump(_rules(), allow_unicode=True), encoding="utf-8")
+    return load_ruleset(folder, frozenset({"department", "discipline_office"}))
+
+
+def case(*steps: tuple[str, datetime] | tuple[str, datetime, dict[str, Any]], item: PowerItem = ITEM) -> Case:
+    events = [
+        Event(i, f"e{i}", "C1", s[0], s[1], (), s[2] if len(s) > 2 else {})  # type: ignore[misc]
+        for i, s in enumerate(steps, 1)
+    ]
+    events.sort(key=lambda e: (e.at, e.seq))
+    return Case("C1", item.item_code, item.department, Applicant(), {}, item, tuple(events))
+
+
+def run(rules: RuleSet, c: Case, now: datetime) -> Evaluation:
+    return evaluate(c, rules, CAL, now)
+
+
+def levels(ev: Evaluation) -> dict[str, Level]:
+    return {f.rule_id: f.level for f in ev.findings if f.rule_id.startswith("edges.")}
+
+
+def clock(ev: Evaluation, rule_id: str = "edges.decide") -> ClockReport:
+    [report] = [c for c in ev.clocks if c.rule_id == rule_id]
+    return report
+
+
+# Accepted Monday 2026-03-02: 5 working days end on Monday 3-09 at 24:00; yellow with two
+# days left, counting today: from Friday 3-06 00:00.
+ACCEPTED = bj(2026, 3, 2, 10)
+DUE = bj(2026, 3, 10)
+YELLOW = bj(2026, 3, 6)
+
+
+def test_now_on_the_deadline_is_red_and_a_microsecond_before_is_yellow(rules: RuleSet) -> None:
+    c = case(("accepted", ACCEPTED))
+    before = run(rules, c, DUE - US)
+    assert levels(before) == {"edges.decide": Level.YELLOW}
+    assert before.next_check_at == DUE
+    assert clock(before).due == DUE
+    at = run(rules, c, DUE)
+    assert levels(at) == {"edges.decide": Level.RED}
+    assert at.next_check_at is None
+    assert at.findings[0].due == DUE
+
+
+def test_now_on_the_yellow_instant_is_yellow_and_a_microsecond_before_is_quiet(rules: RuleSet) -> None:
+    c = case(("accepted", ACCEPTED))
+    quiet = run(rules, c, YELLOW - US)
+    assert levels(quiet) == {}
+    assert quiet.next_check_at == YELLOW
+    assert levels(run(rules, c, YELLOW)) == {"edges.decide": Level.YELLOW}
+
+
+def test_a_decision_on_the_deadline_is_late_and_a_microsecond_before_is_in_time(rules: RuleSet) -> None:
+    later = DUE + timedelta(days=5)
+    late = run(rules, case(("accepted", ACCEPTED), ("decided", DUE)), later)
+    assert levels(late) == {"edges.decide": Level.RED}
+    assert clock(late).stop == DUE
+    in_time = run(rules, case(("accepted", ACCEPTED), ("decided", DUE - US)), later)
+    assert levels(in_time) == {}
+    assert clock(in_time).level is None and clock(in_time).next_change is None
+
+
+def test_a_decision_at_the_same_instant_as_the_acceptance_stops_the_clock(rules: RuleSet) -> None:
+    ev = run(rules, case(("accepted", ACCEPTED), ("decided", ACCEPTED)), DUE + timedelta(days=1))
+    assert clock(ev).stop == ACCEPTED
+    assert levels(ev) == {}
+
+
+def test_a_decision_recorded_before_the_acceptance_gives_the_clock_no_level(rules: RuleSet) -> None:
+    ev = run(rules, case(("decided", ACCEPTED - US), ("accepted", ACCEPTED)), DUE + timedelta(days=1))
+    report = clock(ev)
+    assert report.level is None and report.due is None
+    assert "早于起算时间" in report.reason
+    assert "edges.decide" not in levels(ev)
+
+
+def test_a_step_up_to_the_tolerance_ahead_of_now_counts_and_one_beyond_it_does_not(rules: RuleSet) -> None:
+    now = DUE - timedelta(days=1)
+    tolerance = timedelta(minutes=10)
+    ok = run(rules, case(("accepted", ACCEPTED), ("decided", now + tolerance)), now)
+    assert clock(ok).stop == now + tolerance
+    ahead = run(rules, case(("accepted", ACCEPTED), ("decided", now + tolerance + US)), now)
+    assert clock(ahead).stop is None and clock(ahead).level is None
+    assert "晚于当前时间" in clock(ahead).reason
+    assert ahead.next_check_at == now + US  # when the step is no longer in the future
+    started_ahead = run(rules, case(("accepted", now + tolerance + US)), now)
+    assert clock(started_ahead).due is None
+    assert "尚未起算" in clock(started_ahead).reason
+    started_ok = run(rules, case(("accepted", now + tolerance)), now)
+    assert clock(started_ok).due is not None
+
+
+# -- the deemed acceptance (行政许可法 art. 32) ------------------------------------------------
+
+RECEIVED = bj(2026, 3, 2, 10)  # Monday: the two working days end on Wednesday 3-04 at 24:00
+WINDOW_END = bj(2026, 3, 5)
+
+
+def test_before_the_window_ends_the_clock_waits_and_on_its_end_it_starts_from_the_receipt(
+    rules: RuleSet,
+) -> None:
+    c = case(("received", RECEIVED))
+    waiting = run(rules, c, WINDOW_END - US)
+    assert clock(waiting).start is None and clock(waiting).next_change == WINDOW_END
+    assert waiting.next_check_at == WINDOW_END
+    deemed = run(rules, c, WINDOW_END)
+    assert clock(deemed).start == RECEIVED
+    assert clock(deemed).due == DUE
+    assert "依法视为自" in clock(deemed).reason
+
+
+def test_an_acceptance_on_the_window_s_end_is_too_late_and_a_microsecond_before_is_in_time(
+    rules: RuleSet,
+) -> None:
+    now = WINDOW_END + timedelta(days=1)
+    late = run(rules, case(("received", RECEIVED), ("accepted", WINDOW_END)), now)
+    assert clock(late).start == RECEIVED
+    in_time = run(rules, case(("received", RECEIVED), ("accepted", WINDOW_END - US)), now)
+    assert clock(in_time).start == WINDOW_END - US
+    assert "视为" not in clock(in_time).reason
+
+
+def test_an_answer_before_the_receipt_does_not_count(rules: RuleSet) -> None:
+    # A rejection recorded before the receipt is not an answer to it.
+    c = case(("rejected", RECEIVED - US), ("received", RECEIVED))
+    assert clock(run(rules, c, WINDOW_END)).start == RECEIVED
+    same = case(("received", RECEIVED), ("rejected", RECEIVED))
+    assert [r.rule_id for r in run(rules, same, WINDOW_END).clocks if r.rule_id == "edges.decide"] == []
+
+
+# -- pauses and their maximum ------------------------------------------------------------------
+
+SUSPENDED = bj(2026, 3, 3, 10)
+PAUSE_MAX = bj(2026, 3, 7)  # 3 natural days from 3-03 end on 3-06 at 24:00
+
+
+def test_a_pause_ending_on_its_maximum_is_overrun_and_a_microsecond_before_is_not(rules: RuleSet) -> None:
+    now = bj(2026, 3, 20)
+    over = case(("accepted", ACCEPTED), ("suspended", SUSPENDED), ("resumed", PAUSE_MAX), ("decided", now))
+    ev = run(rules, over, now)
+    assert levels(ev)["edges.decide.pause_overrun"] is Level.RED
+    [message] = [f.message for f in ev.findings if f.rule_id.endswith("pause_overrun")]
+    assert "应于2026年3月6日24时前结束，至2026年3月7日0时才恢复计时" in message
+    within = case(
+        ("accepted", ACCEPTED), ("suspended", SUSPENDED), ("resumed", PAUSE_MAX - US), ("decided", now)
+    )
+    assert "edges.decide.pause_overrun" not in levels(run(rules, within, now))
+
+
+def test_a_running_pause_is_overrun_on_its_maximum_and_is_checked_again_there(rules: RuleSet) -> None:
+    c = case(("accepted", ACCEPTED), ("suspended", SUSPENDED))
+    before = run(rules, c, PAUSE_MAX - US)
+    assert levels(before) == {}
+    assert before.next_check_at == PAUSE_MAX
+    assert clock(before).due is None
+    assert "自" in clock(before).reason and "起不计入时限" in clock(before).reason
+    at = run(rules, c, PAUSE_MAX)
+    assert levels(at) == {"edges.decide.pause_overrun": Level.RED}
+    assert "至今仍未恢复计时" in at.findings[0].message
+
+
+def test_the_maximum_by_reason_is_the_shorter_one(rules: RuleSet) -> None:
+    review = {"reason": "expert_review"}
+    c = case(("accepted", ACCEPTED), ("suspended", SUSPENDED, review))
+    end = bj(2026, 3, 6)  # 2 natural days from 3-03
+    assert run(rules, c, end - US).next_check_at == end
+    assert levels(run(rules, c, end)) == {"edges.decide.pause_overrun": Level.RED}
+
+
+def test_a_pause_moves_the_deadline_by_its_working_days(rules: RuleSet) -> None:
+    # Suspended Tue 3-03, resumed Thu 3-05: 3-04 and 3-05 do not count, due Wed 3-11.
+    c = case(("accepted", ACCEPTED), ("suspended", SUSPENDED), ("resumed", bj(2026, 3, 5, 15)))
+    ev = run(rules, c, bj(2026, 3, 6))
+    assert clock(ev).due == bj(2026, 3, 12)
+    assert clock(ev).paused == ((SUSPENDED, bj(2026, 3, 5, 15), "suspended"),)
+
+
+def test_a_pause_after_the_decision_is_not_a_pause(rules: RuleSet) -> None:
+    decided = bj(2026, 3, 4, 10)
+    c = case(("accepted", ACCEPTED), ("decided", decided), ("suspended", decided + US), ("resumed", DUE))
+    ev = run(rules, c, DUE)
+    assert clock(ev).paused == ()
+    on = case(("accepted", ACCEPTED), ("decided", decided), ("suspended", decided), ("resumed", DUE))
+    assert len(clock(run(rules, on, DUE)).paused) == 1  # suspended at the very instant: inside
+
+
+def test_a_second_suspension_inside_a_running_pause_adds_nothing(rules: RuleSet) -> None:
+    c = case(
+        ("accepted", ACCEPTED),
+        ("suspended", SUSPENDED),
+        ("suspended", bj(2026, 3, 4, 10)),
+        ("resumed", bj(2026, 3, 5, 15)),
+        ("suspended", bj(2026, 3, 5, 15)),
+        ("resumed", bj(2026, 3, 5, 16)),
+    )
+    paused = clock(run(rules, c, bj(2026, 3, 6))).paused
+    assert [p[0] for p in paused] == [SUSPENDED, bj(2026, 3, 5, 15)]
+
+
+# -- extension ---------------------------------------------------------------------------------
+
+
+def test_an_extension_asked_on_the_deadline_is_too_late_and_a_microsecond_before_counts(
+    rules: RuleSet,
+) -> None:
+    approved = {"approved_by": "局长", "days": 3}
+    late = run(rules, case(("accepted", ACCEPTED), ("extended", DUE, approved)), DUE + US)
+    assert levels(late) == {"edges.decide": Level.RED, "edges.decide.extension": Level.RED}
+    assert "届满后才提出" in next(f.message for f in late.findings if f.rule_id.endswith("extension"))
+    assert clock(late).extension_days == 0
+    ok = run(rules, case(("accepted", ACCEPTED), ("extended", DUE - US, approved)), DUE + US)
+    assert clock(ok).extension_days == 3
+    assert clock(ok).due == bj(2026, 3, 13)  # three more working days: Wed to Fri
+    assert levels(ok) == {}
+    assert ok.next_check_at == bj(2026, 3, 11)  # yellow with two days left: Wed 3-11 and Thu 3-12
+
+
+@pytest.mark.parametrize(
+    ("attributes", "days", "wrong"),
+    [
+        ({"approved_by": "局长", "days": 3}, 3, None),
+        ({"approved_by": "局长"}, 3, None),  # no figure: the grant's maximum
+        ({"approval": "head", "days": 0}, 0, None),
+        ({"approval": "head", "days": 2.0}, 2, None),
+        ({"days": 3}, 0, "无批准记录"),
+        ({"approval": "government_head", "days": 3}, 0, "而本次延长须经"),
+        ({"approved_by": "局长", "days": 4}, 0, "超过本次最多可延长的3"),
+        ({"approved_by": "局长", "days": -1}, 0, "延长期限记录有误"),
+        ({"approved_by": "局长", "days": 2.5}, 0, "延长期限记录有误"),
+        ({"approved_by": "局长", "days": True}, 0, "延长期限记录有误"),
+        ({"approved_by": "局长", "days": "3"}, 0, "延长期限记录有误"),
+        ({"approval": "", "approved_by": "局长", "days": 1}, 1, None),
+    ],
+)
+def test_an_extension_counts_only_when_approved_within_its_maximum(
+    rules: RuleSet, attributes: dict[str, Any], days: int, wrong: str | None
+) -> None:
+    ev = run(rules, case(("accepted", ACCEPTED), ("extended", bj(2026, 3, 4), attributes)), bj(2026, 3, 5))
+    assert clock(ev).extension_days == days
+    found = [f.message for f in ev.findings if f.rule_id == "edges.decide.extension"]
+    if wrong is None:
+        assert found == []
+    else:
+        [message] = found
+        assert wrong in message and message.startswith("延长期限无效")
+
+
+def test_a_second_extension_is_refused_and_the_first_still_counts(rules: RuleSet) -> None:
+    approved = {"approved_by": "局长", "days": 2}
+    c = case(
+        ("accepted", ACCEPTED), ("extended", bj(2026, 3, 3), approved), ("extended", bj(2026, 3, 4), approved)
+    )
+    ev = run(rules, c, bj(2026, 3, 5))
+    assert clock(ev).extension_days == 2
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.decide.extension"]
+    assert "第2次延长2个工作日" in message and "超过允许的延长次数（1次）" in message
+    assert "第1次" not in message
+
+
+def test_an_extension_after_the_decision_is_not_looked_at(rules: RuleSet) -> None:
+    decided = bj(2026, 3, 4)
+    c = case(("accepted", ACCEPTED), ("decided", decided), ("extended", decided + US, {"days": 9}))
+    ev = run(rules, c, bj(2026, 3, 5))
+    assert clock(ev).extension_days == 0
+    assert levels(ev) == {}
+
+
+# -- limits from the catalogue -----------------------------------------------------------------
+
+
+def test_the_promised_limit_comes_from_the_catalogue_and_falls_back_to_the_legal_one(rules: RuleSet) -> None:
+    reviewed = bj(2026, 3, 2, 10)
+    promised = run(rules, case(("reviewed", reviewed)), bj(2026, 3, 3))
+    assert clock(promised, "edges.by_catalogue").limit == 5
+    legal_only = PowerItem(
+        "XK-9", "许可", ItemType.LICENSING, "局", 20, None, LimitUnit.NATURAL_DAYS, Decimal(0)
+    )
+    ev = run(rules, case(("reviewed", reviewed), item=legal_only), bj(2026, 3, 3))
+    assert clock(ev, "edges.by_catalogue").limit == 20
+    assert clock(ev, "edges.by_catalogue").due == bj(2026, 3, 23)  # natural days, the catalogue's unit
+    none = PowerItem("XK-9", "许可", ItemType.LICENSING, "局", None, None, LimitUnit.WORKING_DAYS, Decimal(0))
+    ev = run(rules, case(("reviewed", reviewed), item=none), bj(2026, 3, 3))
+    [finding] = [f for f in ev.findings if f.rule_id == "edges.by_catalogue"]
+    assert finding.level is Level.YELLOW and "没有承诺时限" in finding.message
+
+
+# -- minimum intervals -------------------------------------------------------------------------
+
+NOTIFIED = bj(2026, 3, 2, 15)  # Monday: three working days counted, the hearing may be on Thursday
+
+
+def test_a_hearing_on_the_first_allowed_day_is_in_time_and_a_microsecond_before_is_too_early(
+    rules: RuleSet,
+) -> None:
+    first_day = bj(2026, 3, 5)
+    now = bj(2026, 3, 10)
+    ok = run(rules, case(("hearing_notified", NOTIFIED), ("hearing_held", first_day)), now)
+    assert "edges.hearing_notice" not in levels(ok)
+    early = run(rules, case(("hearing_notified", NOTIFIED), ("hearing_held", first_day - US)), now)
+    [finding] = [f for f in early.findings if f.rule_id == "edges.hearing_notice"]
+    assert finding.level is Level.RED
+    assert "最早应在其后第3个工作日即2026年3月5日" in finding.message
+
+
+def test_a_whole_period_ends_at_midnight_after_its_last_day(rules: RuleSet) -> None:
+    end = bj(2026, 3, 5)  # 2 natural days from 3-02 end on 3-04 at 24:00
+    now = bj(2026, 3, 10)
+    ok = run(rules, case(("pre_decision_notice", NOTIFIED), ("statement_heard", end)), now)
+    assert "edges.whole_period" not in levels(ok)
+    early = run(rules, case(("pre_decision_notice", NOTIFIED), ("statement_heard", end - US)), now)
+    [finding] = [f for f in early.findings if f.rule_id == "edges.whole_period"]
+    assert "早于期间届满" in finding.message
+
+
+def test_an_interval_in_hours_ends_on_the_instant(rules: RuleSet) -> None:
+    filed = bj(2026, 3, 2, 9)
+    now = bj(2026, 3, 3)
+    ok = run(rules, case(("filed", filed), ("investigated", filed + timedelta(hours=4))), now)
+    assert "edges.hours" not in levels(ok)
+    early = run(rules, case(("filed", filed), ("investigated", filed + timedelta(hours=4) - US)), now)
+    [finding] = [f for f in early.findings if f.rule_id == "edges.hours"]
+    assert "间隔不足" in finding.message
+    same = run(rules, case(("filed", filed), ("investigated", filed)), now)
+    assert "edges.hours" in levels(same)  # equal times: the interval is zero
+
+
+def test_an_interval_step_in_the_future_is_not_judged(rules: RuleSet) -> None:
+    now = NOTIFIED + timedelta(hours=1)
+    ahead = now + timedelta(minutes=10) + US
+    ev = run(rules, case(("hearing_notified", NOTIFIED), ("hearing_held", ahead)), now)
+    assert "edges.hearing_notice" not in levels(ev)
+    on = run(rules, case(("hearing_notified", NOTIFIED), ("hearing_held", ahead - US)), now)
+    assert "edges.hearing_notice" in levels(on)

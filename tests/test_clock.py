@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from monitor.calendar import WorkCalendar
 from monitor.engine.clock import ClockResult, ClockSpec, Pause, run_clock
 from monitor.engine.deadline import _span_end
 from monitor.model import Level, LimitUnit
+from tests.properties import examples
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -459,23 +461,127 @@ def test_a_stop_after_now_is_not_yet_a_stop() -> None:
 
 # -- properties ------------------------------------------------------------------------------
 
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings(max_examples=examples(200), deadline=None)
 INSTANTS = st.datetimes(
     min_value=datetime(2004, 1, 1), max_value=datetime(2029, 12, 31), timezones=st.just(UTC)
 )
+# Beijing midnight, where a day-based count changes day, and a microsecond either side.
+MIDNIGHTS = st.builds(
+    lambda day, shift: datetime.combine(day, clock_time(), tzinfo=BEIJING) + shift,
+    st.dates(min_value=date(2004, 1, 2), max_value=date(2029, 12, 30)),
+    st.sampled_from([-US, timedelta(0), US]),
+)
+STARTS = st.one_of(INSTANTS, MIDNIGHTS)
 SPECS = st.builds(
     ClockSpec,
     amount=st.integers(min_value=0, max_value=60),
     unit=st.sampled_from([WORKING, NATURAL, HOURS]),
     roll_over_holidays=st.booleans(),
-    yellow_share=st.one_of(st.none(), st.sampled_from([0.5, 0.7, 0.8, 0.14, 0.9])),
+    yellow_share=st.one_of(st.none(), st.sampled_from([0.5, 0.7, 0.8, 0.14, 0.9, 1.0])),
     yellow_left=st.one_of(st.none(), st.integers(min_value=1, max_value=5)),
 )
-OFFSETS = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=120))
+# Offsets of `now`, a pause or a stop: anything up to four months, and on purpose none at all
+# (two steps at one instant), a microsecond, and whole days (the same hour on a later day).
+OFFSETS = st.one_of(
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=120)),
+    st.sampled_from([timedelta(0), US, timedelta(days=1), timedelta(days=7)]),
+)
+SHIFTS = st.sampled_from([-US, timedelta(0), US])
+
+
+def level_at(res: ClockResult, now: datetime) -> Level | None:
+    """What a reader of the deadline expects of an unstopped clock: red from the deadline on,
+    yellow from the yellow instant on, nothing before."""
+    assert res.due is not None
+    if now >= res.due:
+        return Level.RED
+    if res.yellow_at is not None and now >= res.yellow_at:
+        return Level.YELLOW
+    return None
 
 
 @FAST
-@given(SPECS, INSTANTS, OFFSETS, OFFSETS, OFFSETS)
+@given(SPECS, STARTS, st.sampled_from(["due", "yellow"]), SHIFTS)
+def test_the_level_turns_exactly_on_the_deadline_and_on_the_yellow_instant(
+    spec: ClockSpec, start: datetime, which: str, shift: timedelta
+) -> None:
+    probe = run(spec, start, start)
+    assert probe.due is not None
+    edge = probe.due if which == "due" or probe.yellow_at is None else probe.yellow_at
+    now = max(edge + shift, start)
+    res = run(spec, start, now)
+    assert (res.due, res.yellow_at) == (probe.due, probe.yellow_at)  # `now` moves no deadline
+    assert res.level is level_at(probe, now)
+    if res.level is Level.RED:
+        assert res.next_change is None
+        assert res.overdue_units >= 0.0
+    elif res.level is Level.YELLOW:
+        assert res.next_change == probe.due
+    else:
+        assert res.overdue_units == 0.0
+        waits_for = (
+            probe.yellow_at if probe.yellow_at is not None and probe.yellow_at < probe.due else probe.due
+        )
+        assert res.next_change == waits_for
+
+
+@FAST
+@given(SPECS, STARTS, st.sampled_from(["due", "yellow", "start"]), SHIFTS, OFFSETS)
+def test_a_stop_on_the_deadline_is_late_and_a_microsecond_before_is_in_time(
+    spec: ClockSpec, start: datetime, which: str, shift: timedelta, after: timedelta
+) -> None:
+    probe = run(spec, start, start)
+    assert probe.due is not None
+    edge = {"due": probe.due, "yellow": probe.yellow_at or probe.due, "start": start}[which]
+    stop = max(edge + shift, start)
+    now = stop + after
+    res = run(spec, start, now, stop=stop)
+    assert res.due == probe.due
+    assert res.level is (Level.RED if stop >= probe.due else None)
+    assert res.next_change is None  # a stopped clock changes no more
+    if res.level is Level.RED and spec.unit is HOURS:
+        assert res.overdue_units == pytest.approx((stop - probe.due) / timedelta(hours=1))
+    # the count stops with the clock: as of the stop, whatever `now` is
+    assert res.used == run(spec, start, stop, stop=stop).used
+    if stop < probe.due:
+        assert res.overdue_units == 0.0
+
+
+@FAST
+@given(SPECS, STARTS, SHIFTS, OFFSETS)
+def test_a_pause_beginning_on_the_deadline_does_not_move_it(
+    spec: ClockSpec, start: datetime, shift: timedelta, length: timedelta
+) -> None:
+    plain = run(spec, start, start)
+    assert plain.due is not None
+    begin = max(plain.due + shift, start)
+    end = begin + length
+    paused = run(spec, start, end + timedelta(days=1), pauses=(pause(begin, end),))
+    assert paused.due is not None
+    if begin >= plain.due:
+        assert paused.due == plain.due
+        assert paused.paused_units == 0
+    elif spec.unit is HOURS:
+        assert paused.due == plain.due + (end - begin)  # elapsed time: every microsecond counts
+    else:
+        assert paused.due >= plain.due
+
+
+@FAST
+@given(SPECS, STARTS, OFFSETS, OFFSETS, OFFSETS, OFFSETS)
+def test_pauses_count_the_same_in_any_order_and_an_equal_pair_counts_once(
+    spec: ClockSpec, start: datetime, a: timedelta, la: timedelta, b: timedelta, lb: timedelta
+) -> None:
+    now = start + a + la + b + lb + timedelta(days=1)
+    first = pause(start + a, start + a + la)
+    second = pause(start + b, start + b + lb)
+    forward = run(spec, start, now, pauses=(first, second))
+    assert forward == run(spec, start, now, pauses=(second, first))
+    assert run(spec, start, now, pauses=(first, first)) == run(spec, start, now, pauses=(first,))
+
+
+@FAST
+@given(SPECS, STARTS, OFFSETS, OFFSETS, OFFSETS)
 def test_a_pause_never_makes_the_deadline_earlier(
     spec: ClockSpec, start: datetime, into: timedelta, length: timedelta, later: timedelta
 ) -> None:
@@ -488,7 +594,7 @@ def test_a_pause_never_makes_the_deadline_earlier(
 
 
 @FAST
-@given(SPECS, INSTANTS, st.integers(min_value=1, max_value=30), OFFSETS)
+@given(SPECS, STARTS, st.integers(min_value=1, max_value=30), OFFSETS)
 def test_an_extension_never_makes_the_deadline_earlier(
     spec: ClockSpec, start: datetime, extension: int, into: timedelta
 ) -> None:
@@ -501,7 +607,7 @@ def test_an_extension_never_makes_the_deadline_earlier(
 
 
 @FAST
-@given(SPECS, INSTANTS, OFFSETS, OFFSETS, st.booleans())
+@given(SPECS, STARTS, OFFSETS, OFFSETS, st.booleans())
 def test_the_answer_does_not_depend_on_the_time_zone_of_the_inputs(
     spec: ClockSpec, start: datetime, into: timedelta, length: timedelta, stopped: bool
 ) -> None:
@@ -526,7 +632,7 @@ def test_the_answer_does_not_depend_on_the_time_zone_of_the_inputs(
 
 
 @FAST
-@given(SPECS, INSTANTS, OFFSETS)
+@given(SPECS, STARTS, OFFSETS)
 def test_the_level_holds_until_next_change_and_changes_there(
     spec: ClockSpec, start: datetime, into: timedelta
 ) -> None:
@@ -601,7 +707,7 @@ def test_a_server_in_utc_gives_the_same_answers_as_one_in_beijing() -> None:
 @given(
     st.integers(min_value=0, max_value=60),
     st.sampled_from([WORKING, NATURAL, HOURS]),
-    INSTANTS,
+    STARTS,
     st.sampled_from([BEIJING, NEW_YORK, ZoneInfo("UTC")]),
 )
 def test_a_span_ends_where_a_clock_of_that_length_runs_out(

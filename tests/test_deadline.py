@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -46,6 +47,10 @@ def _rules() -> dict[str, Any]:
         "ruleset": "edges",
         "title": "边界",
         "select": {"item_types": ["licensing"]},
+        "params": {"form": "written"},
+        "event_kinds": {"inspection": "检验环节"},
+        # a step timed before the first step of an earlier stage contradicts the record
+        "flow": [["received", "investigated"], ["accepted", "filed"], ["reviewed", "decided"]],
         "rules": [
             {
                 "id": "edges.decide",
@@ -98,6 +103,15 @@ def _rules() -> dict[str, Any]:
                 "to": "statement_heard",
                 "at_least": {"amount": 2, "unit": "natural_days"},
                 "whole_period": True,
+            },
+            {
+                "id": "edges.by_params",
+                "title": "书面送达后办结",
+                "kind": "min_interval",
+                "category": "procedure",
+                "from": [{"kind": "delivered", "when": "event.attributes.form == params.form"}],
+                "to": [{"kind": "closed", "when": "event.attributes.form == params.form"}],
+                "at_least": {"amount": 1, "unit": "working_days"},
             },
             {
                 "id": "edges.hours",
@@ -449,3 +463,133 @@ def test_an_interval_step_in_the_future_is_not_judged(rules: RuleSet) -> None:
     assert "edges.hearing_notice" not in levels(ev)
     on = run(rules, case(("hearing_notified", NOTIFIED), ("hearing_held", ahead - US)), now)
     assert "edges.hearing_notice" in levels(on)
+
+
+@pytest.mark.parametrize(
+    ("attributes", "named"),
+    [
+        ({"reason": "expert_review"}, "特别程序“专家评审”"),  # a reason the vocabulary names
+        ({}, "特别程序“暂停计时（特别程序）”"),  # no reason: the step's own name
+        ({"reason": "检验检测"}, "特别程序“检验检测”"),  # a reason as written
+    ],
+)
+def test_the_notice_names_a_pause_by_its_reason(
+    rules: RuleSet, attributes: dict[str, Any], named: str
+) -> None:
+    c = case(("accepted", ACCEPTED), ("suspended", SUSPENDED, attributes))
+    running = clock(run(rules, c, SUSPENDED + US))
+    assert f"；{named}自2026年3月3日10时起不计入时限，计时暂停中" in running.reason
+    overrun = run(rules, c, bj(2026, 3, 20))
+    [message] = [f.message for f in overrun.findings if f.rule_id == "edges.decide.pause_overrun"]
+    assert message.startswith(f"{named}自2026年3月3日10时起暂停计时")
+
+
+def test_the_running_pause_the_note_names_is_the_last_one(rules: RuleSet) -> None:
+    c = case(
+        ("accepted", ACCEPTED),
+        ("suspended", SUSPENDED, {"reason": "检验检测"}),
+        ("resumed", bj(2026, 3, 3, 11)),
+        ("suspended", bj(2026, 3, 3, 12), {"reason": "expert_review"}),
+    )
+    note = clock(run(rules, c, bj(2026, 3, 3, 13))).reason
+    assert "特别程序“专家评审”自2026年3月3日12时起不计入时限" in note
+    assert "检验检测" not in note
+    resumed = case(("accepted", ACCEPTED), ("suspended", SUSPENDED), ("resumed", bj(2026, 3, 3, 11)))
+    assert "不计入时限" not in clock(run(rules, resumed, bj(2026, 3, 3, 13))).reason
+
+
+def test_interval_steps_are_matched_with_the_file_s_parameters(rules: RuleSet) -> None:
+    written = {"form": "written"}
+    delivered = bj(2026, 3, 2, 9)
+    early = case(("delivered", delivered, written), ("closed", delivered + timedelta(hours=1), written))
+    assert levels(run(rules, early, bj(2026, 3, 3))) == {"edges.by_params": Level.RED}
+    oral = case(
+        ("delivered", delivered, {"form": "oral"}), ("closed", delivered + timedelta(hours=1), written)
+    )
+    assert levels(run(rules, oral, bj(2026, 3, 3))) == {}
+
+
+def test_a_pause_reason_named_both_as_a_step_and_as_a_reason_reads_as_the_reason(rules: RuleSet) -> None:
+    c = case(("accepted", ACCEPTED), ("suspended", SUSPENDED, {"reason": "inspection"}))
+    assert "特别程序“检验”自" in clock(run(rules, c, SUSPENDED + US)).reason
+
+
+def test_a_pause_without_a_reason_reads_as_the_catalogue_names_the_step(rules: RuleSet) -> None:
+    own = PowerItem(
+        "XK-9", "许可", ItemType.LICENSING, "局", 20, 5, LimitUnit.WORKING_DAYS, Decimal(0),
+        {"step_names": {"suspended": "中止审查"}},
+    )  # fmt: skip
+    c = case(("accepted", ACCEPTED), ("suspended", SUSPENDED), item=own)
+    assert "特别程序“中止审查”自" in clock(run(rules, c, SUSPENDED + US)).reason
+
+
+def test_the_waiting_clock_says_which_answers_it_waits_for(rules: RuleSet) -> None:
+    report = clock(run(rules, case(("received", RECEIVED)), RECEIVED + US))
+    assert (
+        report.reason
+        == "尚未起算：如至2026年3月4日24时仍无“受理”、“不予受理”的记录，视为自“收件”之日起受理。"
+    )
+
+
+def test_an_interval_from_or_to_a_contested_step_is_not_judged(rules: RuleSet) -> None:
+    filed = bj(2026, 3, 2, 9)
+    early = filed + timedelta(hours=1)
+    now = bj(2026, 3, 3)
+    plain = case(("filed", filed), ("investigated", early))
+    assert "edges.hours" in levels(run(rules, plain, now))
+    # filed before the acceptance (an earlier stage): `from` is contested
+    from_contested = case(("accepted", filed + timedelta(hours=2)), ("filed", filed), ("investigated", early))
+    assert "edges.hours" not in levels(run(rules, from_contested, now))
+    # investigated before the receipt: `to` is contested
+    to_contested = case(("received", filed + timedelta(hours=2)), ("filed", filed), ("investigated", early))
+    assert "edges.hours" not in levels(run(rules, to_contested, now))
+
+
+def test_a_clock_stopped_by_a_contested_step_gives_no_level(rules: RuleSet) -> None:
+    c = case(("accepted", ACCEPTED), ("reviewed", DUE), ("decided", DUE - US))
+    report = clock(run(rules, c, DUE + timedelta(days=3)))
+    assert report.level is None and report.due is None
+    assert "相互矛盾" in report.reason
+
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def test_in_another_zone_the_intervals_count_and_speak_in_that_zone(rules: RuleSet) -> None:
+    now = bj(2026, 3, 10)
+    ev = evaluate(
+        case(("hearing_notified", NOTIFIED), ("hearing_held", bj(2026, 3, 5, 7))), rules, CAL, now, UTC_ZONE
+    )
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.hearing_notice"]
+    # notified 3-02 07:00 UTC: the third working day after it begins 3-05 00:00 UTC (08:00 in Beijing)
+    assert message == (
+        "听证通知于2026年3月2日7时，举行听证最早应在其后第3个工作日即2026年3月5日；"
+        "举行听证于2026年3月4日23时，间隔不足3个工作日。"
+    )
+    filed = bj(2026, 3, 2, 9)
+    ev = evaluate(
+        case(("filed", filed), ("investigated", filed + timedelta(hours=1))), rules, CAL, now, UTC_ZONE
+    )
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.hours"]
+    assert (
+        message
+        == "立案于2026年3月2日1时，须满4小时（至2026年3月2日5时）；调查取证于2026年3月2日2时，间隔不足。"
+    )
+    heard = bj(2026, 3, 4, 9)
+    ev = evaluate(
+        case(("pre_decision_notice", NOTIFIED), ("statement_heard", heard)), rules, CAL, now, UTC_ZONE
+    )
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.whole_period"]
+    assert message == (
+        "处罚事先告知于2026年3月2日7时，2日的期间至2026年3月4日24时届满；"
+        "听取陈述申辩于2026年3月4日1时，早于期间届满。"
+    )
+
+
+def test_in_another_zone_the_waiting_clock_speaks_in_that_zone(rules: RuleSet) -> None:
+    early = bj(2026, 3, 2, 7)  # still Sunday 3-01 in UTC: two working days end on 3-03
+    ev = evaluate(case(("received", early)), rules, CAL, early + US, UTC_ZONE)
+    assert clock(ev).reason.startswith("尚未起算：如至2026年3月3日24时仍无")
+    assert clock(run(rules, case(("received", early)), early + US)).reason.startswith(
+        "尚未起算：如至2026年3月4日24时"
+    )

@@ -748,7 +748,7 @@ def test_the_subset_parses_what_cel_parses() -> None:
 
 
 def test_unsure_has_no_truth_value() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^UNSURE has no truth value; compare it with `is UNSURE`$"):
         bool(UNSURE)
     assert repr(UNSURE) == "UNSURE"
 
@@ -802,6 +802,34 @@ def test_unsure_has_no_truth_value() -> None:
         ("events.exists(case, case.first.a < case.first.b)", False, False),
         ("events.map(e, e.kind).size() > 1", False, False),
         ("case.attributes.l.exists(e, e.at < case.first.a)", False, False),
+        ('events.x.kind == "a"', False, False),  # `events.x` is no step
+        ('events[events[0].at < events[1].at ? 0 : 1].kind == "a"', False, False),
+        ("case.first.a in case.first.b", False, False),  # `in` is no order
+        ("case.attributes[now] == 1", False, False),
+        # indexes, sizes, lists, negation, nested comprehensions and variables as keys
+        ('case.attributes["x"] == 1', True, True),
+        ("case.attributes[params.k] == 1", True, True),
+        ("case.attributes.l.exists(k, case.attributes[k] == 1)", True, True),
+        ("case.attributes.l.exists(k, k[0] == 1)", True, True),
+        ('case.attributes.l.exists(i, events[i].kind == "a")', True, True),
+        ("case.attributes.l.exists(k, k.exists(j, j == 1))", True, True),
+        ('case.attributes.l.exists(k, k in [k, "a"])', True, True),
+        ("case.attributes.l.exists(k, !k)", True, True),
+        ('case.attributes.l.all(k, k == "a")', True, True),
+        ('events.all(e, e.kind != "x")', True, True),
+        ("case.attributes.l.exists(events, events.exists(e, e.x == 1))", True, True),
+        # an order of steps inside every kind of node
+        ("(events[0].at < events[1].at ? case.attributes : case.item).x == 1", False, True),
+        ('(events[0].at < events[1].at ? case.attributes : case.item)["x"] == 1', False, True),
+        ('case.attributes[events[0].at < events[1].at ? "a" : "b"] == 1', False, True),
+        ("size(events[0].at < events[1].at ? case.attributes : case.item) > 1", False, True),
+        ("case.attributes.l.exists(k, events[0].at < events[1].at)", False, True),
+        ('case.attributes[events[0].at < events[1].at ? "a" : "b"].exists(k, k == 1)', False, True),
+        ("[events[0].at < events[1].at].exists(x, x)", False, True),
+        ("!(events[0].at < events[1].at)", False, True),
+        ("events[0].at < events[1].at && case.listed", False, True),
+        ("(events[0].at < events[1].at) == true", False, True),
+        ("true == (events[0].at < events[1].at)", False, True),
     ],
 )
 def test_the_screen_asks_once_only_what_a_shape_decides(

@@ -74,7 +74,16 @@ def _rules() -> dict[str, Any]:
                         "unit": "working_days",
                         "unless": ["accepted", "rejected"],
                     },
-                    "extension": {"event": "extended", "grants": [{"max_days": 3, "approval": ["head"]}]},
+                    "extension": {
+                        "event": "extended",
+                        "grants": [
+                            {
+                                "max_days": 3,
+                                "approval": ["head"],
+                                "when": 'params.form == "written" && !has(case.attributes.no_extension)',
+                            }
+                        ],
+                    },
                 },
                 "yellow": {"left": 2},
             },
@@ -133,13 +142,17 @@ def rules() -> RuleSet:
     return load_ruleset(folder, frozenset({"department", "discipline_office"}))
 
 
-def case(*steps: tuple[str, datetime] | tuple[str, datetime, dict[str, Any]], item: PowerItem = ITEM) -> Case:
+def case(
+    *steps: tuple[str, datetime] | tuple[str, datetime, dict[str, Any]],
+    item: PowerItem = ITEM,
+    attributes: dict[str, Any] | None = None,
+) -> Case:
     events = [
         Event(i, f"e{i}", "C1", s[0], s[1], (), s[2] if len(s) > 2 else {})  # type: ignore[misc]
         for i, s in enumerate(steps, 1)
     ]
     events.sort(key=lambda e: (e.at, e.seq))
-    return Case("C1", item.item_code, item.department, Applicant(), {}, item, tuple(events))
+    return Case("C1", item.item_code, item.department, Applicant(), attributes or {}, item, tuple(events))
 
 
 def run(rules: RuleSet, c: Case, now: datetime) -> Evaluation:
@@ -595,4 +608,38 @@ def test_in_another_zone_the_waiting_clock_speaks_in_that_zone(rules: RuleSet) -
     assert clock(ev).reason.startswith("尚未起算：如至2026年3月3日24时仍无")
     assert clock(run(rules, case(("received", early)), early + US)).reason.startswith(
         "尚未起算：如至2026年3月4日24时"
+    )
+
+
+def test_an_extension_where_the_law_allows_none_is_refused(rules: RuleSet) -> None:
+    c = case(
+        ("accepted", ACCEPTED),
+        ("extended", bj(2026, 3, 4, 9), {"approved_by": "局长", "days": 3}),
+        attributes={"no_extension": True},
+    )
+    ev = run(rules, c, bj(2026, 3, 5))
+    assert clock(ev).extension_days == 0
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.decide.extension"]
+    assert (
+        message
+        == "延长期限无效，不计入办理时限：第1次延长3个工作日（2026年3月4日9时提出）：本办件依法不得延长期限。"
+    )
+
+
+def test_an_extension_asked_at_the_instant_of_the_decision_counts(rules: RuleSet) -> None:
+    at = bj(2026, 3, 4)
+    c = case(("accepted", ACCEPTED), ("extended", at, {"approved_by": "局长", "days": 3}), ("decided", at))
+    report = clock(run(rules, c, bj(2026, 3, 5)))
+    assert report.extension_days == 3
+    assert report.due == bj(2026, 3, 13)
+
+
+def test_in_another_zone_a_late_extension_names_the_deadline_in_that_zone(rules: RuleSet) -> None:
+    due_utc = datetime(2026, 3, 10, tzinfo=UTC_ZONE)  # 5 working days from 3-02 02:00 UTC
+    c = case(("accepted", ACCEPTED), ("extended", due_utc, {"approved_by": "局长", "days": 3}))
+    ev = evaluate(c, rules, CAL, due_utc + US, UTC_ZONE)
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.decide.extension"]
+    assert message == (
+        "延长期限无效，不计入办理时限：第1次延长3个工作日（2026年3月10日0时提出）："
+        "在期限（2026年3月9日24时）届满后才提出。"
     )

@@ -10,5 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SUNLIGHT_EXAMPLES_SCALE=${SUNLIGHT_EXAMPLES_SCALE:-0.2}
+# each mutant's tests cheapest first (tests/mutation_order.py); an environment variable, not
+# mutmut's pytest arguments, so that changing the order keeps the results already measured
+export PYTEST_PLUGINS=tests.mutation_order
 .venv/bin/mutmut run --max-children "${MUTMUT_CHILDREN:-2}" "$@" > mutants/run.log 2>&1 || true
 .venv/bin/python bench/mutation_score.py

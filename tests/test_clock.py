@@ -287,6 +287,25 @@ def test_an_open_pause_on_an_hours_clock_has_no_deadline() -> None:
     assert res.used == pytest.approx(3.0)
 
 
+def test_an_open_pause_after_a_closed_one_reports_the_count_so_far() -> None:
+    # 8 hours (+1 extension) from 10:00; paused 11:00-13:00, then again from 14:00: two hours
+    # used, two paused, no deadline while the pause runs
+    start = bj(2026, 3, 2, 10)
+    closed = pause(bj(2026, 3, 2, 11), bj(2026, 3, 2, 13))
+    running = pause(bj(2026, 3, 2, 14), None)
+    hours = run(
+        ClockSpec(8, HOURS, yellow_left=1), start, bj(2026, 3, 2, 20), pauses=(closed, running), extension=1
+    )
+    assert hours == ClockResult(None, None, None, None, None, 2.0, 9, 2, 0, False, 0.0)
+    # 5 working days (+1) from Mon 3-02; 3-04 and 3-05 paused, then paused again from Fri 3-06:
+    # 3-03 and 3-06 used
+    closed = pause(bj(2026, 3, 3, 10), bj(2026, 3, 5, 15))
+    running = pause(bj(2026, 3, 6, 10), None)
+    spec = ClockSpec(5, WORKING, yellow_left=2)
+    days = run(spec, start, bj(2026, 3, 20), pauses=(closed, running), extension=1)
+    assert days == ClockResult(None, None, None, None, None, 2.0, 6, 2, 0, False, 0.0)
+
+
 def test_a_pause_starting_after_the_deadline_does_not_help() -> None:
     spec = ClockSpec(3, WORKING)
     start = bj(2026, 2, 12, 10)

@@ -23,9 +23,11 @@ from monitor.engine import RuleSet, evaluate, load_ruleset
 from monitor.model import (
     Applicant,
     Case,
+    Category,
     ClockReport,
     Evaluation,
     Event,
+    Finding,
     ItemType,
     Level,
     LimitUnit,
@@ -57,6 +59,8 @@ def _rules() -> dict[str, Any]:
                 "title": "决定时限",
                 "kind": "deadline",
                 "category": "time_limit",
+                "basis": "《行政许可法》第四十二条",
+                "notify": ["department"],
                 "clock": {
                     "start": "accepted",
                     "stop": ["decided"],
@@ -69,10 +73,13 @@ def _rules() -> dict[str, Any]:
                         "max_by_reason": {"expert_review": {"amount": 2, "unit": "natural_days"}},
                     },
                     "deemed_start": {
-                        "event": "received",
+                        "event": [{"kind": "received", "when": 'params.form == "written"'}],
                         "within": 2,
                         "unit": "working_days",
-                        "unless": ["accepted", "rejected"],
+                        "unless": [
+                            {"kind": "accepted", "when": 'params.form == "written"'},
+                            {"kind": "rejected"},
+                        ],
                     },
                     "extension": {
                         "event": "extended",
@@ -86,6 +93,25 @@ def _rules() -> dict[str, Any]:
                     },
                 },
                 "yellow": {"left": 2},
+            },
+            {
+                "id": "edges.twice",
+                "title": "两次延长",
+                "kind": "deadline",
+                "category": "time_limit",
+                "clock": {
+                    "start": "filed",
+                    "stop": ["closed"],
+                    "limit": 10,
+                    "unit": "working_days",
+                    "extension": {
+                        "event": "extended",
+                        "grants": [
+                            {"max_days": 2, "approval": ["head"]},
+                            {"max_days": 1, "approval": ["head"]},
+                        ],
+                    },
+                },
             },
             {
                 "id": "edges.by_catalogue",
@@ -642,4 +668,87 @@ def test_in_another_zone_a_late_extension_names_the_deadline_in_that_zone(rules:
     assert message == (
         "延长期限无效，不计入办理时限：第1次延长3个工作日（2026年3月10日0时提出）："
         "在期限（2026年3月9日24时）届满后才提出。"
+    )
+
+
+def test_two_grants_allow_two_extensions_and_refuse_a_third(rules: RuleSet) -> None:
+    approved = {"approved_by": "局长"}
+    c = case(
+        ("filed", bj(2026, 3, 2, 9)),
+        ("extended", bj(2026, 3, 3, 9), approved),
+        ("extended", bj(2026, 3, 4, 9), approved),
+        ("extended", bj(2026, 3, 5, 9), approved),
+    )
+    ev = run(rules, c, bj(2026, 3, 6))
+    assert clock(ev, "edges.twice").extension_days == 3  # the first grant's 2 days, the second's 1
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.twice.extension"]
+    assert message == (
+        "延长期限无效，不计入办理时限：第3次延长期限（2026年3月5日9时提出）："
+        "已有2次有效延长，超过允许的延长次数（2次）。"
+    )
+
+
+def test_every_invalid_extension_is_named_with_every_fault(rules: RuleSet) -> None:
+    c = case(
+        ("accepted", ACCEPTED),
+        ("extended", bj(2026, 3, 3, 9), {"days": 4}),
+        ("extended", bj(2026, 3, 4, 9), {"approved_by": "局长", "days": "三"}),
+    )
+    ev = run(rules, c, bj(2026, 3, 5))
+    [finding] = [f for f in ev.findings if f.rule_id == "edges.decide.extension"]
+    assert finding == Finding(
+        "edges.decide.extension",
+        "决定时限（延长期限）",
+        Category.PROCEDURE,
+        Level.RED,
+        "延长期限无效，不计入办理时限："
+        "第1次延长4个工作日（2026年3月3日9时提出）：无批准记录（须经本行政机关负责人批准）；"
+        "延长4个工作日，超过本次最多可延长的3个工作日；"
+        "第2次延长期限（2026年3月4日9时提出）：延长期限记录有误（“三”）。",
+        "《行政许可法》第四十二条",
+        None,
+        ("department",),
+    )
+
+
+def test_a_pause_overrun_is_a_red_time_limit_finding_due_at_the_maximum(rules: RuleSet) -> None:
+    ev = run(rules, case(("accepted", ACCEPTED), ("suspended", SUSPENDED)), PAUSE_MAX)
+    [finding] = ev.findings
+    assert finding == Finding(
+        "edges.decide.pause_overrun",
+        "决定时限（特别程序超期）",
+        Category.TIME_LIMIT,
+        Level.RED,
+        "特别程序“暂停计时（特别程序）”自2026年3月3日10时起暂停计时，最长3日，"
+        "应于2026年3月6日24时前结束，至今仍未恢复计时。",
+        "《行政许可法》第四十二条",
+        PAUSE_MAX,
+        ("department",),
+    )
+
+
+def test_the_deemed_acceptance_is_told_in_the_clock_s_sentence(rules: RuleSet) -> None:
+    deemed = clock(run(rules, case(("received", RECEIVED)), WINDOW_END))
+    assert deemed.reason.endswith(
+        "（收件后2个工作日内，即至2026年3月4日24时，未作出“受理”、“不予受理”，依法视为自收件之日起受理）"
+    )
+    early = bj(2026, 3, 2, 7)  # Sunday 3-01 in UTC: the window ends on 3-03 at 24:00 UTC
+    in_utc = clock(
+        evaluate(case(("received", early)), rules, CAL, datetime(2026, 3, 4, tzinfo=UTC_ZONE), UTC_ZONE)
+    )
+    assert in_utc.reason.endswith(
+        "即至2026年3月3日24时，未作出“受理”、“不予受理”，依法视为自收件之日起受理）"
+    )  # noqa: E501
+
+
+def test_a_clock_that_starts_for_real_adds_no_note(rules: RuleSet) -> None:
+    answered = clock(run(rules, case(("received", RECEIVED), ("accepted", RECEIVED)), RECEIVED + US))
+    assert (
+        answered.reason
+        == "自受理（2026年3月2日10时）起5个工作日，期限至2026年3月9日24时届满；已用0个工作日。"
+    )
+    # accepted before the receipt was recorded, and the window still open: the acceptance counts
+    before = clock(run(rules, case(("accepted", ACCEPTED), ("received", ACCEPTED + US)), ACCEPTED + US))
+    assert (
+        before.reason == "自受理（2026年3月2日10时）起5个工作日，期限至2026年3月9日24时届满；已用0个工作日。"
     )

@@ -738,7 +738,7 @@ def test_the_deemed_acceptance_is_told_in_the_clock_s_sentence(rules: RuleSet) -
     )
     assert in_utc.reason.endswith(
         "即至2026年3月3日24时，未作出“受理”、“不予受理”，依法视为自收件之日起受理）"
-    )  # noqa: E501
+    )
 
 
 def test_a_clock_that_starts_for_real_adds_no_note(rules: RuleSet) -> None:

@@ -204,6 +204,39 @@ def test_hours_ignore_the_calendar_and_end_on_the_instant() -> None:
     assert late.used == pytest.approx(27.0)
 
 
+def test_hours_with_two_pauses_give_every_figure_of_the_result() -> None:
+    # 8 hours from 10:00, paused 11-13 and 15-16: due at 21:00, yellow two hours before
+    start = bj(2026, 3, 2, 10)
+    pauses = (pause(bj(2026, 3, 2, 11), bj(2026, 3, 2, 13)), pause(bj(2026, 3, 2, 15), bj(2026, 3, 2, 16)))
+    spec = ClockSpec(8, HOURS, yellow_left=2)
+    due, yellow = bj(2026, 3, 2, 21), bj(2026, 3, 2, 19)
+    res = run(spec, start, bj(2026, 3, 2, 20), pauses=pauses)
+    assert res == ClockResult(due, None, yellow, Level.YELLOW, due, 7.0, 8, 3, 0, False, 0.0)
+    late = run(spec, start, bj(2026, 3, 2, 22, 30), pauses=pauses)
+    assert late == ClockResult(due, None, yellow, Level.RED, None, 9.5, 8, 3, 0, False, 1.5)
+    fresh = run(spec, start, start, pauses=pauses)
+    assert (fresh.used, fresh.level, fresh.next_change) == (0.0, None, yellow)
+
+
+@pytest.mark.parametrize(
+    ("amount", "yellow_share", "yellow_left", "yellow_after"),
+    [
+        (0, None, 1, None),  # no time at all: no yellow before the red
+        (0, 0.5, None, None),
+        (1, None, 1, timedelta(0)),  # one hour, yellow with one left: from the start
+        (1, 0.5, None, timedelta(minutes=30)),
+        (2, None, 1, timedelta(hours=1)),
+    ],
+)
+def test_hours_yellow_on_short_limits(
+    amount: int, yellow_share: float | None, yellow_left: int | None, yellow_after: timedelta | None
+) -> None:
+    start = bj(2026, 3, 2, 10)
+    res = run(ClockSpec(amount, HOURS, yellow_share=yellow_share, yellow_left=yellow_left), start, start)
+    assert res.yellow_at == (None if yellow_after is None else start + yellow_after)
+    assert res.due == start + timedelta(hours=amount)
+
+
 def test_hours_are_elapsed_time_even_across_a_daylight_saving_change() -> None:
     # 2026-03-08 02:00 America/New_York jumps to 03:00: 24 h after Saturday noon is Sunday 13:00
     start = datetime(2026, 3, 7, 12, 0, tzinfo=NEW_YORK)

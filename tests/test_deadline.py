@@ -103,7 +103,13 @@ def _rules() -> dict[str, Any]:
                     "start": "filed",
                     "stop": ["closed"],
                     "limit": 10,
-                    "unit": "working_days",
+                    "unit": "natural_days",
+                    # a maximum for one reason only: other pauses may run as long as they need
+                    "pause": {
+                        "begin": "suspended",
+                        "end": "resumed",
+                        "max_by_reason": {"expert_review": {"amount": 2, "unit": "natural_days"}},
+                    },
                     "extension": {
                         "event": "extended",
                         "grants": [
@@ -751,4 +757,50 @@ def test_a_clock_that_starts_for_real_adds_no_note(rules: RuleSet) -> None:
     before = clock(run(rules, case(("accepted", ACCEPTED), ("received", ACCEPTED + US)), ACCEPTED + US))
     assert (
         before.reason == "自受理（2026年3月2日10时）起5个工作日，期限至2026年3月9日24时届满；已用0个工作日。"
+    )
+
+
+def test_a_silent_clock_reports_no_figure_but_its_start(rules: RuleSet) -> None:
+    c = case(("accepted", ACCEPTED), ("reviewed", DUE), ("decided", DUE - US))
+    report = clock(run(rules, c, DUE + timedelta(days=3)))
+    expected = ClockReport(
+        "edges.decide", "决定时限", LimitUnit.WORKING_DAYS, None, ACCEPTED, None, None, "", None, (), 0, 0,
+        False, None, lambda: "", None, Category.TIME_LIMIT,
+    )  # fmt: skip
+    assert report == expected
+    assert report.reason == (
+        "自受理（2026年3月2日10时）起计算；“作出决定”的记录时间与办件其他环节相互矛盾，更正前时限不作判断。"
+    )
+    in_utc = clock(evaluate(c, rules, CAL, DUE + timedelta(days=3), UTC_ZONE))
+    assert in_utc.reason.startswith("自受理（2026年3月2日2时）起计算；")
+
+
+def test_a_silent_clock_keeps_its_rule_s_unit_and_the_catalogue_s_falls_back(rules: RuleSet) -> None:
+    now = bj(2026, 3, 2, 9)
+    future = now + timedelta(hours=1)
+    ev = run(rules, case(("filed", future), ("reviewed", future)), now)
+    assert clock(ev, "edges.twice").unit is LimitUnit.NATURAL_DAYS
+    assert clock(ev, "edges.by_catalogue").unit is LimitUnit.WORKING_DAYS
+    assert clock(ev, "edges.twice").next_change == future - timedelta(minutes=10)
+
+
+def test_a_pause_without_a_maximum_is_passed_over_for_the_next_one(rules: RuleSet) -> None:
+    c = case(
+        ("filed", bj(2026, 3, 2, 9)),
+        ("suspended", bj(2026, 3, 3, 9)),
+        ("resumed", bj(2026, 3, 4, 9)),
+        ("suspended", bj(2026, 3, 5, 9), {"reason": "expert_review"}),
+    )
+    ev = run(rules, c, bj(2026, 3, 8))
+    [finding] = [f for f in ev.findings if f.rule_id == "edges.twice.pause_overrun"]
+    assert finding.due == bj(2026, 3, 8)
+
+
+def test_in_another_zone_a_pause_overrun_speaks_in_that_zone(rules: RuleSet) -> None:
+    c = case(("accepted", ACCEPTED), ("suspended", SUSPENDED), ("resumed", bj(2026, 3, 7, 9)))
+    ev = evaluate(c, rules, CAL, bj(2026, 3, 8), UTC_ZONE)
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.decide.pause_overrun"]
+    assert message == (
+        "特别程序“暂停计时（特别程序）”自2026年3月3日2时起暂停计时，最长3日，"
+        "应于2026年3月6日24时前结束，至2026年3月7日1时才恢复计时。"
     )

@@ -61,14 +61,16 @@ def _rules() -> dict[str, Any]:
                 "category": "time_limit",
                 "basis": "《行政许可法》第四十二条",
                 "notify": ["department"],
+                # every condition reads the file's parameters, so each must be given them
+                "when": 'params.form == "written" && !has(case.attributes.no_clock)',
                 "clock": {
-                    "start": "accepted",
-                    "stop": ["decided"],
+                    "start": [{"kind": "accepted", "when": 'params.form == "written"'}],
+                    "stop": [{"kind": "decided", "when": 'params.form == "written"'}],
                     "limit": 5,
                     "unit": "working_days",
                     "pause": {
-                        "begin": "suspended",
-                        "end": "resumed",
+                        "begin": [{"kind": "suspended", "when": 'params.form == "written"'}],
+                        "end": [{"kind": "resumed", "when": 'params.form == "written"'}],
                         "max": {"amount": 3, "unit": "natural_days"},
                         "max_by_reason": {"expert_review": {"amount": 2, "unit": "natural_days"}},
                     },
@@ -117,6 +119,19 @@ def _rules() -> dict[str, Any]:
                             {"max_days": 1, "approval": ["head"]},
                         ],
                     },
+                },
+            },
+            {
+                "id": "edges.correction_once",
+                "title": "一次性告知补正",
+                "kind": "deadline",
+                "category": "procedure",
+                # a second correction notice stops the clock the first one started
+                "clock": {
+                    "start": "correction_requested",
+                    "stop": ["correction_requested", "correction_received"],
+                    "limit": 5,
+                    "unit": "working_days",
                 },
             },
             {
@@ -804,3 +819,51 @@ def test_in_another_zone_a_pause_overrun_speaks_in_that_zone(rules: RuleSet) -> 
         "特别程序“暂停计时（特别程序）”自2026年3月3日2时起暂停计时，最长3日，"
         "应于2026年3月6日24时前结束，至2026年3月7日1时才恢复计时。"
     )
+
+
+def test_a_clock_whose_condition_fails_does_not_run(rules: RuleSet) -> None:
+    c = case(("accepted", ACCEPTED), attributes={"no_clock": True})
+    ev = run(rules, c, DUE)
+    assert [r for r in ev.clocks if r.rule_id == "edges.decide"] == []
+    assert levels(ev) == {}
+
+
+def test_a_stop_before_the_start_does_not_matter_once_one_comes_after_it(rules: RuleSet) -> None:
+    decided = ACCEPTED + timedelta(days=1)
+    c = case(("decided", ACCEPTED - timedelta(hours=1)), ("accepted", ACCEPTED), ("decided", decided))
+    report = clock(run(rules, c, DUE + timedelta(days=1)))
+    assert report.stop == decided and report.due == DUE
+
+
+def test_a_stop_recorded_only_before_the_start_is_named_in_the_clock_s_sentence(rules: RuleSet) -> None:
+    c = case(("decided", ACCEPTED - US), ("accepted", ACCEPTED))
+    ev = run(rules, c, DUE + timedelta(days=1))
+    assert clock(ev).reason == (
+        "自受理（2026年3月2日10时）起计算；“作出决定”记录于2026年3月2日9时59分，早于起算时间，"
+        "记录自相矛盾，时限无法计算。"
+    )
+    in_utc = clock(evaluate(c, rules, CAL, DUE + timedelta(days=1), UTC_ZONE)).reason
+    assert in_utc.startswith("自受理（2026年3月2日2时）起计算；“作出决定”记录于2026年3月2日1时59分，")
+
+
+def test_a_clock_that_stops_on_its_own_kind_starts_with_the_first_and_stops_with_the_second(
+    rules: RuleSet,
+) -> None:
+    first = bj(2026, 3, 2, 10)
+    once = clock(run(rules, case(("correction_requested", first)), bj(2026, 3, 3)), "edges.correction_once")
+    assert (once.start, once.stop, once.due) == (first, None, bj(2026, 3, 10))
+    again = bj(2026, 3, 4, 10)
+    twice = case(("correction_requested", first), ("correction_requested", again))
+    assert clock(run(rules, twice, bj(2026, 3, 5)), "edges.correction_once").stop == again
+
+
+def test_a_pause_resumed_at_the_instant_it_began_is_closed(rules: RuleSet) -> None:
+    c = case(("accepted", ACCEPTED), ("suspended", SUSPENDED), ("resumed", SUSPENDED))
+    report = clock(run(rules, c, bj(2026, 3, 4)))
+    assert report.paused == ((SUSPENDED, SUSPENDED, "suspended"),)
+    assert report.due == DUE
+
+
+def test_a_clock_started_for_real_says_so_without_a_note(rules: RuleSet) -> None:
+    report = clock(run(rules, case(("filed", bj(2026, 3, 2, 9))), bj(2026, 3, 3)), "edges.twice")
+    assert report.reason == "自立案（2026年3月2日9时）起10日，期限至2026年3月12日24时届满；已用1日。"

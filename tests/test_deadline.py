@@ -58,14 +58,14 @@ def _rules() -> dict[str, Any]:
                 "id": "edges.decide",
                 "title": "决定时限",
                 "kind": "deadline",
-                "category": "time_limit",
+                "category": "procedure",
                 "basis": "《行政许可法》第四十二条",
                 "notify": ["department"],
                 # every condition reads the file's parameters, so each must be given them
                 "when": 'params.form == "written" && !has(case.attributes.no_clock)',
                 "clock": {
                     "start": [{"kind": "accepted", "when": 'params.form == "written"'}],
-                    "stop": [{"kind": "decided", "when": 'params.form == "written"'}],
+                    "stop": [{"kind": "decided", "when": 'params.form == "written"', "name": "许可决定"}],
                     "limit": 5,
                     "unit": "working_days",
                     "pause": {
@@ -133,6 +133,13 @@ def _rules() -> dict[str, Any]:
                     "limit": 5,
                     "unit": "working_days",
                 },
+            },
+            {
+                "id": "edges.by_law",
+                "title": "法定时限",
+                "kind": "deadline",
+                "category": "time_limit",
+                "clock": {"start": "reviewed", "stop": ["delivered"], "limit": "legal"},
             },
             {
                 "id": "edges.by_catalogue",
@@ -780,7 +787,7 @@ def test_a_silent_clock_reports_no_figure_but_its_start(rules: RuleSet) -> None:
     report = clock(run(rules, c, DUE + timedelta(days=3)))
     expected = ClockReport(
         "edges.decide", "决定时限", LimitUnit.WORKING_DAYS, None, ACCEPTED, None, None, "", None, (), 0, 0,
-        False, None, lambda: "", None, Category.TIME_LIMIT,
+        False, None, lambda: "", None, Category.PROCEDURE,
     )  # fmt: skip
     assert report == expected
     assert report.reason == (
@@ -839,11 +846,11 @@ def test_a_stop_recorded_only_before_the_start_is_named_in_the_clock_s_sentence(
     c = case(("decided", ACCEPTED - US), ("accepted", ACCEPTED))
     ev = run(rules, c, DUE + timedelta(days=1))
     assert clock(ev).reason == (
-        "自受理（2026年3月2日10时）起计算；“作出决定”记录于2026年3月2日9时59分，早于起算时间，"
+        "自受理（2026年3月2日10时）起计算；“许可决定”记录于2026年3月2日9时59分，早于起算时间，"
         "记录自相矛盾，时限无法计算。"
     )
     in_utc = clock(evaluate(c, rules, CAL, DUE + timedelta(days=1), UTC_ZONE)).reason
-    assert in_utc.startswith("自受理（2026年3月2日2时）起计算；“作出决定”记录于2026年3月2日1时59分，")
+    assert in_utc.startswith("自受理（2026年3月2日2时）起计算；“许可决定”记录于2026年3月2日1时59分，")
 
 
 def test_a_clock_that_stops_on_its_own_kind_starts_with_the_first_and_stops_with_the_second(
@@ -867,3 +874,78 @@ def test_a_pause_resumed_at_the_instant_it_began_is_closed(rules: RuleSet) -> No
 def test_a_clock_started_for_real_says_so_without_a_note(rules: RuleSet) -> None:
     report = clock(run(rules, case(("filed", bj(2026, 3, 2, 9))), bj(2026, 3, 3)), "edges.twice")
     assert report.reason == "自立案（2026年3月2日9时）起10日，期限至2026年3月12日24时届满；已用1日。"
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+AUCKLAND = ZoneInfo("Pacific/Auckland")
+
+
+def test_a_contradiction_names_the_stop_as_the_rule_names_it(rules: RuleSet) -> None:
+    ev = run(rules, case(("decided", ACCEPTED - US), ("accepted", ACCEPTED)), DUE)
+    texts = [f.message for f in ev.findings if f.rule_id.startswith("data_quality")]
+    assert any("许可决定" in t for t in texts), texts
+
+
+def test_a_start_or_stop_in_the_future_is_told_in_the_evaluation_zone(rules: RuleSet) -> None:
+    now = bj(2026, 3, 3, 9)
+    ahead = now + timedelta(hours=1)
+    start = clock(evaluate(case(("accepted", ahead)), rules, CAL, now, UTC_ZONE))
+    assert start.reason == "自受理（2026年3月3日2时）起计算；起算环节的记录时间晚于当前时间，尚未起算。"
+    stop = clock(evaluate(case(("accepted", ACCEPTED), ("decided", ahead)), rules, CAL, now, UTC_ZONE))
+    assert stop.reason == (
+        "自受理（2026年3月2日2时）起计算；“作出决定”的记录时间（2026年3月3日2时）晚于当前时间，无法判断是否按时。"
+    )
+
+
+def test_a_catalogue_without_a_legal_limit_is_a_yellow_finding(rules: RuleSet) -> None:
+    none = PowerItem("XK-9", "许可", ItemType.LICENSING, "局", None, 5, LimitUnit.WORKING_DAYS, Decimal(0))
+    ev = run(rules, case(("reviewed", bj(2026, 3, 2, 10)), item=none), bj(2026, 3, 3))
+    [finding] = [f for f in ev.findings if f.rule_id == "edges.by_law"]
+    assert (finding.level, finding.message) == (
+        Level.YELLOW,
+        "事项“XK-9”在职权目录中没有法定时限，无法计算时限。",
+    )
+
+
+def test_a_stop_just_ahead_of_now_is_judged_as_of_the_stop(rules: RuleSet) -> None:
+    # the feeding host's clock runs a few minutes ahead: the decision at 00:04 is late
+    c = case(("accepted", ACCEPTED), ("decided", DUE + timedelta(minutes=4)))
+    ev = run(rules, c, DUE - timedelta(minutes=1))
+    assert levels(ev) == {"edges.decide": Level.RED}
+
+
+def test_the_waiting_report_has_no_figure_but_when_it_starts(rules: RuleSet) -> None:
+    report = clock(run(rules, case(("received", RECEIVED)), RECEIVED + US))
+    assert report == ClockReport(
+        "edges.decide", "决定时限", LimitUnit.WORKING_DAYS, None, None, None, None, "", None, (), 0, 0,
+        False, None, lambda: "", WINDOW_END, Category.PROCEDURE,
+    )  # fmt: skip
+
+
+def test_a_running_pause_is_told_in_the_evaluation_zone(rules: RuleSet) -> None:
+    c = case(("accepted", ACCEPTED), ("suspended", SUSPENDED))
+    note = clock(evaluate(c, rules, CAL, SUSPENDED + US, NEW_YORK)).reason
+    assert "特别程序“暂停计时（特别程序）”自2026年3月2日21时起不计入时限" in note
+
+
+def test_in_new_york_and_auckland_the_intervals_count_their_own_days(rules: RuleSet) -> None:
+    now = bj(2026, 3, 10)
+    filed = bj(2026, 3, 2, 9)  # 3-01 20:00 in New York
+    ev = evaluate(
+        case(("filed", filed), ("investigated", filed + timedelta(hours=1))), rules, CAL, now, NEW_YORK
+    )
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.hours"]
+    assert (
+        message
+        == "立案于2026年3月1日20时，须满4小时（至2026年3月1日24时）；调查取证于2026年3月1日21时，间隔不足。"
+    )
+    # notified Monday 3-02 02:00 in New York: the hearing may be held from Thursday 3-05 there
+    held = datetime(2026, 3, 5, tzinfo=NEW_YORK) - US
+    ev = evaluate(case(("hearing_notified", NOTIFIED), ("hearing_held", held)), rules, CAL, now, NEW_YORK)
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.hearing_notice"]
+    assert "最早应在其后第3个工作日即2026年3月5日；" in message
+    # notified Monday 3-02 20:00 in Auckland: from Thursday 3-05 there, still 3-04 in Beijing
+    held = datetime(2026, 3, 5, tzinfo=AUCKLAND) - US
+    ev = evaluate(case(("hearing_notified", NOTIFIED), ("hearing_held", held)), rules, CAL, now, AUCKLAND)
+    [message] = [f.message for f in ev.findings if f.rule_id == "edges.hearing_notice"]
+    assert "最早应在其后第3个工作日即2026年3月5日；" in message

@@ -102,8 +102,8 @@ def _rules() -> dict[str, Any]:
                 "kind": "deadline",
                 "category": "time_limit",
                 "clock": {
-                    "start": "filed",
-                    "stop": ["closed"],
+                    "start": [{"kind": "filed", "name": "立案登记"}],
+                    "stop": [{"kind": "closed", "name": "结案"}],
                     "limit": 10,
                     "unit": "natural_days",
                     # a maximum for one reason only: other pauses may run as long as they need
@@ -146,7 +146,13 @@ def _rules() -> dict[str, Any]:
                 "title": "承诺时限",
                 "kind": "deadline",
                 "category": "time_limit",
-                "clock": {"start": "reviewed", "stop": ["delivered"], "limit": "promised"},
+                # rolling over is for natural days: a working-day count never ends on a rest day
+                "clock": {
+                    "start": "reviewed",
+                    "stop": ["delivered"],
+                    "limit": "promised",
+                    "roll_over_holidays": True,
+                },
             },
             {
                 "id": "edges.hearing_notice",
@@ -476,7 +482,8 @@ def test_the_promised_limit_comes_from_the_catalogue_and_falls_back_to_the_legal
     )
     ev = run(rules, case(("reviewed", reviewed), item=legal_only), bj(2026, 3, 3))
     assert clock(ev, "edges.by_catalogue").limit == 20
-    assert clock(ev, "edges.by_catalogue").due == bj(2026, 3, 23)  # natural days, the catalogue's unit
+    # natural days, the catalogue's unit: 3-22 is a Sunday, rolled over to Monday
+    assert clock(ev, "edges.by_catalogue").due == bj(2026, 3, 24)
     none = PowerItem("XK-9", "许可", ItemType.LICENSING, "局", None, None, LimitUnit.WORKING_DAYS, Decimal(0))
     ev = run(rules, case(("reviewed", reviewed), item=none), bj(2026, 3, 3))
     [finding] = [f for f in ev.findings if f.rule_id == "edges.by_catalogue"]
@@ -873,7 +880,7 @@ def test_a_pause_resumed_at_the_instant_it_began_is_closed(rules: RuleSet) -> No
 
 def test_a_clock_started_for_real_says_so_without_a_note(rules: RuleSet) -> None:
     report = clock(run(rules, case(("filed", bj(2026, 3, 2, 9))), bj(2026, 3, 3)), "edges.twice")
-    assert report.reason == "自立案（2026年3月2日9时）起10日，期限至2026年3月12日24时届满；已用1日。"
+    assert report.reason == "自立案登记（2026年3月2日9时）起10日，期限至2026年3月12日24时届满；已用1日。"
 
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -949,3 +956,30 @@ def test_in_new_york_and_auckland_the_intervals_count_their_own_days(rules: Rule
     ev = evaluate(case(("hearing_notified", NOTIFIED), ("hearing_held", held)), rules, CAL, now, AUCKLAND)
     [message] = [f.message for f in ev.findings if f.rule_id == "edges.hearing_notice"]
     assert "最早应在其后第3个工作日即2026年3月5日；" in message
+
+
+def test_a_roll_over_is_told_for_natural_days_only(rules: RuleSet) -> None:
+    reviewed = bj(2026, 3, 2, 10)
+    working = clock(run(rules, case(("reviewed", reviewed)), bj(2026, 3, 3)), "edges.by_catalogue")
+    assert (
+        working.reason == "自审查（2026年3月2日10时）起5个工作日，期限至2026年3月9日24时届满；已用1个工作日。"
+    )
+    natural_item = PowerItem(
+        "XK-9", "许可", ItemType.LICENSING, "局", 20, None, LimitUnit.NATURAL_DAYS, Decimal(0)
+    )
+    natural = clock(
+        run(rules, case(("reviewed", reviewed), item=natural_item), bj(2026, 3, 3)), "edges.by_catalogue"
+    )
+    assert "届满（期限届满日2026年3月22日为休息日，顺延至2026年3月23日）" in natural.reason
+
+
+def test_a_clock_stopped_late_reports_every_figure(rules: RuleSet) -> None:
+    filed, closed = bj(2026, 3, 2, 9), bj(2026, 3, 13, 9)
+    c = case(("filed", filed), ("closed", closed))
+    report = clock(run(rules, c, bj(2026, 3, 20)), "edges.twice")
+    assert report == ClockReport(
+        "edges.twice", "两次延长", LimitUnit.NATURAL_DAYS, 10, filed, closed, bj(2026, 3, 13), "2026-03-12",
+        11.0, (), 0, 0, False, Level.RED, lambda: "", None, Category.TIME_LIMIT,
+    )  # fmt: skip
+    assert report.reason.startswith("自立案登记（2026年3月2日9时）起10日，期限至2026年3月12日24时届满；")
+    assert "结案" in report.reason

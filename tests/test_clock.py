@@ -339,6 +339,35 @@ def test_an_open_pause_after_a_closed_one_reports_the_count_so_far() -> None:
     assert days == ClockResult(None, None, None, None, None, 2.0, 6, 2, 0, False, 0.0)
 
 
+def test_a_pause_is_counted_in_the_clock_s_zone() -> None:
+    # Mon 3-02 10:00 in New York, 5 working days: paused from Tue 20:00 to Thu 15:00 there
+    # (already Wednesday in Beijing): 3-04 and 3-05 do not count
+    spec = ClockSpec(5, WORKING)
+    start = datetime(2026, 3, 2, 10, tzinfo=NEW_YORK)
+    stopped = pause(datetime(2026, 3, 3, 20, tzinfo=NEW_YORK), datetime(2026, 3, 5, 15, tzinfo=NEW_YORK))
+    res = run_clock(spec, start, None, (stopped,), 0, cal(), start, NEW_YORK)
+    assert (res.paused_units, res.due_day) == (2, date(2026, 3, 11))
+    # a pause from noon of the last day in New York (after midnight in Beijing) still helps
+    late = pause(datetime(2026, 3, 9, 12, tzinfo=NEW_YORK), datetime(2026, 3, 10, 12, tzinfo=NEW_YORK))
+    res = run_clock(spec, start, None, (late,), 0, cal(), start, NEW_YORK)
+    assert (res.paused_units, res.due_day) == (1, date(2026, 3, 10))
+
+
+def test_an_open_pause_from_the_start_day_has_used_nothing() -> None:
+    start = bj(2026, 3, 2, 10)
+    res = run(ClockSpec(5, WORKING), start, bj(2026, 3, 9), pauses=(pause(bj(2026, 3, 2, 15), None),))
+    assert (res.due, res.used) == (None, 0.0)
+
+
+def test_a_natural_day_roll_over_is_provisional_only_from_the_day_before_the_last() -> None:
+    # 10 natural days from 2027-02-15 end on Thursday 2-25, a working day: nothing rolls; the
+    # 2027 notice may still move 2-23, which the count never asks about
+    res = run(ClockSpec(10, NATURAL, roll_over_holidays=True), bj(2027, 2, 15, 9), bj(2027, 2, 16))
+    assert res.due_day == date(2027, 2, 25)
+    assert not res.provisional
+    assert cal().provisional_between(date(2027, 2, 23), date(2027, 2, 25))
+
+
 def test_a_pause_starting_after_the_deadline_does_not_help() -> None:
     spec = ClockSpec(3, WORKING)
     start = bj(2026, 2, 12, 10)

@@ -983,3 +983,17 @@ def test_a_clock_stopped_late_reports_every_figure(rules: RuleSet) -> None:
     )  # fmt: skip
     assert report.reason.startswith("自立案登记（2026年3月2日9时）起10日，期限至2026年3月12日24时届满；")
     assert "结案" in report.reason
+
+
+def test_a_red_clock_s_finding_says_what_its_report_says(rules: RuleSet) -> None:
+    ev = run(rules, case(("accepted", ACCEPTED)), DUE)
+    report = clock(ev)
+    assert report == ClockReport(
+        "edges.decide", "决定时限", LimitUnit.WORKING_DAYS, 5, ACCEPTED, None, DUE, "2026-03-09", 6.0, (),
+        2, 0, False, Level.RED, lambda: "", None, Category.PROCEDURE,
+    )  # fmt: skip
+    [finding] = ev.findings
+    assert finding.message == report.reason
+    assert (finding.level, finding.due, finding.category) == (Level.RED, DUE, Category.PROCEDURE)
+    paused = clock(run(rules, case(("accepted", ACCEPTED), ("suspended", SUSPENDED)), SUSPENDED + US))
+    assert (paused.due, paused.due_date_label) == (None, "")

@@ -368,6 +368,23 @@ def test_a_natural_day_roll_over_is_provisional_only_from_the_day_before_the_las
     assert cal().provisional_between(date(2027, 2, 23), date(2027, 2, 25))
 
 
+def test_two_pauses_add_their_days() -> None:
+    spec = ClockSpec(5, WORKING)
+    start = bj(2026, 3, 2, 10)
+    first = pause(bj(2026, 3, 3, 10), bj(2026, 3, 5, 15))  # 3-04 and 3-05
+    second = pause(bj(2026, 3, 9, 10), bj(2026, 3, 10, 15))  # 3-10
+    res = run(spec, start, bj(2026, 3, 11), pauses=(first, second))
+    assert (res.paused_units, res.due_day) == (3, date(2026, 3, 12))
+
+
+def test_a_zero_day_limit_has_no_yellow_before_its_red() -> None:
+    start = bj(2026, 3, 2, 10)
+    res = run(ClockSpec(0, WORKING, yellow_left=1), start, start)
+    assert (res.yellow_at, res.level, res.next_change) == (None, None, bj(2026, 3, 3))
+    natural = run(ClockSpec(0, NATURAL, yellow_share=0.5), start, start)
+    assert (natural.yellow_at, natural.level) == (None, None)
+
+
 def test_a_pause_starting_after_the_deadline_does_not_help() -> None:
     spec = ClockSpec(3, WORKING)
     start = bj(2026, 2, 12, 10)

@@ -385,6 +385,16 @@ def test_a_zero_day_limit_has_no_yellow_before_its_red() -> None:
     assert (natural.yellow_at, natural.level) == (None, None)
 
 
+def test_yellow_and_the_days_used_are_counted_in_the_clock_s_zone() -> None:
+    # 5 working days from Mon 3-02 in New York end on Mon 3-09 there; yellow with 2 left
+    spec = ClockSpec(5, WORKING, yellow_left=2)
+    start = datetime(2026, 3, 2, 10, tzinfo=NEW_YORK)
+    now = datetime(2026, 3, 5, 20, tzinfo=NEW_YORK)  # already Friday in Beijing
+    res = run_clock(spec, start, None, (), 0, cal(), now, NEW_YORK)
+    assert res.yellow_at == datetime(2026, 3, 6, tzinfo=NEW_YORK)
+    assert (res.level, res.used) == (None, 3.0)
+
+
 def test_a_pause_starting_after_the_deadline_does_not_help() -> None:
     spec = ClockSpec(3, WORKING)
     start = bj(2026, 2, 12, 10)

@@ -395,6 +395,30 @@ def test_yellow_and_the_days_used_are_counted_in_the_clock_s_zone() -> None:
     assert (res.level, res.used) == (None, 3.0)
 
 
+def test_a_running_pause_inside_a_closed_one_keeps_the_clock_paused() -> None:
+    start = bj(2026, 3, 2, 10)
+    closed = pause(bj(2026, 3, 3, 10), bj(2026, 3, 5, 10))
+    running = pause(bj(2026, 3, 4, 10), None)
+    res = run(ClockSpec(5, WORKING), start, bj(2026, 3, 20), pauses=(closed, running))
+    assert (res.due, res.level) == (None, None)
+
+
+def test_a_pause_after_two_overlapping_ones_still_counts() -> None:
+    start = bj(2026, 3, 2, 10)
+    a = pause(bj(2026, 3, 3, 10), bj(2026, 3, 4, 10))  # 3-04
+    b = pause(bj(2026, 3, 3, 12), bj(2026, 3, 4, 12))  # inside a's days
+    c = pause(bj(2026, 3, 9, 10), bj(2026, 3, 10, 10))  # 3-10
+    res = run(ClockSpec(5, WORKING), start, start, pauses=(a, b, c))
+    assert (res.paused_units, res.due_day) == (2, date(2026, 3, 11))
+
+
+def test_instants_come_back_in_the_clock_s_zone() -> None:
+    start = datetime(2026, 3, 2, 2, tzinfo=UTC)  # 10:00 in Beijing
+    res = run(ClockSpec(5, WORKING, yellow_left=2), start, start)
+    assert res.yellow_at is not None and res.next_change is not None and res.due is not None
+    assert {t.utcoffset() for t in (res.due, res.yellow_at, res.next_change)} == {timedelta(hours=8)}
+
+
 def test_a_pause_starting_after_the_deadline_does_not_help() -> None:
     spec = ClockSpec(3, WORKING)
     start = bj(2026, 2, 12, 10)

@@ -36,6 +36,7 @@ from monitor.engine.screen import Screen
 from monitor.model import Applicant, Case, Event, ItemType, LimitUnit, PowerItem
 from monitor.timeutil import DEFAULT_TZ, local_date
 from tests.conftest import RULES
+from tests.properties import examples
 from tests.test_screen import check_exact
 
 ROUTES = frozenset({"department", "discipline_office"})
@@ -168,7 +169,16 @@ SCREENS = {id(rules): Screen(rules, CAL) for rules in RULESETS}
 # Random cases.
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=DEFAULT_TZ)
-TIMES = [T0 + timedelta(hours=h) for h in (0, 0, 1, 24, 24, 72, 200, 400)]
+US = timedelta(microseconds=1)
+MIDNIGHT = datetime(2026, 11, 3, tzinfo=DEFAULT_TZ)  # where a day-based count changes day
+# Steps at equal times, a microsecond apart, on both sides of a local midnight, and days apart.
+TIMES = [
+    *(T0 + timedelta(hours=h) for h in (0, 0, 1, 24, 24, 72, 200, 400)),
+    T0 + US,
+    MIDNIGHT - US,
+    MIDNIGHT,
+    MIDNIGHT + US,
+]
 scalars = st.one_of(
     st.sampled_from([*LITERALS, "", "a", "b", "2026-11-02T09:00:00Z"]),
     st.sampled_from([0, 1, 2, 100, 101, 200, 9999, 10000, 100000, -1, 2**63]),
@@ -212,7 +222,10 @@ def cases(draw: st.DrawFn) -> tuple[Case, datetime]:
             Event(i + 1, f"e{i}", "C1", draw(kinds), draw(st.sampled_from(TIMES)), actors, draw(attributes()))
         )
     events.sort(key=lambda e: (e.at, e.seq))
-    now = draw(st.sampled_from([T0 + timedelta(days=d) for d in (1, 5, 30)]))
+    # `now` on a step's instant (and a microsecond after it) as often as days later
+    stamps = [e.at + shift for e in events for shift in (timedelta(0), US)]
+    later = [T0 + timedelta(days=d) for d in (1, 5, 30)]
+    now = draw(st.sampled_from(stamps if stamps and draw(st.booleans()) else later))
     case = Case(
         "C1", "SX-1" if item else "NOPE", "市第一局", Applicant(), draw(attributes()), item, tuple(events)
     )
@@ -248,7 +261,7 @@ def _by_pipeline(ctx: CaseContext, source: str, params: dict[str, Any], event: E
 # The properties.
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_every_condition_means_what_cel_says(case_now: tuple[Case, datetime]) -> None:
     case, now = case_now
@@ -271,7 +284,7 @@ def test_every_condition_means_what_cel_says(case_now: tuple[Case, datetime]) ->
 _FAILED = re.compile(r"(规则集?)“([^”]+)”无法适用于本办件")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_a_check_rule_finds_exactly_what_cel_says_and_the_screen_evaluates_as_the_engine(
     case_now: tuple[Case, datetime],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from monitor.calendar import WorkCalendar
 from monitor.engine.clock import ClockResult, ClockSpec, Pause, _run_days, run_clock
 from monitor.engine.deadline import _span_end
 from monitor.model import Level, LimitUnit
+from tests.properties import examples
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -202,6 +204,39 @@ def test_hours_ignore_the_calendar_and_end_on_the_instant() -> None:
     assert late.used == pytest.approx(27.0)
 
 
+def test_hours_with_two_pauses_give_every_figure_of_the_result() -> None:
+    # 8 hours from 10:00, paused 11-13 and 15-16: due at 21:00, yellow two hours before
+    start = bj(2026, 3, 2, 10)
+    pauses = (pause(bj(2026, 3, 2, 11), bj(2026, 3, 2, 13)), pause(bj(2026, 3, 2, 15), bj(2026, 3, 2, 16)))
+    spec = ClockSpec(8, HOURS, yellow_left=2)
+    due, yellow = bj(2026, 3, 2, 21), bj(2026, 3, 2, 19)
+    res = run(spec, start, bj(2026, 3, 2, 20), pauses=pauses)
+    assert res == ClockResult(due, None, yellow, Level.YELLOW, due, 7.0, 8, 3, 0, False, 0.0)
+    late = run(spec, start, bj(2026, 3, 2, 22, 30), pauses=pauses)
+    assert late == ClockResult(due, None, yellow, Level.RED, None, 9.5, 8, 3, 0, False, 1.5)
+    fresh = run(spec, start, start, pauses=pauses)
+    assert (fresh.used, fresh.level, fresh.next_change) == (0.0, None, yellow)
+
+
+@pytest.mark.parametrize(
+    ("amount", "yellow_share", "yellow_left", "yellow_after"),
+    [
+        (0, None, 1, None),  # no time at all: no yellow before the red
+        (0, 0.5, None, None),
+        (1, None, 1, timedelta(0)),  # one hour, yellow with one left: from the start
+        (1, 0.5, None, timedelta(minutes=30)),
+        (2, None, 1, timedelta(hours=1)),
+    ],
+)
+def test_hours_yellow_on_short_limits(
+    amount: int, yellow_share: float | None, yellow_left: int | None, yellow_after: timedelta | None
+) -> None:
+    start = bj(2026, 3, 2, 10)
+    res = run(ClockSpec(amount, HOURS, yellow_share=yellow_share, yellow_left=yellow_left), start, start)
+    assert res.yellow_at == (None if yellow_after is None else start + yellow_after)
+    assert res.due == start + timedelta(hours=amount)
+
+
 def test_hours_are_elapsed_time_even_across_a_daylight_saving_change() -> None:
     # 2026-03-08 02:00 America/New_York jumps to 03:00: 24 h after Saturday noon is Sunday 13:00
     start = datetime(2026, 3, 7, 12, 0, tzinfo=NEW_YORK)
@@ -283,6 +318,105 @@ def test_an_open_pause_on_an_hours_clock_has_no_deadline() -> None:
     res = run(ClockSpec(8, HOURS), start, bj(2026, 3, 3), pauses=(pause(bj(2026, 3, 2, 13), None),))
     assert (res.due, res.level, res.next_change) == (None, None, None)
     assert res.used == pytest.approx(3.0)
+
+
+def test_an_open_pause_after_a_closed_one_reports_the_count_so_far() -> None:
+    # 8 hours (+1 extension) from 10:00; paused 11:00-13:00, then again from 14:00: two hours
+    # used, two paused, no deadline while the pause runs
+    start = bj(2026, 3, 2, 10)
+    closed = pause(bj(2026, 3, 2, 11), bj(2026, 3, 2, 13))
+    running = pause(bj(2026, 3, 2, 14), None)
+    hours = run(
+        ClockSpec(8, HOURS, yellow_left=1), start, bj(2026, 3, 2, 20), pauses=(closed, running), extension=1
+    )
+    assert hours == ClockResult(None, None, None, None, None, 2.0, 9, 2, 0, False, 0.0)
+    # 5 working days (+1) from Mon 3-02; 3-04 and 3-05 paused, then paused again from Fri 3-06:
+    # 3-03 and 3-06 used
+    closed = pause(bj(2026, 3, 3, 10), bj(2026, 3, 5, 15))
+    running = pause(bj(2026, 3, 6, 10), None)
+    spec = ClockSpec(5, WORKING, yellow_left=2)
+    days = run(spec, start, bj(2026, 3, 20), pauses=(closed, running), extension=1)
+    assert days == ClockResult(None, None, None, None, None, 2.0, 6, 2, 0, False, 0.0)
+
+
+def test_a_pause_is_counted_in_the_clock_s_zone() -> None:
+    # Mon 3-02 10:00 in New York, 5 working days: paused from Tue 20:00 to Thu 15:00 there
+    # (already Wednesday in Beijing): 3-04 and 3-05 do not count
+    spec = ClockSpec(5, WORKING)
+    start = datetime(2026, 3, 2, 10, tzinfo=NEW_YORK)
+    stopped = pause(datetime(2026, 3, 3, 20, tzinfo=NEW_YORK), datetime(2026, 3, 5, 15, tzinfo=NEW_YORK))
+    res = run_clock(spec, start, None, (stopped,), 0, cal(), start, NEW_YORK)
+    assert (res.paused_units, res.due_day) == (2, date(2026, 3, 11))
+    # a pause from noon of the last day in New York (after midnight in Beijing) still helps
+    late = pause(datetime(2026, 3, 9, 12, tzinfo=NEW_YORK), datetime(2026, 3, 10, 12, tzinfo=NEW_YORK))
+    res = run_clock(spec, start, None, (late,), 0, cal(), start, NEW_YORK)
+    assert (res.paused_units, res.due_day) == (1, date(2026, 3, 10))
+
+
+def test_an_open_pause_from_the_start_day_has_used_nothing() -> None:
+    start = bj(2026, 3, 2, 10)
+    res = run(ClockSpec(5, WORKING), start, bj(2026, 3, 9), pauses=(pause(bj(2026, 3, 2, 15), None),))
+    assert (res.due, res.used) == (None, 0.0)
+
+
+def test_a_natural_day_roll_over_is_provisional_only_from_the_day_before_the_last() -> None:
+    # 10 natural days from 2027-02-15 end on Thursday 2-25, a working day: nothing rolls; the
+    # 2027 notice may still move 2-23, which the count never asks about
+    res = run(ClockSpec(10, NATURAL, roll_over_holidays=True), bj(2027, 2, 15, 9), bj(2027, 2, 16))
+    assert res.due_day == date(2027, 2, 25)
+    assert not res.provisional
+    assert cal().provisional_between(date(2027, 2, 23), date(2027, 2, 25))
+
+
+def test_two_pauses_add_their_days() -> None:
+    spec = ClockSpec(5, WORKING)
+    start = bj(2026, 3, 2, 10)
+    first = pause(bj(2026, 3, 3, 10), bj(2026, 3, 5, 15))  # 3-04 and 3-05
+    second = pause(bj(2026, 3, 9, 10), bj(2026, 3, 10, 15))  # 3-10
+    res = run(spec, start, bj(2026, 3, 11), pauses=(first, second))
+    assert (res.paused_units, res.due_day) == (3, date(2026, 3, 12))
+
+
+def test_a_zero_day_limit_has_no_yellow_before_its_red() -> None:
+    start = bj(2026, 3, 2, 10)
+    res = run(ClockSpec(0, WORKING, yellow_left=1), start, start)
+    assert (res.yellow_at, res.level, res.next_change) == (None, None, bj(2026, 3, 3))
+    natural = run(ClockSpec(0, NATURAL, yellow_share=0.5), start, start)
+    assert (natural.yellow_at, natural.level) == (None, None)
+
+
+def test_yellow_and_the_days_used_are_counted_in_the_clock_s_zone() -> None:
+    # 5 working days from Mon 3-02 in New York end on Mon 3-09 there; yellow with 2 left
+    spec = ClockSpec(5, WORKING, yellow_left=2)
+    start = datetime(2026, 3, 2, 10, tzinfo=NEW_YORK)
+    now = datetime(2026, 3, 5, 20, tzinfo=NEW_YORK)  # already Friday in Beijing
+    res = run_clock(spec, start, None, (), 0, cal(), now, NEW_YORK)
+    assert res.yellow_at == datetime(2026, 3, 6, tzinfo=NEW_YORK)
+    assert (res.level, res.used) == (None, 3.0)
+
+
+def test_a_running_pause_inside_a_closed_one_keeps_the_clock_paused() -> None:
+    start = bj(2026, 3, 2, 10)
+    closed = pause(bj(2026, 3, 3, 10), bj(2026, 3, 5, 10))
+    running = pause(bj(2026, 3, 4, 10), None)
+    res = run(ClockSpec(5, WORKING), start, bj(2026, 3, 20), pauses=(closed, running))
+    assert (res.due, res.level) == (None, None)
+
+
+def test_a_pause_after_two_overlapping_ones_still_counts() -> None:
+    start = bj(2026, 3, 2, 10)
+    a = pause(bj(2026, 3, 3, 10), bj(2026, 3, 4, 10))  # 3-04
+    b = pause(bj(2026, 3, 3, 12), bj(2026, 3, 4, 12))  # inside a's days
+    c = pause(bj(2026, 3, 9, 10), bj(2026, 3, 10, 10))  # 3-10
+    res = run(ClockSpec(5, WORKING), start, start, pauses=(a, b, c))
+    assert (res.paused_units, res.due_day) == (2, date(2026, 3, 11))
+
+
+def test_instants_come_back_in_the_clock_s_zone() -> None:
+    start = datetime(2026, 3, 2, 2, tzinfo=UTC)  # 10:00 in Beijing
+    res = run(ClockSpec(5, WORKING, yellow_left=2), start, start)
+    assert res.yellow_at is not None and res.next_change is not None and res.due is not None
+    assert {t.utcoffset() for t in (res.due, res.yellow_at, res.next_change)} == {timedelta(hours=8)}
 
 
 def test_a_pause_starting_after_the_deadline_does_not_help() -> None:
@@ -459,23 +593,127 @@ def test_a_stop_after_now_is_not_yet_a_stop() -> None:
 
 # -- properties ------------------------------------------------------------------------------
 
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings(max_examples=examples(200), deadline=None)
 INSTANTS = st.datetimes(
     min_value=datetime(2004, 1, 1), max_value=datetime(2029, 12, 31), timezones=st.just(UTC)
 )
+# Beijing midnight, where a day-based count changes day, and a microsecond either side.
+MIDNIGHTS = st.builds(
+    lambda day, shift: datetime.combine(day, clock_time(), tzinfo=BEIJING) + shift,
+    st.dates(min_value=date(2004, 1, 2), max_value=date(2029, 12, 30)),
+    st.sampled_from([-US, timedelta(0), US]),
+)
+STARTS = st.one_of(INSTANTS, MIDNIGHTS)
 SPECS = st.builds(
     ClockSpec,
     amount=st.integers(min_value=0, max_value=60),
     unit=st.sampled_from([WORKING, NATURAL, HOURS]),
     roll_over_holidays=st.booleans(),
-    yellow_share=st.one_of(st.none(), st.sampled_from([0.5, 0.7, 0.8, 0.14, 0.9])),
+    yellow_share=st.one_of(st.none(), st.sampled_from([0.5, 0.7, 0.8, 0.14, 0.9, 1.0])),
     yellow_left=st.one_of(st.none(), st.integers(min_value=1, max_value=5)),
 )
-OFFSETS = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=120))
+# Offsets of `now`, a pause or a stop: anything up to four months, and on purpose none at all
+# (two steps at one instant), a microsecond, and whole days (the same hour on a later day).
+OFFSETS = st.one_of(
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=120)),
+    st.sampled_from([timedelta(0), US, timedelta(days=1), timedelta(days=7)]),
+)
+SHIFTS = st.sampled_from([-US, timedelta(0), US])
+
+
+def level_at(res: ClockResult, now: datetime) -> Level | None:
+    """What a reader of the deadline expects of an unstopped clock: red from the deadline on,
+    yellow from the yellow instant on, nothing before."""
+    assert res.due is not None
+    if now >= res.due:
+        return Level.RED
+    if res.yellow_at is not None and now >= res.yellow_at:
+        return Level.YELLOW
+    return None
 
 
 @FAST
-@given(SPECS, INSTANTS, OFFSETS, OFFSETS, OFFSETS)
+@given(SPECS, STARTS, st.sampled_from(["due", "yellow"]), SHIFTS)
+def test_the_level_turns_exactly_on_the_deadline_and_on_the_yellow_instant(
+    spec: ClockSpec, start: datetime, which: str, shift: timedelta
+) -> None:
+    probe = run(spec, start, start)
+    assert probe.due is not None
+    edge = probe.due if which == "due" or probe.yellow_at is None else probe.yellow_at
+    now = max(edge + shift, start)
+    res = run(spec, start, now)
+    assert (res.due, res.yellow_at) == (probe.due, probe.yellow_at)  # `now` moves no deadline
+    assert res.level is level_at(probe, now)
+    if res.level is Level.RED:
+        assert res.next_change is None
+        assert res.overdue_units >= 0.0
+    elif res.level is Level.YELLOW:
+        assert res.next_change == probe.due
+    else:
+        assert res.overdue_units == 0.0
+        waits_for = (
+            probe.yellow_at if probe.yellow_at is not None and probe.yellow_at < probe.due else probe.due
+        )
+        assert res.next_change == waits_for
+
+
+@FAST
+@given(SPECS, STARTS, st.sampled_from(["due", "yellow", "start"]), SHIFTS, OFFSETS)
+def test_a_stop_on_the_deadline_is_late_and_a_microsecond_before_is_in_time(
+    spec: ClockSpec, start: datetime, which: str, shift: timedelta, after: timedelta
+) -> None:
+    probe = run(spec, start, start)
+    assert probe.due is not None
+    edge = {"due": probe.due, "yellow": probe.yellow_at or probe.due, "start": start}[which]
+    stop = max(edge + shift, start)
+    now = stop + after
+    res = run(spec, start, now, stop=stop)
+    assert res.due == probe.due
+    assert res.level is (Level.RED if stop >= probe.due else None)
+    assert res.next_change is None  # a stopped clock changes no more
+    if res.level is Level.RED and spec.unit is HOURS:
+        assert res.overdue_units == pytest.approx((stop - probe.due) / timedelta(hours=1))
+    # the count stops with the clock: as of the stop, whatever `now` is
+    assert res.used == run(spec, start, stop, stop=stop).used
+    if stop < probe.due:
+        assert res.overdue_units == 0.0
+
+
+@FAST
+@given(SPECS, STARTS, SHIFTS, OFFSETS)
+def test_a_pause_beginning_on_the_deadline_does_not_move_it(
+    spec: ClockSpec, start: datetime, shift: timedelta, length: timedelta
+) -> None:
+    plain = run(spec, start, start)
+    assert plain.due is not None
+    begin = max(plain.due + shift, start)
+    end = begin + length
+    paused = run(spec, start, end + timedelta(days=1), pauses=(pause(begin, end),))
+    assert paused.due is not None
+    if begin >= plain.due:
+        assert paused.due == plain.due
+        assert paused.paused_units == 0
+    elif spec.unit is HOURS:
+        assert paused.due == plain.due + (end - begin)  # elapsed time: every microsecond counts
+    else:
+        assert paused.due >= plain.due
+
+
+@FAST
+@given(SPECS, STARTS, OFFSETS, OFFSETS, OFFSETS, OFFSETS)
+def test_pauses_count_the_same_in_any_order_and_an_equal_pair_counts_once(
+    spec: ClockSpec, start: datetime, a: timedelta, la: timedelta, b: timedelta, lb: timedelta
+) -> None:
+    now = start + a + la + b + lb + timedelta(days=1)
+    first = pause(start + a, start + a + la)
+    second = pause(start + b, start + b + lb)
+    forward = run(spec, start, now, pauses=(first, second))
+    assert forward == run(spec, start, now, pauses=(second, first))
+    assert run(spec, start, now, pauses=(first, first)) == run(spec, start, now, pauses=(first,))
+
+
+@FAST
+@given(SPECS, STARTS, OFFSETS, OFFSETS, OFFSETS)
 def test_a_pause_never_makes_the_deadline_earlier(
     spec: ClockSpec, start: datetime, into: timedelta, length: timedelta, later: timedelta
 ) -> None:
@@ -488,7 +726,7 @@ def test_a_pause_never_makes_the_deadline_earlier(
 
 
 @FAST
-@given(SPECS, INSTANTS, st.integers(min_value=1, max_value=30), OFFSETS)
+@given(SPECS, STARTS, st.integers(min_value=1, max_value=30), OFFSETS)
 def test_an_extension_never_makes_the_deadline_earlier(
     spec: ClockSpec, start: datetime, extension: int, into: timedelta
 ) -> None:
@@ -501,7 +739,7 @@ def test_an_extension_never_makes_the_deadline_earlier(
 
 
 @FAST
-@given(SPECS, INSTANTS, OFFSETS, OFFSETS, st.booleans())
+@given(SPECS, STARTS, OFFSETS, OFFSETS, st.booleans())
 def test_the_answer_does_not_depend_on_the_time_zone_of_the_inputs(
     spec: ClockSpec, start: datetime, into: timedelta, length: timedelta, stopped: bool
 ) -> None:
@@ -526,7 +764,7 @@ def test_the_answer_does_not_depend_on_the_time_zone_of_the_inputs(
 
 
 @FAST
-@given(SPECS, INSTANTS, OFFSETS)
+@given(SPECS, STARTS, OFFSETS)
 def test_the_level_holds_until_next_change_and_changes_there(
     spec: ClockSpec, start: datetime, into: timedelta
 ) -> None:
@@ -648,7 +886,7 @@ def test_a_server_in_utc_gives_the_same_answers_as_one_in_beijing() -> None:
 @given(
     st.integers(min_value=0, max_value=60),
     st.sampled_from([WORKING, NATURAL, HOURS]),
-    INSTANTS,
+    STARTS,
     st.sampled_from([BEIJING, NEW_YORK, ZoneInfo("UTC")]),
 )
 def test_a_span_ends_where_a_clock_of_that_length_runs_out(

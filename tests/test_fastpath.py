@@ -21,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.engine.fastpath import UNSURE, compile_fast
+from monitor.engine.fastpath import UNSURE, FastCondition, compile_fast, orderly, timeless
 from monitor.engine.loader import load_ruleset
+from tests.properties import examples
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 _RULESET = load_ruleset(RULES)
@@ -186,7 +187,17 @@ def check(source: str, env: Mapping[str, Any], expected: object) -> None:
 
 NAN = float("nan")
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
-TIMES_UTC = [T0 + timedelta(days=d) for d in (0, 0, 1, 2, 5)]
+US = timedelta(microseconds=1)
+BJ_MIDNIGHT = datetime(2026, 3, 1, 16, tzinfo=UTC)  # 3-02 00:00 in Beijing, where a day begins
+# Equal instants, a microsecond either side of one, and days apart: where `<` and `<=` differ.
+TIMES_UTC = [
+    *(T0 + timedelta(days=d) for d in (0, 0, 1, 2, 5)),
+    T0 - US,
+    T0 + US,
+    BJ_MIDNIGHT - US,
+    BJ_MIDNIGHT,
+    BJ_MIDNIGHT + US,
+]
 TIMES_ODD = [
     datetime(2026, 3, 1, 9),  # naive: CEL reads it as UTC
     datetime(2026, 3, 1, 17, tzinfo=timezone(timedelta(hours=8))),
@@ -283,6 +294,7 @@ def envs(draw: st.DrawFn) -> dict[str, Any]:
     evs = draw(st.lists(events(), max_size=6))
     kinds = [e["kind"] for e in evs if type(e.get("kind")) is str]
     first = {e["kind"]: e.get("at") for e in reversed(evs) if type(e.get("kind")) is str}
+    stamps = [e["at"] for e in evs if "at" in e]
     listed = draw(st.booleans())
     item = {
         "item_type": mostly(
@@ -313,7 +325,8 @@ def envs(draw: st.DrawFn) -> dict[str, Any]:
         "case": draw(maybe_view(case)),
         "events": evs,
         "event": evs[0] if evs else draw(events()),
-        "now": draw(times),
+        # half the time exactly a step's time, as when a pass runs on a step's instant
+        "now": draw(st.sampled_from(stamps)) if stamps and draw(st.booleans()) else draw(times),
         "params": draw(maybe_view(params)),
         "v": draw(values),
         "w": draw(values),
@@ -326,14 +339,20 @@ def envs(draw: st.DrawFn) -> dict[str, Any]:
 
 
 CORPUS = SHIPPED + TRICKY
-_COMPILED = {source: fast(source) for source in CORPUS if source not in NOT_IN_SUBSET}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(envs())
-def test_fast_path_agrees_with_cel(env: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def compiled() -> dict[str, FastCondition]:
+    """The corpus compiled by the test run, not at import: a changed compiler (a mutant in a
+    mutation run, which forks after the imports) must meet the differential test."""
+    return {source: fast(source) for source in CORPUS if source not in NOT_IN_SUBSET}
+
+
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(env=envs())
+def test_fast_path_agrees_with_cel(compiled: dict[str, FastCondition], env: dict[str, Any]) -> None:
     ctx = cel_context(env)
-    for source, fn in _COMPILED.items():
+    for source, fn in compiled.items():
         got = fn(env)
         if got is UNSURE:
             continue
@@ -729,6 +748,92 @@ def test_the_subset_parses_what_cel_parses() -> None:
 
 
 def test_unsure_has_no_truth_value() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^UNSURE has no truth value; compare it with `is UNSURE`$"):
         bool(UNSURE)
     assert repr(UNSURE) == "UNSURE"
+
+
+# ---------------------------------------------------------------------------------------------
+# What the screen may answer once per shape (`timeless`) or per order of steps (`orderly`).
+
+
+@pytest.mark.parametrize(
+    ("source", "is_timeless", "is_orderly"),
+    [
+        ('case.item.item_type == "penalty"', True, True),
+        ('"decided" in case.counts && !case.closed', True, True),
+        ('case.attributes.x in ["a"] || case.listed', True, True),
+        ("size(case.attributes) > 1 && case.fee_charged > 0.0", True, True),
+        ("params.x > 1", True, True),
+        ('event.kind == "decided" && event.attributes.x == 1', True, True),
+        ('events.exists(e, e.kind == "x" && "a" in e.actors)', True, True),
+        ("size(events) > 2", True, True),
+        ('events[0].kind == "received"', True, True),
+        ('events[case.attributes.i].kind == "a"', True, True),
+        ('case.attributes.l.exists(k, k == "a")', True, True),
+        ("case.attributes.l.exists(e, e.at == 1)", True, True),  # `e` is not a step here
+        ("[case.listed, true].exists(x, x)", True, True),
+        ("case.listed ? case.closed : !case.closed", True, True),
+        ('events.exists(events, events.kind == "a")', True, True),  # the variable is a step
+        ('events.exists(case, case.kind == "a")', True, True),
+        # steps' times compared with each other: the order of the steps decides
+        ("case.first.decided < case.first.received", False, True),
+        ("events[0].at < events[1].at", False, True),
+        ("events.exists(e, events.exists(f, f.at < e.at))", False, True),
+        ('events.exists(e, e.kind == "a" ? e.at < case.first.b : false)', False, True),
+        ("event.at >= case.first.accepted", False, True),
+        # time itself, the case number, whole maps, what the check does not know
+        ('events.exists(e, e.kind == "decided" && e.at > now)', False, False),
+        ("event.at < now", False, False),
+        ("now > case.first.received", False, False),
+        ("events[0].at < now", False, False),
+        ("case.first.a in [case.first.b]", False, False),
+        ('case.case_id == "C1"', False, False),
+        ("case == null", False, False),
+        ("events.exists(e, e == event)", False, False),  # a whole step holds its time
+        ("has(case.first.decided)", False, False),
+        ("has(event.at)", False, False),
+        ("x == 1", False, False),  # not a variable of the engine
+        ("int(case.attributes.x) > 1", False, False),
+        ("case.attributes.x + 1 > 2", False, False),
+        ('events[now].kind == "a"', False, False),
+        ("events.exists(events, size(events) > 0)", False, False),
+        ("events.exists(case, case.at < now)", False, False),
+        ("events.exists(case, case.first.a < case.first.b)", False, False),
+        ("events.map(e, e.kind).size() > 1", False, False),
+        ("case.attributes.l.exists(e, e.at < case.first.a)", False, False),
+        ('events.x.kind == "a"', False, False),  # `events.x` is no step
+        ('events[events[0].at < events[1].at ? 0 : 1].kind == "a"', False, False),
+        ("case.first.a in case.first.b", False, False),  # `in` is no order
+        ("case.attributes[now] == 1", False, False),
+        # indexes, sizes, lists, negation, nested comprehensions and variables as keys
+        ('case.attributes["x"] == 1', True, True),
+        ("case.attributes[params.k] == 1", True, True),
+        ("case.attributes.l.exists(k, case.attributes[k] == 1)", True, True),
+        ("case.attributes.l.exists(k, k[0] == 1)", True, True),
+        ('case.attributes.l.exists(i, events[i].kind == "a")', True, True),
+        ("case.attributes.l.exists(k, k.exists(j, j == 1))", True, True),
+        ('case.attributes.l.exists(k, k in [k, "a"])', True, True),
+        ("case.attributes.l.exists(k, !k)", True, True),
+        ('case.attributes.l.all(k, k == "a")', True, True),
+        ('events.all(e, e.kind != "x")', True, True),
+        ("case.attributes.l.exists(events, events.exists(e, e.x == 1))", True, True),
+        # an order of steps inside every kind of node
+        ("(events[0].at < events[1].at ? case.attributes : case.item).x == 1", False, True),
+        ('(events[0].at < events[1].at ? case.attributes : case.item)["x"] == 1', False, True),
+        ('case.attributes[events[0].at < events[1].at ? "a" : "b"] == 1', False, True),
+        ("size(events[0].at < events[1].at ? case.attributes : case.item) > 1", False, True),
+        ("case.attributes.l.exists(k, events[0].at < events[1].at)", False, True),
+        ('case.attributes[events[0].at < events[1].at ? "a" : "b"].exists(k, k == 1)', False, True),
+        ("[events[0].at < events[1].at].exists(x, x)", False, True),
+        ("!(events[0].at < events[1].at)", False, True),
+        ("events[0].at < events[1].at && case.listed", False, True),
+        ("(events[0].at < events[1].at) == true", False, True),
+        ("true == (events[0].at < events[1].at)", False, True),
+    ],
+)
+def test_the_screen_asks_once_only_what_a_shape_decides(
+    source: str, is_timeless: bool, is_orderly: bool
+) -> None:
+    assert timeless(source) is is_timeless
+    assert orderly(source) is is_orderly

@@ -66,7 +66,9 @@ FLOWS = {
     ItemType.COMPLAINT: ["received", "accepted", "replied", "followed_up", "closed"],
     ItemType.PUBLIC_SERVICE: ["received", "accepted", "decided", "delivered"],
 }
-GAPS = [timedelta(0), timedelta(minutes=30), timedelta(hours=5), timedelta(days=1), timedelta(days=6)]
+TICK = timedelta(microseconds=1)
+# Between steps: none (equal times), a microsecond, minutes, hours, and whole days.
+GAPS = [timedelta(0), TICK, timedelta(minutes=30), timedelta(hours=5), timedelta(days=1), timedelta(days=6)]
 ODD = ["correction_requested", "suspended", "resumed", "extended", "rejected", "correction_received"]
 
 
@@ -82,6 +84,10 @@ def random_case(rng: random.Random, n: int, now: datetime = NOW) -> Case:
     if rng.random() < 0.05:
         flow.insert(0, "unheard_of")
     at = now - timedelta(days=rng.choice([0, 1, 2, 4, 8, 15, 30, 60, 120]), minutes=rng.randint(0, 900))
+    if rng.random() < 0.15:
+        # at Beijing midnight or a microsecond either side: the day a count starts from changes
+        midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        at = midnight + rng.choice([-TICK, timedelta(0), TICK])
     events = []
     for i, kind in enumerate(flow):
         attributes: dict[str, Any] = {}
@@ -93,9 +99,7 @@ def random_case(rng: random.Random, n: int, now: datetime = NOW) -> Case:
             attributes = {"fine_amount": rng.choice([100, 5000, 200000])}
         actors = ("甲", "乙") if kind == "investigated" and rng.random() < 0.8 else ()
         events.append(Event(i + 1, f"e{n}-{i}", f"C{n}", kind, at, actors, attributes))
-        at += rng.choice(
-            [timedelta(0), timedelta(minutes=30), timedelta(hours=5), timedelta(days=1), timedelta(days=6)]
-        )
+        at += rng.choice(GAPS)
     attributes = {}
     if item.item_type is ItemType.PENALTY:
         attributes = {

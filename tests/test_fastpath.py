@@ -749,15 +749,16 @@ def test_each_field_of_case_says_whether_a_condition_reading_it_is_timeless() ->
 
 def test_a_new_field_that_reads_time_makes_its_conditions_timed(monkeypatch: pytest.MonkeyPatch) -> None:
     from monitor.engine import casefields
+    from monitor.engine.celtypes import INT
 
     source = "case.received_at == case.received_at"
     assert not timeless(source)  # not a field of `case` at all
     monkeypatch.setitem(
-        casefields.CASE_FIELDS, "received_at", casefields.Field(lambda c, _: 1, reads_time=False)
+        casefields.CASE_FIELDS, "received_at", casefields.Field(lambda c, _: 1, INT, reads_time=False)
     )
     assert timeless(source)
     monkeypatch.setitem(
-        casefields.CASE_FIELDS, "received_at", casefields.Field(lambda c, _: 1, reads_time=True)
+        casefields.CASE_FIELDS, "received_at", casefields.Field(lambda c, _: 1, INT, reads_time=True)
     )
     assert not timeless(source)
 

@@ -1,5 +1,6 @@
 """The fields of `case` as expressions see it, each computed from the case (and its step
-counts) only when read, and each saying what it reads: the screen settles a condition once
+counts) only when read, and each saying what its values are (for the load-time checks,
+`monitor.engine.celcheck`) and what it reads: the screen settles a condition once
 per shape of case only when every field it reads follows from that shape
 (`monitor.engine.timefree`), and that is decided here, by the field itself."""
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Final
 
+from monitor.engine.celtypes import ATTRIBUTES, BOOL, INT, ITEM, STRING, TIMESTAMP, MapOf, Type, prim
 from monitor.model import Case
 
 
@@ -20,6 +22,7 @@ class Field:
     attributes) may differ in it."""
 
     make: Callable[[Case, dict[str, int]], Any]
+    cel_type: Type  # what the load-time checks know of its values (monitor.engine.celcheck)
     reads_time: bool  # the steps' times, the case's received time or the like
     identity: bool = False  # the case's own number, which no two cases share
 
@@ -63,16 +66,17 @@ def _firsts(case: Case, _: dict[str, int]) -> dict[str, Any]:
 
 
 CASE_FIELDS: Final[dict[str, Field]] = {
-    "case_id": Field(lambda c, _: c.case_id, reads_time=False, identity=True),
-    "item_code": Field(lambda c, _: c.item_code, reads_time=False),
-    "department": Field(lambda c, _: c.department, reads_time=False),
-    "attributes": Field(lambda c, _: dict(c.attributes), reads_time=False),
-    "listed": Field(lambda c, _: c.item is not None, reads_time=False),
-    "item": Field(lambda c, _: _item_value(c), reads_time=False),
-    "counts": Field(lambda _, counts: dict(counts), reads_time=False),
-    "first": Field(_firsts, reads_time=True),
-    "fee_charged": Field(lambda c, _: _fee_charged(c), reads_time=False),
-    "closed": Field(lambda c, _: c.is_closed, reads_time=False),
+    "case_id": Field(lambda c, _: c.case_id, STRING, reads_time=False, identity=True),
+    "item_code": Field(lambda c, _: c.item_code, STRING, reads_time=False),
+    "department": Field(lambda c, _: c.department, STRING, reads_time=False),
+    "attributes": Field(lambda c, _: dict(c.attributes), ATTRIBUTES, reads_time=False),
+    "listed": Field(lambda c, _: c.item is not None, BOOL, reads_time=False),
+    "item": Field(lambda c, _: _item_value(c), ITEM, reads_time=False),
+    "counts": Field(lambda _, counts: dict(counts), MapOf(STRING, INT), reads_time=False),
+    "first": Field(_firsts, MapOf(STRING, TIMESTAMP), reads_time=True),
+    # 0 without fee steps
+    "fee_charged": Field(lambda c, _: _fee_charged(c), prim("int", "double"), reads_time=False),
+    "closed": Field(lambda c, _: c.is_closed, BOOL, reads_time=False),
 }
 
 # The fields of a step's map (`event`, an element of `events`; monitor.engine.context's

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
+from monitor.engine.casefields import CASE_FIELDS
 from monitor.engine.celsyntax import (
     Arith,
     Call,
@@ -50,7 +51,6 @@ from monitor.engine.celsyntax import (
 )
 from monitor.engine.celtypes import (
     BOOL,
-    CASE,
     DYN,
     LITERAL,
     NEGATABLE,
@@ -75,6 +75,9 @@ from monitor.engine.celtypes import (
 
 # ---------------------------------------------------------------------------------------------
 # The walk.
+
+# `case` as the checks see it: each field's type as the field itself declares it.
+CASE: Final = Record("`case`", {name: f.cel_type for name, f in CASE_FIELDS.items()})
 
 
 def check_condition(source: str, params: Mapping[str, Any], step: bool) -> list[str]:

@@ -110,22 +110,6 @@ ITEM: Final = Record(
         "attributes": ATTRIBUTES,
     },
 )
-# The types of the fields of `case` (monitor.engine.casefields.CASE_FIELDS computes them),
-# held to the same keys by tests/test_celcheck.py.
-CASE_TYPES: Final[dict[str, Type]] = {
-    "case_id": STRING,
-    "item_code": STRING,
-    "department": STRING,
-    "attributes": ATTRIBUTES,
-    "listed": BOOL,
-    "item": ITEM,
-    "counts": MapOf(STRING, INT),
-    "first": MapOf(STRING, TIMESTAMP),
-    "fee_charged": prim("int", "double"),  # 0 without fee steps
-    "closed": BOOL,
-}
-CASE: Final = Record("`case`", CASE_TYPES)
-
 RESULTS: Final[dict[str, Type]] = {
     "size": INT,
     "int": INT,

@@ -21,13 +21,16 @@ COMPILED = [
     "monitor/model.py",
     "monitor/timeutil.py",
     "monitor/calendar/workdays.py",
+    "monitor/engine/casefields.py",
     "monitor/engine/clock.py",
     "monitor/engine/context.py",
     "monitor/engine/deadline.py",
     "monitor/engine/evaluate.py",
     "monitor/engine/fastpath.py",
+    "monitor/engine/fastvalues.py",
     "monitor/engine/gates.py",
     "monitor/engine/screen.py",
+    "monitor/engine/timefree.py",
 ]
 
 ext_modules = []

@@ -34,13 +34,16 @@ COMPILED = [
     "monitor.model",
     "monitor.timeutil",
     "monitor.calendar.workdays",
+    "monitor.engine.casefields",
     "monitor.engine.clock",
     "monitor.engine.context",
     "monitor.engine.deadline",
     "monitor.engine.evaluate",
     "monitor.engine.fastpath",
+    "monitor.engine.fastvalues",
     "monitor.engine.gates",
     "monitor.engine.screen",
+    "monitor.engine.timefree",
 ]
 
 

@@ -121,3 +121,15 @@ def test_the_made_up_cases_meet_the_attribute_absent_and_present() -> None:
     # Boundary instants: steps sharing an instant, and `now` on a step's.
     assert any(len({s["at"] for s in e["events"]}) < len(e["events"]) for e in envs)
     assert any(e["now"] in {s["at"] for s in e["events"]} for e in envs)
+
+
+def test_a_fast_function_that_raises_is_distrusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def patched(text: str) -> FastCondition | None:
+        real = compile_fast(text)
+        if text != SOURCE or real is None:
+            return real
+        return lambda env: 1 // 0
+
+    monkeypatch.setattr(ruleset_module, "compile_fast", patched)
+    rules = _load(tmp_path)
+    assert "the fast path raises ZeroDivisionError" in rules.distrusted[SOURCE]

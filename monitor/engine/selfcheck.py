@@ -30,7 +30,8 @@ from monitor.engine.ruleset import RuleSet
 from monitor.model import CLOSING_KINDS, ItemType
 
 CASES: Final = 12  # made-up cases per conjunct: enough to meet each attribute absent and present
-_BASE: Final = datetime(2026, 2, 27, 9, 0, tzinfo=UTC)  # before a 调休 Saturday; any instant serves
+# Any instant serves: conditions compare times with each other and with `now` only.
+_BASE: Final = datetime(2026, 2, 27, 9, 0, tzinfo=UTC)
 _OFFSETS: Final = (timedelta(0), timedelta(0), timedelta(hours=1), timedelta(days=1), timedelta(days=3))
 
 
@@ -63,7 +64,10 @@ def _compare(rules: RuleSet, source: str, fast: FastCondition, params: dict[str,
     needs = rules.needs.get(source, frozenset())
     program = rules.programs[source]
     for env in environments(node, rules.event_kinds, params, source):
-        answer = fast(env)
+        try:
+            answer = fast(env)
+        except Exception as exc:  # noqa: BLE001 - the fast path must never raise
+            return f"raises {type(exc).__name__} where it should answer or be unsure"
         if answer is UNSURE:
             continue
         try:

@@ -113,12 +113,17 @@ def environments(
         return seq[int(draw() * len(seq))]  # rng.choice, at half the cost
 
     for i in range(CASES):
-        # The first case has no attributes, the second every name; then each name half the time.
-        every = [] if i == 0 else names if i == 1 else None
+        # The first case has no attributes; the next ones give every name a value, walking the
+        # pool (the condition's own literals and their neighbours first); then each name is
+        # present half the time, with a value drawn from the pool (the last four cases).
+        sweep = 0 < i <= min(len(pool), CASES - 4)
 
-        def attributes(every: list[str] | None = every) -> dict[str, Any]:
-            chosen = every if every is not None else [n for n in names if rng.random() < 0.5]
-            return {n: pick(pool) for n in chosen}
+        def attributes(i: int = i, sweep: bool = sweep) -> dict[str, Any]:
+            if i == 0:
+                return {}
+            if sweep:
+                return {n: pool[(i - 1 + j) % len(pool)] for j, n in enumerate(names)}
+            return {n: pick(pool) for n in names if draw() < 0.5}
 
         at = _BASE
         events = []

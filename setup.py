@@ -21,6 +21,7 @@ COMPILED = [
     "monitor/model.py",
     "monitor/timeutil.py",
     "monitor/calendar/workdays.py",
+    "monitor/engine/casefields.py",
     "monitor/engine/clock.py",
     "monitor/engine/context.py",
     "monitor/engine/deadline.py",
@@ -28,8 +29,10 @@ COMPILED = [
     "monitor/engine/interval.py",
     "monitor/engine/evaluate.py",
     "monitor/engine/fastpath.py",
+    "monitor/engine/fastvalues.py",
     "monitor/engine/gates.py",
     "monitor/engine/screen.py",
+    "monitor/engine/timefree.py",
 ]
 
 ext_modules = []

@@ -59,6 +59,9 @@ def check(
     say(f"ok: configuration valid; {rules.rule_count} rules in {len(rules.files)} files; {line}")
     for warning in warnings:
         say(warning)
+    # Not an error of the author's: the condition still means what CEL says, only slower.
+    for sentence in rules.distrusted.values():
+        say(f"warning: {sentence}")
     for note in key_notes:
         say(note)
     if connect and not _connect_lines(cfg):

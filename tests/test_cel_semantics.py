@@ -31,7 +31,7 @@ from monitor.engine import RuleSet, evaluate, load_ruleset
 from monitor.engine import rules as r
 from monitor.engine.context import CaseContext, CaseView, event_dict
 from monitor.engine.evaluate import _effective
-from monitor.engine.loader import _expressions
+from monitor.engine.filecheck import file_expressions as _expressions
 from monitor.engine.screen import Screen
 from monitor.model import Applicant, Case, Event, ItemType, LimitUnit, PowerItem
 from monitor.timeutil import DEFAULT_TZ, local_date

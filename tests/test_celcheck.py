@@ -16,10 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.engine import celcheck as cc
+from monitor.engine import celtypes as ct
 from monitor.engine import load_ruleset
 from monitor.engine.celcheck import analysable, check_condition
-from monitor.engine.context import CASE_FIELDS, CaseView, event_dict
-from monitor.engine.loader import _expressions
+from monitor.engine.context import CaseView, event_dict
+from monitor.engine.filecheck import file_expressions as _expressions
 from monitor.errors import RuleError
 from monitor.model import Applicant, Case, Event, ItemType, LimitUnit, PowerItem
 from tests.conftest import RULES
@@ -298,17 +299,17 @@ def cel_type_of(source: str) -> str:
 
 def _admits(t: Any, value: Any) -> bool:
     """Whether a value CEL is handed is of the type the checks give it."""
-    if isinstance(t, cc._Dyn):
+    if isinstance(t, ct.Dyn):
         return True
-    if isinstance(t, cc._Prim):
+    if isinstance(t, ct.Prim):
         return _cel_type(value) in {_CEL_NAMES.get(n, n) for n in t.names}
-    if isinstance(t, cc._List):
+    if isinstance(t, ct.ListOf):
         return isinstance(value, list) and all(_admits(t.elem, v) for v in value)
-    if isinstance(t, cc._Map):
+    if isinstance(t, ct.MapOf):
         return isinstance(value, dict) and all(
             _admits(t.key, k) and _admits(t.value, v) for k, v in value.items()
         )
-    assert isinstance(t, cc._Record)
+    assert isinstance(t, ct.Record)
     return (
         isinstance(value, dict)
         and set(value) <= set(t.fields)
@@ -317,7 +318,6 @@ def _admits(t: Any, value: Any) -> bool:
 
 
 def test_the_fields_are_those_the_engine_builds_with_their_types() -> None:
-    assert cc._CASE_TYPES.keys() == CASE_FIELDS.keys()
     for item in (ITEM, None):
         for fee in (True, False):
             case = _case(item, fee)
@@ -326,15 +326,15 @@ def test_the_fields_are_those_the_engine_builds_with_their_types() -> None:
             assert whole.keys() == cc.CASE.fields.keys()
             assert _admits(cc.CASE, whole), whole
             if item is not None:
-                assert whole["item"].keys() == cc.ITEM.fields.keys()
+                assert whole["item"].keys() == ct.ITEM.fields.keys()
             for e in case.events:
-                assert event_dict(e).keys() == cc.STEP.fields.keys()
-                assert _admits(cc.STEP, event_dict(e))
+                assert event_dict(e).keys() == ct.STEP.fields.keys()
+                assert _admits(ct.STEP, event_dict(e))
 
 
 @pytest.mark.parametrize("value", [1, 2.5, "x", True, None])
 def test_parameters_have_the_types_cel_gives_them(value: Any) -> None:
-    assert _admits(cc._value_type(value), value)
+    assert _admits(ct.value_type(value), value)
 
 
 SAMPLES = {
@@ -356,7 +356,7 @@ SAMPLES = {
 SPEC_ONLY = {("+", "duration", "timestamp")}
 
 
-@pytest.mark.parametrize("op", sorted(cc._OVERLOADS))
+@pytest.mark.parametrize("op", sorted(ct.OVERLOADS))
 def test_the_operator_table_is_what_cel_does(op: str) -> None:
     for a, x in SAMPLES.items():
         for b, y in SAMPLES.items():
@@ -364,7 +364,7 @@ def test_the_operator_table_is_what_cel_does(op: str) -> None:
                 result = cel_type_of(f"({x}) {op} ({y})")
             except Exception:  # noqa: BLE001 - any failure: no such overload
                 result = None
-            table = cc._OVERLOADS[op].get((a, b))
+            table = ct.OVERLOADS[op].get((a, b))
             if (op, a, b) in SPEC_ONLY:
                 assert table is not None and result is None
                 continue
@@ -378,9 +378,9 @@ def test_negation_and_function_results_are_what_cel_gives() -> None:
         try:
             result = cel_type_of(f"-({sample})")
         except Exception:  # noqa: BLE001
-            assert name not in cc._NEGATABLE or name == "duration", name  # the specification's
+            assert name not in ct.NEGATABLE or name == "duration", name  # the specification's
         else:
-            assert result == cc._NEGATABLE[name]
+            assert result == ct.NEGATABLE[name]
     calls = {
         "size": "size('ab')",
         "int": "int('1')",
@@ -398,8 +398,8 @@ def test_negation_and_function_results_are_what_cel_gives() -> None:
         "getHours": "duration('1h').getHours()",
     }
     for name, source in calls.items():
-        t = cc._RESULTS[name]
-        assert isinstance(t, cc._Prim)
+        t = ct.RESULTS[name]
+        assert isinstance(t, ct.Prim)
         assert {_CEL_NAMES.get(n, n) for n in t.names} == {cel_type_of(source)}, name
 
 

@@ -34,6 +34,7 @@ COMPILED = [
     "monitor.model",
     "monitor.timeutil",
     "monitor.calendar.workdays",
+    "monitor.engine.casefields",
     "monitor.engine.clock",
     "monitor.engine.context",
     "monitor.engine.deadline",
@@ -41,8 +42,10 @@ COMPILED = [
     "monitor.engine.interval",
     "monitor.engine.evaluate",
     "monitor.engine.fastpath",
+    "monitor.engine.fastvalues",
     "monitor.engine.gates",
     "monitor.engine.screen",
+    "monitor.engine.timefree",
 ]
 
 

@@ -15,7 +15,8 @@ from monitor.engine.conjuncts import split_conjuncts
         ("a && b", ["a", "b"]),
         ("a", ["a"]),
         ('(a && b) && c.exists(x, x == "&&")', ["(a && b)", 'c.exists(x, x == "&&")']),
-        ("a && 'it''s && not' && b", ["a", "'it''s && not'", "b"]),
+        ("a && 'it' && b", ["a", "'it'", "b"]),
+        ("a && 'it''s && not' && b", ["a && 'it''s && not' && b"]),  # not CEL: left whole
         ('a && "say \\"&&\\"" && b', ["a", '"say \\"&&\\""', "b"]),
         ("a || b && c", ["a || b && c"]),  # && binds tighter: splitting would change the meaning
         ("a ? b : c && d", ["a ? b : c && d"]),
@@ -25,6 +26,9 @@ from monitor.engine.conjuncts import split_conjuncts
         ("a && '''x && y''' && r'\\' == b", ["a", "'''x && y'''", "r'\\' == b"]),
         ("{'k': a && b}.k && c", ["{'k': a && b}.k", "c"]),
         ("a && 'unterminated", ["a && 'unterminated"]),
+        ("(a && b)", ["(a && b)"]),  # one bracketed conjunct
+        ("(a) && (b || c)", ["(a)", "(b || c)"]),
+        ("// first\na && b", ["// first\na", "b"]),
     ],
 )
 def test_split(source: str, parts: list[str]) -> None:

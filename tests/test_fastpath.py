@@ -837,3 +837,53 @@ def test_the_screen_asks_once_only_what_a_shape_decides(
 ) -> None:
     assert timeless(source) is is_timeless
     assert orderly(source) is is_orderly
+
+
+# ---------------------------------------------------------------------------------------------
+# What reads time is said by the fields of `case` themselves (monitor.engine.casefields).
+
+
+def test_each_field_of_case_says_whether_a_condition_reading_it_is_timeless() -> None:
+    from monitor.engine.casefields import CASE_FIELDS
+
+    for name, field in CASE_FIELDS.items():
+        assert timeless(f"has(case.{name}) && case.{name} == case.{name}") is field.shaped, name
+    assert not CASE_FIELDS["first"].shaped and CASE_FIELDS["first"].reads_time
+    assert not CASE_FIELDS["case_id"].shaped and not CASE_FIELDS["case_id"].reads_time
+
+
+def test_a_new_field_that_reads_time_makes_its_conditions_timed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.engine import casefields
+    from monitor.engine.celtypes import INT
+
+    source = "case.received_at == case.received_at"
+    assert not timeless(source)  # not a field of `case` at all
+    monkeypatch.setitem(
+        casefields.CASE_FIELDS, "received_at", casefields.Field(lambda c, _: 1, INT, reads_time=False)
+    )
+    assert timeless(source)
+    monkeypatch.setitem(
+        casefields.CASE_FIELDS, "received_at", casefields.Field(lambda c, _: 1, INT, reads_time=True)
+    )
+    assert not timeless(source)
+
+
+def test_the_step_fields_that_read_time_are_the_step_maps_fields() -> None:
+    from monitor.engine.casefields import STEP_READS_TIME
+    from monitor.engine.context import event_dict
+    from monitor.model import Event
+
+    e = Event(1, "e1", "C1", "received", datetime(2026, 11, 16, 1, 0, tzinfo=UTC))
+    assert STEP_READS_TIME.keys() == event_dict(e).keys()
+    assert [k for k, timed in STEP_READS_TIME.items() if timed] == ["at"]
+
+
+def test_every_reader_shares_one_parse_of_a_source() -> None:
+    from monitor.engine.celsyntax import tree
+
+    rules = load_ruleset(RULES, frozenset({"department", "discipline_office", "operators"}))
+    for source, parsed in rules.trees.items():
+        assert parsed is tree(source)
+    assert tree("case.listed").plain and not tree("case.listed // why").plain
+    assert not tree("case.attributes.n == 0x1").plain and not tree("---1 == -1").plain
+    assert compile_fast("case.attributes.n == 0x1") is None

@@ -173,6 +173,13 @@ def test_case_counts_are_the_steps_by_kind() -> None:
         (('"decided" in case.counts || closed',), []),  # a disjunction is no gate
         (('!("decided" in case.counts)',), []),
         (('"decided" in case.first',), []),
+        # read off the syntax tree: any quoting, either side of `==`, comments and brackets
+        (("'decided' in case.counts",), [{"decided"}]),
+        (('case.counts.exists(k, "paid" == k)',), [{"paid"}]),
+        (('("decided") in (case.counts) // the decision',), [{"decided"}]),
+        (('"decided" in case.counts.x',), []),
+        (("case.counts.exists(k, k == 1)",), []),
+        (('events.exists(k, k == "decided")',), []),
     ],
 )
 def test_a_conjunct_that_asks_for_a_step_is_a_gate(parts: tuple[str, ...], kinds: list[set[str]]) -> None:
@@ -230,3 +237,25 @@ def test_condition_gates_and_plans_change_no_evaluation_of_the_demo_cases(tmp_pa
             ]
             compared += 1
     assert compared == 1600
+
+
+@pytest.mark.parametrize(
+    ("part", "never"),
+    [
+        ('case.item.item_type == "penalty"', {ItemType.LICENSING}),
+        ('"penalty" == case.item.item_type', {ItemType.LICENSING}),
+        ("case.item.item_type == 'licensing'", set()),
+        ("case.listed", {None}),
+        ("(case.listed)", {None}),
+        ('case.item.item_type != "penalty"', set()),
+    ],
+)
+def test_a_conjunct_that_rules_out_an_item_type_is_read_off_its_tree(part: str, never: set[object]) -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from monitor.engine.gates import never_for
+
+    rule = cast(Any, SimpleNamespace(when="the condition"))  # never_for reads only `when`
+    parts = {"the condition": ("case.counts.size() > 0", part)}
+    assert {t for t in (ItemType.LICENSING, None) if never_for(rule, parts, t.value if t else None)} == never

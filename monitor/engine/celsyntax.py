@@ -1,9 +1,13 @@
 """The syntax tree of a CEL condition: a tokenizer and a parser for CEL's grammar.
 
-One tree serves every reader of a condition's text: the fast path compiles a subset of it to
-Python (`monitor.engine.fastpath`), the screen asks which conditions follow from a case's
-shape, `split_conjuncts` finds the top-level `&&`, and the load-time checks look for names and
-types that fail on every case (`monitor.engine.celcheck`).
+One tree serves every reader of a condition's text, parsed once (`tree`, which the loaded
+`RuleSet` holds for its expressions): the fast path compiles a subset of it to Python
+(`monitor.engine.fastpath`), the screen asks which conditions follow from a case's shape
+(`monitor.engine.timefree`), the conjuncts are cut at its top-level `&&`, the gates read the
+step tests among them (`monitor.engine.gates`), the loader reads the variables it needs and
+the names its comprehensions bind, and the load-time checks look for names and types that
+fail on every case (`monitor.engine.celcheck`). The nodes are in `monitor.engine.celnodes`,
+the tokens in `monitor.engine.celtokens`.
 
 The grammar is CEL's (cel-spec, langdef.md), as `common-expression-language` 0.10 parses it:
 precedence `?:` below `||`, below `&&`, below relations (`== != < <= > >= in`, one level, left
@@ -17,262 +21,70 @@ then leaves the expression to CEL alone.
 
 from __future__ import annotations
 
-import dataclasses
-import re
+import functools
+import itertools
 from dataclasses import dataclass
-from typing import Any, Final, NoReturn, cast
+from typing import NoReturn
 
-
-class CelSyntaxError(ValueError):
-    """The text is not an expression this parser reads."""
-
-
-# ---------------------------------------------------------------------------------------------
-# The tree. `pos` is where the node's text starts in the source (0-based), for messages.
-
-
-@dataclass(frozen=True, slots=True)
-class Lit:
-    # `Any`, not `object`: a dataclass compiled by mypyc looks its field types up among the
-    # module's names, where the builtin `object` is not.
-    value: Any  # int, float, str, bytes, bool or None
-    kind: str  # "int", "uint", "double", "string", "bytes", "bool" or "null"
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Ident:
-    name: str
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Select:
-    obj: Node
-    field: str
-    pos: int = dataclasses.field(default=0, compare=False)  # of the field's name
-
-
-@dataclass(frozen=True, slots=True)
-class Index:
-    obj: Node
-    key: Node
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Has:
-    """The `has(obj.field)` macro."""
-
-    obj: Node
-    field: str
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """A function `f(args)` (target None) or a method `target.f(args)`."""
-
-    function: str
-    args: tuple[Node, ...]
-    target: Node | None = None
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Macro:
-    """A comprehension: `target.all(var, body)`, also `exists`, `exists_one`, `filter` and
-    `map` (whose body is `(transform,)` or `(filter, transform)`)."""
-
-    name: str
-    target: Node
-    var: str
-    body: tuple[Node, ...]
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ListExpr:
-    items: tuple[Node, ...]
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class MapExpr:
-    entries: tuple[tuple[Node, Node], ...]
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    arg: Node
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Neg:
-    arg: Node
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Logic:
-    """`a && b && …` (conj) or `a || b || …`, flattened: CEL's result does not depend on the
-    grouping."""
-
-    conj: bool
-    args: tuple[Node, ...]
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Cond:
-    test: Node
-    then: Node
-    orelse: Node
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Rel:
-    op: str  # == != < <= > >= in
-    left: Node
-    right: Node
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Arith:
-    op: str  # + - * / %
-    left: Node
-    right: Node
-    pos: int = dataclasses.field(default=0, compare=False)
-
-
-Node = (
-    Lit
-    | Ident
-    | Select
-    | Index
-    | Has
-    | Call
-    | Macro
-    | ListExpr
-    | MapExpr
-    | Not
-    | Neg
-    | Logic
-    | Cond
-    | Rel
-    | Arith
+from monitor.engine.celnodes import (
+    MACROS,
+    Arith,
+    Call,
+    Cond,
+    Has,
+    Ident,
+    Index,
+    ListExpr,
+    Lit,
+    Logic,
+    Macro,
+    MapExpr,
+    Neg,
+    Node,
+    Not,
+    Rel,
+    Select,
+)
+from monitor.engine.celtokens import (
+    INT_MAX,
+    INT_MIN,
+    RELOPS,
+    RESERVED,
+    UINT_MAX,
+    CelSyntaxError,
+    Token,
+    tokenize,
+    unquote,
 )
 
-MACROS: Final = frozenset({"all", "exists", "exists_one", "filter", "map"})
-
-# ---------------------------------------------------------------------------------------------
-# Tokens.
-
-# A raw string takes a backslash as it is; a cooked one reads escapes (see `_unquote`).
-_RAW = r"""(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"[^"\n\r]*"|'[^'\n\r]*')"""
-_COOKED = (
-    r"""(?:\"\"\"(?:\\[\s\S]|[^\\])*?\"\"\"|'''(?:\\[\s\S]|[^\\])*?'''"""
-    r"""|"(?:\\.|[^"\\\n\r])*"|'(?:\\.|[^'\\\n\r])*')"""
-)
-_EXP = r"[eE][+-]?[0-9]+"
-_TOKEN: Final = re.compile(
-    rf"""
-    (?P<ws>[ \t\n\r\f]+)
-  | (?P<comment>//[^\n]*)
-  | (?P<rawbytes>[bB][rR]{_RAW})  # this CEL takes `br`, not `rb`
-  | (?P<rawstr>[rR]{_RAW})
-  | (?P<bytes>[bB]{_COOKED})
-  | (?P<str>{_COOKED})
-  | (?P<float>[0-9]+\.[0-9]+(?:{_EXP})?|[0-9]+{_EXP}|\.[0-9]+(?:{_EXP})?)
-  | (?P<uint>(?:0[xX][0-9a-fA-F]+|[0-9]+)[uU])
-  | (?P<int>0[xX][0-9a-fA-F]+|[0-9]+)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>==|!=|<=|>=|&&|\|\||[<>!?:()\[\]{{}},.\-+*/%])
-    """,
-    re.VERBOSE,
-)
-_KEYWORDS: Final = frozenset({"true", "false", "null", "in"})
-# CEL refuses these as names of variables, fields and functions.
-RESERVED: Final = _KEYWORDS | frozenset(
-    {"as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop"}
-    | {"package", "namespace", "return", "var", "void", "while"}
-)
-_RELOPS: Final = frozenset({"==", "!=", "<", "<=", ">", ">=", "in"})
-_INT_MIN: Final = -(2**63)
-_INT_MAX: Final = 2**63 - 1
-_UINT_MAX: Final = 2**64 - 1
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    # "int", "uint", "float", "str", "rawstr", "bytes", "rawbytes", "ident", "op", "comment"
-    # or "end"; whitespace is dropped.
-    kind: str
-    text: str
-    pos: int
-
-
-def tokenize(source: str) -> list[Token]:
-    """The tokens of `source` (comments included), ending with an "end" token."""
-    tokens: list[Token] = []
-    pos = 0
-    while pos < len(source):
-        m = _TOKEN.match(source, pos)
-        if m is None:
-            raise CelSyntaxError(f"unexpected text at {pos}: {source[pos : pos + 10]!r}")
-        kind = cast(str, m.lastgroup)
-        if kind != "ws":
-            tokens.append(Token(kind, m[0], pos))
-        pos = m.end()
-    tokens.append(Token("end", "", pos))
-    return tokens
-
-
-_ESCAPE = re.compile(
-    r"""\\(?:(?P<simple>[\\?"'`abfnrtv])|[xX](?P<hex>[0-9a-fA-F]{2})|u(?P<u4>[0-9a-fA-F]{4})"""
-    r"""|U(?P<u8>[0-9a-fA-F]{8})|(?P<oct>[0-3][0-7]{2})|(?P<bad>[\s\S]?))"""
-)
-_SIMPLE: Final = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
-
-
-def _unquote(text: str, raw: bool, as_bytes: bool, pos: int) -> str | bytes:
-    """The value of a string or bytes literal's text (its prefix already removed)."""
-    quote = 3 if text[:3] in ('"""', "'''") else 1
-    body = text[quote:-quote]
-    if raw:
-        return body.encode() if as_bytes else body
-    try:
-        return _cooked(body, as_bytes, pos)
-    except UnicodeError as exc:
-        raise CelSyntaxError(f"invalid text in the literal at {pos}") from exc
-
-
-def _cooked(body: str, as_bytes: bool, pos: int) -> str | bytes:
-    out = bytearray()
-    last = 0
-    for m in _ESCAPE.finditer(body):
-        out += body[last : m.start()].encode()
-        last = m.end()
-        if m["bad"] is not None:
-            raise CelSyntaxError(f"invalid escape in the literal at {pos}")
-        if m["simple"] is not None:
-            out += _SIMPLE.get(m["simple"], m["simple"]).encode()
-        elif m["hex"] is not None or m["oct"] is not None:
-            code = int(m["hex"], 16) if m["hex"] is not None else int(m["oct"], 8)
-            out += bytes([code]) if as_bytes else chr(code).encode()
-        else:
-            if as_bytes:
-                raise CelSyntaxError(f"\\u escape in a bytes literal at {pos}")
-            code = int(m["u4"] or m["u8"], 16)
-            if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
-                raise CelSyntaxError(f"invalid code point in the literal at {pos}")
-            out += chr(code).encode()
-    out += body[last:].encode()
-    return bytes(out) if as_bytes else out.decode()
+__all__ = [
+    "MACROS",
+    "RESERVED",
+    "Arith",
+    "Call",
+    "CelSyntaxError",
+    "Cond",
+    "Has",
+    "Ident",
+    "Index",
+    "ListExpr",
+    "Lit",
+    "Logic",
+    "Macro",
+    "MapExpr",
+    "Neg",
+    "Node",
+    "Not",
+    "Parser",
+    "Rel",
+    "Select",
+    "Token",
+    "Tree",
+    "line_col",
+    "parse",
+    "tokenize",
+    "tree",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,6 +100,9 @@ class Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = [t for t in tokens if t.kind != "comment"]
         self.i = 0
+        # Whether the text keeps to the spelling the fast path takes (`Tree.plain`); a
+        # comment, a literal written otherwise or a folded pair of minus signs clears it.
+        self.plain = len(self.tokens) == len(tokens)
 
     def parse(self) -> Node:
         node = self.expr()
@@ -334,14 +149,17 @@ class Parser:
         pos = self.peek().pos
         op, sub = ("&&", self.relation) if conj else ("||", lambda: self.logic(conj=True))
         args = [sub()]
-        while self.accept(op):
+        ops: list[int] = []
+        while self.peek().kind == "op" and self.peek().text == op:
+            ops.append(self.peek().pos)
+            self.i += 1
             args.append(sub())
-        return args[0] if len(args) == 1 else Logic(conj, tuple(args), pos)
+        return args[0] if len(args) == 1 else Logic(conj, tuple(args), pos, tuple(ops))
 
     def relation(self) -> Node:
         pos = self.peek().pos
         node = self.calc(additive=True)
-        while self.peek().text in _RELOPS and self.peek().kind in ("op", "ident"):
+        while self.peek().text in RELOPS and self.peek().kind in ("op", "ident"):
             op = self.peek().text
             self.i += 1
             node = Rel(op, node, self.calc(additive=True), pos)
@@ -374,6 +192,8 @@ class Parser:
         while self.peek().kind == "op" and self.peek().text == "-" and not self.signed_number():
             self.i += 1
             negs += 1
+        if negs > 1:
+            self.plain = False  # a pair folded away: the fast path has no negation
         node = self.member()
         return Neg(node, pos) if negs % 2 else node
 
@@ -435,10 +255,11 @@ class Parser:
         if tok.kind in ("int", "uint", "float"):
             return self.number(tok, negative=False, pos=tok.pos, advance=False)
         if tok.kind in ("str", "rawstr", "bytes", "rawbytes"):
+            self.plain = self.plain and _plain(tok)
             raw = tok.kind.startswith("raw")
             as_bytes = tok.kind.endswith("bytes")
             text = tok.text[(2 if raw and as_bytes else 1 if raw or as_bytes else 0) :]
-            return Lit(_unquote(text, raw, as_bytes, tok.pos), "bytes" if as_bytes else "string", tok.pos)
+            return Lit(unquote(text, raw, as_bytes, tok.pos), "bytes" if as_bytes else "string", tok.pos)
         if tok.kind == "ident":
             literals: dict[str, tuple[object, str]] = {
                 "true": (True, "bool"),
@@ -468,6 +289,7 @@ class Parser:
     def number(self, tok: Token, negative: bool, pos: int, advance: bool) -> Lit:
         if advance:
             self.i += 1
+        self.plain = self.plain and _plain(tok)
         text = tok.text
         if tok.kind == "float":
             value = float(text)
@@ -476,7 +298,7 @@ class Parser:
             return Lit(-value if negative else value, "double", pos)
         if tok.kind == "uint" and not negative:
             number = int(text[:-1], 0)
-            if number > _UINT_MAX:
+            if number > UINT_MAX:
                 raise CelSyntaxError(f"uint literal out of range at {pos}")
             return Lit(number, "uint", pos)
         if tok.kind != "int":
@@ -484,7 +306,7 @@ class Parser:
             self.fail()
         number = int(text, 16) if text[:2] in ("0x", "0X") else int(text, 10)
         number = -number if negative else number
-        if not _INT_MIN <= number <= _INT_MAX:
+        if not INT_MIN <= number <= INT_MAX:
             raise CelSyntaxError(f"int literal out of range at {pos}")
         return Lit(number, "int", pos)
 
@@ -518,3 +340,53 @@ def line_col(source: str, pos: int) -> tuple[int, int]:
     """1-based line and column of an offset in `source`."""
     line = source.count("\n", 0, pos) + 1
     return line, pos - (source.rfind("\n", 0, pos) + 1) + 1
+
+
+def _plain(tok: Token) -> bool:
+    """Whether a literal is written the plain way the fast path takes: decimal numbers without
+    exponents or leading zeros (which some languages read as octal), strings in one pair of
+    quotes without escapes; raw, bytes, triple-quoted, uint and hex literals are left to CEL."""
+    text = tok.text
+    if tok.kind == "int":
+        return text == "0" or not text.startswith(("0", "."))
+    if tok.kind == "float":
+        whole, _, fraction = text.partition(".")
+        return bool(whole) and (whole == "0" or whole[0] != "0") and fraction.isdigit()
+    if tok.kind == "str":
+        return "\\" not in text and not text.startswith(('"""', "'''"))
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """A source parsed once, for every reader."""
+
+    source: str
+    node: Node | None  # None: the parser cannot read the source
+    plain: bool = False  # within the spelling the fast path compiles (see `_plain`)
+    start: int = 0  # where the first token stands (after any comment)
+
+    def conjuncts(self) -> tuple[str, ...]:
+        """The texts of the top-level conjuncts, in order (comments kept with the part they
+        follow); `(source,)` when there is only one, or when the parser cannot read it. Only
+        a `&&` of the whole expression counts: one inside brackets, a string or a comment
+        does not, and a top-level `||` or `? :` keeps it whole."""
+        node = self.node
+        if not isinstance(node, Logic) or not node.conj or node.pos != self.start:
+            return (self.source,)  # `(a && b)` starts after its bracket
+        cuts = (-2, *node.ops, len(self.source))
+        return tuple(self.source[a + 2 : b].strip() for a, b in itertools.pairwise(cuts))
+
+
+@functools.lru_cache(maxsize=4096)
+def tree(source: str) -> Tree:
+    """The tree of `source`, parsed once however many readers ask (the loaded rule sets hold
+    theirs, so their sources stay in the cache's reach whatever else is parsed)."""
+    try:
+        tokens = tokenize(source)
+        parser = Parser(tokens)
+        node = parser.parse()
+    except CelSyntaxError:
+        return Tree(source, None)
+    start = next((t.pos for t in tokens if t.kind != "comment"), 0)
+    return Tree(source, node, parser.plain, start)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 import cel
 
 from monitor.engine import rules as r
+from monitor.engine.casefields import ABSENT, CASE_FIELDS
 from monitor.engine.fastpath import UNSURE, timeless
 from monitor.engine.loader import Chain, RuleSet, Step
 from monitor.model import Case, Event, Finding, Level
@@ -42,51 +43,6 @@ def event_dict(e: Event) -> dict[str, Any]:
     }
 
 
-def _item_value(case: Case) -> dict[str, Any]:
-    item = case.item
-    if item is None:
-        return {}
-    return {
-        "item_type": item.item_type.value,
-        "name": item.name,
-        "legal_limit": item.legal_limit or 0,
-        "promised_limit": item.promised_limit or 0,
-        "limit_unit": item.limit_unit.value,
-        "fee_standard": float(item.fee_standard),
-        "attributes": dict(item.attributes),
-    }
-
-
-# A field the case cannot give (see `_fee_charged`): left out of `case`, so that reading it
-# fails as reading any missing key does, and conditions that do not read it are unaffected.
-ABSENT: Any = object()
-
-
-def _fee_charged(case: Case) -> Any:
-    try:
-        return sum(float(e.attributes.get("amount", 0) or 0) for e in case.all("fee_charged"))
-    except (TypeError, ValueError):
-        return ABSENT  # an amount that is not a number
-
-
-# The fields of `case` as expressions see it, each computed from the case (and its step
-# counts) only when read: the fast path reads one or two of them per condition.
-CASE_FIELDS: dict[str, Callable[[Case, dict[str, int]], Any]] = {
-    "case_id": lambda c, _: c.case_id,
-    "item_code": lambda c, _: c.item_code,
-    "department": lambda c, _: c.department,
-    "attributes": lambda c, _: dict(c.attributes),
-    "listed": lambda c, _: c.item is not None,
-    "item": lambda c, _: _item_value(c),
-    "counts": lambda _, counts: dict(counts),
-    # The first time of each kind: order checks without walking `events` (which is costlier
-    # to hand to CEL).
-    "first": lambda c, _: {e.kind: e.at.astimezone(UTC) for e in reversed(c.events)},
-    "fee_charged": lambda c, _: _fee_charged(c),
-    "closed": lambda c, _: c.is_closed,
-}
-
-
 class CaseView:
     """`case` for the fast path: a map whose fields are computed on first read."""
 
@@ -101,10 +57,10 @@ class CaseView:
         try:
             value = self._values[name]
         except KeyError:
-            make = CASE_FIELDS.get(name)
-            if make is None:
+            field = CASE_FIELDS.get(name)
+            if field is None:
                 return UNSURE
-            value = self._values[name] = make(self._case, self._counts)
+            value = self._values[name] = field.make(self._case, self._counts)
         return UNSURE if value is ABSENT else value
 
     def has(self, name: str) -> bool:

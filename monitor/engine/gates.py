@@ -22,12 +22,13 @@ data_quality "rule not applicable" finding) is reported only once the rule's ste
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from monitor.engine import rules as r
+from monitor.engine.celnodes import Ident, Lit, Macro, Node, Rel, is_path
+from monitor.engine.celsyntax import tree
 from monitor.model import Case, Event
 
 
@@ -93,28 +94,37 @@ def _kinds(matches: tuple[r.EventMatch, ...]) -> frozenset[str]:
     return frozenset(m.kind for m in matches)
 
 
-# A conjunct that is true exactly when the case has a step of the kind it names.
-_HAS_STEP = (
-    re.compile(r'"(?P<kind>[a-z][a-z0-9_]*)"\s+in\s+case\.counts'),
-    re.compile(
-        r'case\.counts\.exists\(\s*(?P<v>[a-z_]\w*)\s*,\s*(?P=v)\s*==\s*"(?P<kind>[a-z][a-z0-9_]*)"\s*\)'
-    ),
-)
+def _step_test(node: Node | None) -> str | None:
+    """The kind a conjunct asks the case to have a step of, when the conjunct is true exactly
+    then: `"k" in case.counts`, or `case.counts.exists(v, v == "k")` (either side of `==`)."""
+    match node:
+        case Rel("in", Lit(str() as kind), counts) if is_path(counts, "case", "counts"):
+            return kind
+        case Macro("exists", counts, var, (Rel("==", left, right),)) if is_path(counts, "case", "counts"):
+            for one, other in ((left, right), (right, left)):
+                if isinstance(one, Ident) and one.name == var and isinstance(other, Lit):
+                    return other.value if isinstance(other.value, str) else None
+    return None
 
 
 def condition_gates(parts: tuple[str, ...]) -> tuple[Gate, ...]:
-    """The gates a condition's top-level conjuncts (`RuleSet.parts`) amount to."""
+    """The gates a condition's top-level conjuncts (`RuleSet.parts`) amount to, read off each
+    conjunct's syntax tree."""
     out = []
     for part in parts:
-        for pattern in _HAS_STEP:
-            found = pattern.fullmatch(part.strip())
-            if found is not None:
-                out.append(Gate(frozenset({found["kind"]})))
-                break
+        kind = _step_test(tree(part).node)
+        if kind is not None:
+            out.append(Gate(frozenset({kind})))
     return tuple(out)
 
 
-_ITEM_TYPE = re.compile(r'case\.item\.item_type\s*==\s*"(?P<type>[a-z_]+)"')
+def _item_type_test(node: Node | None) -> str | None:
+    """The type in a conjunct `case.item.item_type == "x"` (either side of `==`)."""
+    if isinstance(node, Rel) and node.op == "==":
+        for one, other in ((node.left, node.right), (node.right, node.left)):
+            if is_path(one, "case", "item", "item_type") and isinstance(other, Lit):
+                return other.value if isinstance(other.value, str) else None
+    return None
 
 
 def never_for(rule: r.Rule, parts: Mapping[str, tuple[str, ...]], item_type: str | None) -> bool:
@@ -126,11 +136,11 @@ def never_for(rule: r.Rule, parts: Mapping[str, tuple[str, ...]], item_type: str
     if not when:
         return False
     for part in parts[when]:
-        text = part.strip()
-        if text == "case.listed" and item_type is None:
+        node = tree(part).node
+        if node is not None and is_path(node, "case", "listed") and item_type is None:
             return True
-        found = _ITEM_TYPE.fullmatch(text)
-        if found is not None and item_type is not None and found["type"] != item_type:
+        found = _item_type_test(node)
+        if found is not None and item_type is not None and found != item_type:
             return True
     return False
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import monitor.daemon.poll as poll
+import monitor.daemon.stages as stages
 from alerts.history import ChainConflictError
 from monitor.config import load_config
 from monitor.daemon.setaside import SET_ASIDE_FOR
@@ -46,7 +46,7 @@ class Poison:
     """`evaluate`, failing for the listed cases with `error` (each time, or `times` times)."""
 
     def __init__(self, error: Exception, *case_ids: str, times: int | None = None) -> None:
-        self.real = poll.evaluate
+        self.real = stages.evaluate
         self.error, self.case_ids, self.times = error, set(case_ids), times
         self.seen: list[str] = []
 
@@ -68,7 +68,7 @@ def test_a_poison_case_in_a_batch_is_set_aside_and_the_others_evaluated(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     poison = Poison(RuntimeError("cannot render the timeline"), "P1")
-    monkeypatch.setattr(poll, "evaluate", poison)
+    monkeypatch.setattr(stages, "evaluate", poison)
     result = h.poll(T0)  # no exception: the pass goes on
     assert result.cases_evaluated == 5
     assert sorted(a.case_id for a in h.alerts()) == ["C1", "C2", "C3", "C4", "C5"]
@@ -89,14 +89,14 @@ def test_a_poison_case_in_a_batch_is_set_aside_and_the_others_evaluated(
     assert next_checks(h)["P1"] == T0 + 2 * SET_ASIDE_FOR
     assert len([n for n in h.notices() if n.kind == "operations"]) == 1
 
-    monkeypatch.setattr(poll, "evaluate", poison.real)  # the record is fixed
+    monkeypatch.setattr(stages, "evaluate", poison.real)  # the record is fixed
     fixed = h.poll(T0 + 2 * SET_ASIDE_FOR)
     assert fixed.cases_evaluated == 1
     assert "P1" in {a.case_id for a in h.alerts()}
 
 
 def test_two_poison_cases_are_both_set_aside(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(poll, "evaluate", Poison(ValueError("bad"), "C2", "P1"))
+    monkeypatch.setattr(stages, "evaluate", Poison(ValueError("bad"), "C2", "P1"))
     result = h.poll(T0)
     assert result.cases_evaluated == 4
     checks = next_checks(h)
@@ -107,7 +107,7 @@ def test_two_poison_cases_are_both_set_aside(h: Harness, monkeypatch: pytest.Mon
 def test_a_fault_every_case_meets_fails_the_pass_and_sets_nothing_aside(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(poll, "evaluate", Poison(RuntimeError("the code is broken"), *CASES))
+    monkeypatch.setattr(stages, "evaluate", Poison(RuntimeError("the code is broken"), *CASES))
     with pytest.raises(RuntimeError, match="the code is broken"):
         h.poll(T0)
     assert all(at <= T0 for at in next_checks(h).values())  # all still due, none pushed back
@@ -116,7 +116,7 @@ def test_a_fault_every_case_meets_fails_the_pass_and_sets_nothing_aside(
 
 
 def test_a_conflict_keeps_its_retry_of_the_whole_batch(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(poll, "evaluate", Poison(ChainConflictError("moved"), "P1", times=1))
+    monkeypatch.setattr(stages, "evaluate", Poison(ChainConflictError("moved"), "P1", times=1))
     result = h.poll(T0)
     assert result.cases_evaluated == 6
     assert sorted(a.case_id for a in h.alerts()) == sorted(CASES)

@@ -58,11 +58,7 @@ def queue_affected(
             span = new.calendar.difference(old.calendar)
             affected = counting_within(span, tz)
             scope = f"days changed: {span[0]} to {span[1]}" if span else "no day counts differently"
-    due = and_(
-        case_state.c.open.is_(True),
-        case_state.c.ruleset_digest != new.digest,
-        or_(case_state.c.next_check_at.is_(None), case_state.c.next_check_at > now),
-    )
+    due = and_(case_state.c.open.is_(True), case_state.c.ruleset_digest != new.digest)
     if affected is not None:
         due = and_(due, affected)
     queued = store.requeue(due, now)

@@ -57,7 +57,8 @@ class StateStore(Protocol):
         ...
 
     def requeue(self, due: ColumnElement[bool], now: datetime) -> int:
-        """Make the cases matching `due` due now, in transactions of the store's own; how many."""
+        """Make the cases matching `due` that are not due yet due now, in transactions of the
+        store's own; how many."""
         ...
 
     def analyze(self) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, ColumnElement, Connection, Float, String, select
 
 from monitor.state.rows import STATE_FIELDS, StateRow
 from monitor.state.schema import UTCDateTime, case_state, stored
-from monitor.state.stores.sql import SqlStore
+from monitor.state.stores.sql import SqlStore, not_due
 
 MARK_CHUNK = 10_000  # ids a statement, as one array parameter
 REQUEUE_CHUNK = 50_000  # rows queued a transaction
@@ -67,8 +67,9 @@ class PostgresStore(SqlStore):
         # In chunks that commit one by one: other processes start on the first chunk while
         # the rest is queued (one statement for a million rows took twenty seconds).
         queued = 0
+        waiting = not_due(due, now)  # a chunk queued drops out of the next one's query
         while True:
-            chunk = select(case_state.c.case_id).where(due).limit(REQUEUE_CHUNK).scalar_subquery()
+            chunk = select(case_state.c.case_id).where(waiting).limit(REQUEUE_CHUNK).scalar_subquery()
             with self.engine.begin() as conn:
                 moved = int(
                     conn.execute(

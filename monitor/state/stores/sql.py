@@ -113,7 +113,8 @@ class SqlStore:
 
     def requeue(self, due: ColumnElement[bool], now: datetime) -> int:
         with self.engine.begin() as conn:
-            return int(conn.execute(update(case_state).where(due).values(next_check_at=now)).rowcount)
+            queued = conn.execute(update(case_state).where(not_due(due, now)).values(next_check_at=now))
+            return int(queued.rowcount)
 
     def analyze(self) -> None:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -121,6 +122,12 @@ class SqlStore:
 
     def _locked(self, query: Select[Any]) -> Select[Any]:
         return query.with_for_update(skip_locked=True) if self.locks else query
+
+
+def not_due(due: ColumnElement[bool], now: datetime) -> ColumnElement[bool]:
+    """The cases of `due` that are not due by `now` yet: those `requeue` moves."""
+    waiting = or_(case_state.c.next_check_at.is_(None), case_state.c.next_check_at > now)
+    return and_(due, waiting)
 
 
 def _placeholder(case_id: str, now: datetime) -> dict[str, Any]:

@@ -16,13 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Connection,
     DateTime,
     Engine,
     Text,
-    any_,
     cast,
     func,
     select,
@@ -236,19 +234,18 @@ class SourceReader:
     def _load_generic(self, conn: Connection, ids: list[str]) -> Iterator[CaseRows]:
         """`load_rows` in portable SQL: the case rows, their items and their events, a chunk
         of ids per query each."""
-        among = _membership(conn)
         # Catalogue items repeat across chunks; each is read once per call.
         items: dict[str, PowerItem] = {}
         item_problems: dict[str, str] = {}
         for part in _chunks(ids, self.chunk):
-            result = conn.execute(select(*CASE_COLUMNS).where(among(cases.c.case_id, part)))
+            result = conn.execute(select(*CASE_COLUMNS).where(cases.c.case_id.in_(part)))
             names = tuple(result.keys())
             case_rows = {row.case_id: dict(zip(names, row, strict=True)) for row in result.all()}
             codes = sorted(
                 {str(r["item_code"]) for r in case_rows.values()} - items.keys() - item_problems.keys()
             )
             if codes:
-                for row in conn.execute(select(power_items).where(among(power_items.c.item_code, codes))):
+                for row in conn.execute(select(power_items).where(power_items.c.item_code.in_(codes))):
                     try:
                         items[row.item_code] = item_from_row(row._mapping)
                     except RecordError as exc:
@@ -256,7 +253,7 @@ class SourceReader:
             events: dict[str, list[Any]] = {cid: [] for cid in part}
             for row in conn.execute(
                 select(*EVENT_COLUMNS)
-                .where(among(case_events.c.case_id, part))
+                .where(case_events.c.case_id.in_(part))
                 .order_by(case_events.c.case_id, case_events.c.at, case_events.c.seq)
             ).all():
                 events[row[2]].append(row)
@@ -355,12 +352,3 @@ def _instant(value: Any) -> Any:
         return aware(value)
     except (ValueError, TypeError, AttributeError):
         return value
-
-
-def _membership(conn: Connection) -> Callable[[Any, Sequence[str]], ColumnElement[bool]]:
-    """`column IN (ids)` as the server takes it best: on PostgreSQL one array parameter
-    (`= ANY(%s)`: the statement stays the same size and is parsed once), elsewhere a list of
-    bound parameters."""
-    if conn.dialect.name == "postgresql":
-        return lambda column, values: column == any_(cast(list(values), ARRAY(Text)))
-    return lambda column, values: column.in_(values)

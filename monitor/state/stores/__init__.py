@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from sqlalchemy import ColumnElement, Connection, Engine
 
@@ -25,6 +25,9 @@ class StateStore(Protocol):
     in the caller's transaction; the others open their own."""
 
     engine: Engine
+    # Whether claims and the cursor take row locks, so that several processes can share the
+    # queue (daemon.workers, replicas); SQLite has one writer at a time and does not.
+    locks: ClassVar[bool]
 
     def lock_cursor(self, conn: Connection, now: datetime) -> bool:
         """Take the ingest cursor for this transaction; False when another process holds it."""

@@ -4,7 +4,7 @@ Closed cases come from the per-case state (closed time, outcome against the time
 share of the limit used); warnings from the alerts raised in the month. Rates are of the
 cases closed in the month that a time limit measured (`measured`, 计时办结数): on time
 (按时办结率, early included), early (提前办结率), overdue (超期率). A closed case no rule
-timed has no outcome (monitor.daemon.poll.outcome) and counts in `closed` only; a row with
+timed has no outcome (monitor.daemon.outcomes.outcome) and counts in `closed` only; a row with
 no measured case shows no rate ("—") rather than 100 %.
 """
 

@@ -101,7 +101,7 @@ def _query(state: Engine, now: datetime) -> list[GaugeMetricFamily]:
             .where(case_state.c.open.is_(False))
             .group_by(case_state.c.department, case_state.c.outcome)
         ):
-            # No outcome: no rule timed the case (monitor.daemon.poll.outcome). Its own label keeps
+            # No outcome: no rule timed the case (monitor.daemon.outcomes.outcome). Its own label keeps
             # it in the count of closed cases and out of the on-time rates.
             cases_closed.add_metric([dept, result or "unmeasured"], n)
         counts: dict[str, int] = {

@@ -103,7 +103,7 @@ def test_an_event_that_commits_late_with_a_lower_seq_is_not_lost(any_db_url: str
 def test_states_saved_in_two_batches_of_one_transaction_all_land(any_db_url: str, tmp_path: Path) -> None:
     from datetime import timedelta
 
-    from monitor.state import store
+    from monitor.state.rows import StateRow
     from monitor.state.schema import case_state
 
     h = Harness(load_config(write_config(tmp_path, any_db_url), environ={}))
@@ -118,20 +118,29 @@ def test_states_saved_in_two_batches_of_one_transaction_all_land(any_db_url: str
         h.poll(bj("2026-11-04 10:00"))
         later = bj("2026-11-05 10:30")
         rows = [
-            {
-                "case_id": c,
-                "next_check_at": later + timedelta(microseconds=n),
-                "limit_share": share,
-                "outcome": out,
-                "open": n != 2,
-            }
+            StateRow(
+                c,
+                "XK-1",
+                "市场监管局",
+                "licensing",
+                n != 2,
+                later + timedelta(microseconds=n),
+                later,
+                "d" * 32,
+                "f" * 32,
+                None,
+                out,
+                share,
+                None,
+                None,
+            )
             for n, (c, share, out) in enumerate(
                 (("C1", 0.25, "early"), ("C2", None, None), ("C3", 1.5, "overdue"))
             )
         ]
         with h.app.state.begin() as conn:
-            store.save_states(conn, rows[:2])
-            store.save_states(conn, rows[2:])  # a second batch in the same transaction
+            h.pipeline.store.save_states(conn, rows[:2])
+            h.pipeline.store.save_states(conn, rows[2:])  # a second batch in the same transaction
         with h.app.state.connect() as conn:
             got = conn.execute(
                 select(
@@ -142,7 +151,9 @@ def test_states_saved_in_two_batches_of_one_transaction_all_land(any_db_url: str
                     case_state.c.open,
                 ).order_by(case_state.c.case_id)
             ).all()
-        assert [tuple(r) for r in got] == [tuple(r.values()) for r in rows]
+        assert [tuple(r) for r in got] == [
+            (r.case_id, r.next_check_at, r.limit_share, r.outcome, r.open) for r in rows
+        ]
     finally:
         h.app.dispose()
 
@@ -249,11 +260,11 @@ def test_a_rule_change_queues_every_affected_case_in_chunks(
 ) -> None:
     """On PostgreSQL the cases a changed rule set affects are queued a chunk per transaction
     (here a chunk of one), so other processes start on them early; none is left behind."""
-    import monitor.daemon.requeue as requeue
+    import monitor.state.stores.postgres as postgres
     from monitor.daemon.requeue import Generation, queue_affected
     from monitor.state.schema import case_state
 
-    monkeypatch.setattr(requeue, "REQUEUE_CHUNK", 1)
+    monkeypatch.setattr(postgres, "REQUEUE_CHUNK", 1)
     h = Harness(load_config(write_config(tmp_path, any_db_url), environ={}))
     try:
         h.load(
@@ -265,7 +276,7 @@ def test_a_rule_change_queues_every_affected_case_in_chunks(
         assert old is not None
         changed = Generation("f" * 32, old.rules, old.calendar)  # another digest, same item types
         now = bj("2026-11-17 10:05")
-        assert queue_affected(h.app.state, changed, None, now, h.config.tz) == 3
+        assert queue_affected(h.pipeline.store, changed, None, now, h.config.tz) == 3
         with h.app.state.connect() as conn:
             due = conn.execute(
                 select(case_state.c.case_id).where(case_state.c.next_check_at <= now)

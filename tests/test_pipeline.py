@@ -281,11 +281,10 @@ def test_the_planner_statistics_are_refreshed_at_most_once_a_minute(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import monitor.daemon.poll as poll
-    from monitor.state import store
 
     refreshed: list[object] = []
     monkeypatch.setattr(poll, "ANALYZE_AFTER", 1)
-    monkeypatch.setattr(store, "analyze", refreshed.append)
+    monkeypatch.setattr(harness.pipeline.store, "analyze", lambda: refreshed.append(None))
     now = bj("2026-11-23 10:00")
     harness.load(item(), case("C1"), event("C1", "received", "2026-11-23 09:00"))
     harness.poll(now)
@@ -346,19 +345,18 @@ def test_the_next_page_is_read_while_the_other_processes_may_still_hold_batches(
     processes the next page is read while fewer than five batches are due (two the others
     may hold, three left), so that a worker never finds the queue empty while events wait."""
     from monitor.config import load_config
-    from monitor.state import store
     from tests.conftest import write_config
 
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 's.db'}", daemon={"batch_size": 2, "workers": 3})
     h = Harness(load_config(config, environ={}))
     asked: list[int] = []
-    real = store.due_at_least
+    real = h.pipeline.store.due_at_least
 
-    def counting(engine: Any, now: Any, count: int) -> bool:
+    def counting(now: Any, count: int) -> bool:
         asked.append(count)
-        return real(engine, now, count)
+        return real(now, count)
 
-    monkeypatch.setattr(store, "due_at_least", counting)
+    monkeypatch.setattr(h.pipeline.store, "due_at_least", counting)
     try:
         _pass_over_a_backlog(h)
         assert asked and set(asked) == {(3 + 2) * 2}

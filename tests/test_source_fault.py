@@ -20,7 +20,6 @@ from sqlalchemy import select, text
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.source import health
-from monitor.state import store
 from monitor.state.schema import case_state
 from tests.conftest import Harness, bj, case, event, item, scratch_database, write_config
 
@@ -72,7 +71,7 @@ def _all_due(h: Harness, now: datetime) -> None:
     """Every case due, as its next check or a rule change makes it."""
     with h.app.state.begin() as conn:
         ids = list(conn.execute(select(case_state.c.case_id)).scalars())
-        store.mark_due(conn, ids, now)
+        h.pipeline.store.mark_due(conn, ids, now)
 
 
 def _fault_gauge(h: Harness, table: str) -> float | None:

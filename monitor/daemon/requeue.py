@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, and_, false, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, not_, or_, update
 
 from monitor.calendar import WorkCalendar
 from monitor.engine import RuleSet
 from monitor.model import Case, Evaluation
 from monitor.state.schema import case_state
+from monitor.state.stores import StateStore
 from monitor.timeutil import end_of_day, start_of_day
 
 log = logging.getLogger(__name__)
-REQUEUE_CHUNK = 50_000  # rows queued per transaction on PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class Generation:
 
 
 def queue_affected(
-    state: Engine, new: Generation, old: Generation | None, now: datetime, tz: ZoneInfo
+    store: StateStore, new: Generation, old: Generation | None, now: datetime, tz: ZoneInfo
 ) -> int:
     """Make due the open cases `new` can judge differently from `old` (None: unknown, as
     after a restart); returns how many."""
@@ -58,41 +58,22 @@ def queue_affected(
             span = new.calendar.difference(old.calendar)
             affected = counting_within(span, tz)
             scope = f"days changed: {span[0]} to {span[1]}" if span else "no day counts differently"
-    due = and_(
-        case_state.c.open.is_(True),
-        case_state.c.ruleset_digest != new.digest,
-        or_(case_state.c.next_check_at.is_(None), case_state.c.next_check_at > now),
-    )
+    due = and_(case_state.c.open.is_(True), case_state.c.ruleset_digest != new.digest)
     if affected is not None:
         due = and_(due, affected)
-    queued = 0
-    if state.dialect.name == "postgresql":
-        # In chunks that commit one by one: other processes start on the first chunk while
-        # the rest is queued (one statement for a million rows took twenty seconds).
-        while True:
-            chunk = select(case_state.c.case_id).where(due).limit(REQUEUE_CHUNK).scalar_subquery()
-            with state.begin() as conn:
-                moved = conn.execute(
-                    update(case_state).where(case_state.c.case_id.in_(chunk)).values(next_check_at=now)
-                ).rowcount
-            queued += moved
-            if moved < REQUEUE_CHUNK:
-                break
-    else:
-        with state.begin() as conn:
-            queued = conn.execute(update(case_state).where(due).values(next_check_at=now)).rowcount
+    queued = store.requeue(due, now)
     if affected is not None and old is not None:
         # The rest were evaluated under rules and days that did not change for them:
         # re-stamp them, so a restart does not take them for stale. (A process stopped
         # before this queues them again after its restart: more work, nothing missed.)
-        with state.begin() as conn:
+        with store.engine.begin() as conn:
             conn.execute(
                 update(case_state)
                 .where(case_state.c.ruleset_digest == old.digest, not_(affected))
                 .values(ruleset_digest=new.digest)
             )
     log.info("rules or calendar changed: %d open cases queued (%s)", queued, scope)
-    return int(queued)
+    return queued
 
 
 def counting_within(span: tuple[date, date] | None, tz: ZoneInfo) -> ColumnElement[bool]:

@@ -324,7 +324,7 @@ class Daemon:
         )
         workers = None
         if cfg.daemon.workers > 1:
-            if self.app.state.dialect.name == "sqlite":
+            if not self.pipeline.store.locks:
                 log.warning(
                     "daemon.workers is %d, but SQLite has one writer: evaluating in one process",
                     cfg.daemon.workers,

@@ -196,9 +196,9 @@ def read_known(conn: Connection) -> dict[str, Known]:
 
 def wait_for_cursor(conn: Connection, now: datetime) -> None:
     """Take the ingest cursor for this transaction (`accept`), waiting while a pass holds it."""
-    from monitor.state.store import EVENTS_CURSOR, lock_cursor
+    from monitor.state.store import EVENTS_CURSOR, ensure_cursor
 
-    lock_cursor(conn, now)  # creates the row when there is none yet
+    ensure_cursor(conn, now)
     if conn.dialect.name != "sqlite":
         conn.execute(select(cursors.c.name).where(cursors.c.name == EVENTS_CURSOR).with_for_update())
 

@@ -16,13 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Connection,
     DateTime,
     Engine,
     Text,
-    any_,
     cast,
     func,
     select,
@@ -31,7 +29,8 @@ from sqlalchemy import (
 
 from monitor.errors import RecordError
 from monitor.model import Case, PowerItem
-from monitor.source.records import EVENT_FIELDS, CaseRows, case_from_parts, in_step_order, item_from_row
+from monitor.source.pgsql import CASE_NAMES, MAX_CATALOGUE, NONE, PG_WHOLE_CASES, pg_page
+from monitor.source.records import EVENT_FIELDS, CaseRows, in_step_order, item_from_row
 from monitor.state.schema import aware, case_events, cases, power_items
 
 # The JSON columns come back as text: nearly all are `{}` or `[]`, which records.py turns
@@ -96,6 +95,15 @@ class SourceReader:
         self.chunk = chunk
         # item_code -> (its row's updated_at, the item or what is wrong with its row)
         self._catalogue: dict[str, tuple[Any, PowerItem | str]] = {}
+        # The backend's own way of reading cases, chosen once: on PostgreSQL one row a case,
+        # its events in arrays; elsewhere portable queries.
+        postgres = engine.dialect.name == "postgresql"
+        self._load: Callable[[Connection, list[str]], Iterator[CaseRows]] = (
+            self._load_pg if postgres else self._load_generic
+        )
+        self._page: Callable[[Connection, int, set[int], set[str]], tuple[int, Any, int]] = (
+            self._page_pg if postgres else self._page_streamed
+        )
 
     def changes(self, cursor: Cursor, now: datetime) -> tuple[Changes, Cursor]:
         """The cases touched since `cursor`, and the cursor to store once they are handled."""
@@ -105,34 +113,7 @@ class SourceReader:
         seen: set[int] = set()
         position = cursor.position
         with self.engine.connect() as conn:
-            latest: Any = None
-            if conn.dialect.name == "postgresql":
-                page = _pg_page(conn, cursor.position, self.max_events)
-                if page is not None and page[0]:  # NULLs: nothing new
-                    seqs: list[int] = page[0]
-                    seen.update(seqs)
-                    case_ids.update(page[1])
-                    read = len(seqs)
-                    latest, position = page[2], int(page[3])
-            else:
-                # A server-side cursor: a backlog of events (a first start reads up to
-                # `max_events` of them per pass) streams through in batches, never held whole.
-                # Times as stored (naive UTC): only the newest is made aware, not ten million.
-                stream = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
-                    select(
-                        case_events.c.seq, case_events.c.case_id, type_coerce(case_events.c.at, DateTime())
-                    )
-                    .where(case_events.c.seq > cursor.position)
-                    .order_by(case_events.c.seq)
-                    .limit(self.max_events)
-                )
-                for seq, case_id, at in stream:
-                    seen.add(seq)
-                    case_ids.add(case_id)
-                    read += 1
-                    position = seq  # ordered by seq
-                    if latest is None or at > latest:
-                        latest = at
+            read, latest, position = self._page(conn, cursor.position, seen, case_ids)
             newest = aware(latest) if latest is not None else None
             in_order = read
             gap_list = sorted(cursor.gaps)
@@ -170,6 +151,41 @@ class SourceReader:
         changes = Changes(frozenset(case_ids), frozenset(item_codes), read, newest)
         return changes, Cursor(position, gaps, case_wm, item_wm, case_seen, item_seen)
 
+    def _page_pg(
+        self, conn: Connection, after: int, seen: set[int], case_ids: set[str]
+    ) -> tuple[int, Any, int]:
+        """A page of events after seq `after` into `seen` and `case_ids`: how many, the newest
+        time (naive UTC, as stored) and the last seq. One row, its arrays decoded in C."""
+        page = pg_page(conn, after, self.max_events)
+        if page is None or not page[0]:  # NULLs: nothing new
+            return 0, None, after
+        seqs: list[int] = page[0]
+        seen.update(seqs)
+        case_ids.update(page[1])
+        return len(seqs), page[2], int(page[3])
+
+    def _page_streamed(
+        self, conn: Connection, after: int, seen: set[int], case_ids: set[str]
+    ) -> tuple[int, Any, int]:
+        """`_page_pg` through a server-side cursor: a backlog of events (a first start reads
+        up to `max_events` of them per pass) streams through in batches, never held whole.
+        Times as stored (naive UTC): only the newest is made aware, not ten million."""
+        stream = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
+            select(case_events.c.seq, case_events.c.case_id, type_coerce(case_events.c.at, DateTime()))
+            .where(case_events.c.seq > after)
+            .order_by(case_events.c.seq)
+            .limit(self.max_events)
+        )
+        read, latest, position = 0, None, after
+        for seq, case_id, at in stream:
+            seen.add(seq)
+            case_ids.add(case_id)
+            read += 1
+            position = seq  # ordered by seq
+            if latest is None or at > latest:
+                latest = at
+        return read, latest, position
+
     def _updated(
         self, conn: Any, key: Any, stamp: Any, watermark: datetime | None, seen: dict[str, datetime]
     ) -> tuple[set[str], datetime | None, dict[str, datetime]]:
@@ -205,54 +221,46 @@ class SourceReader:
 
     def load_cases(self, case_ids: Iterable[str]) -> Iterator[Case]:
         """Whole cases (record, catalogue item, every event), a chunk of ids per query."""
+        for rows in self.load_rows(case_ids):
+            yield rows.case()
+
+    def load_rows(self, case_ids: Iterable[str]) -> Iterator[CaseRows]:
+        """The cases as rows, before any `Case` is built (the screen reads their shape off
+        the rows, and builds a `Case` only for a case a rule has to look at)."""
         ids = sorted(case_ids)
         with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                yield from (rows.case() for rows in self._load_pg(conn, ids))
-                return
-            among = _membership(conn)
-            # Catalogue items repeat across chunks; each is read once per call.
-            items: dict[str, PowerItem] = {}
-            item_problems: dict[str, str] = {}
-            for part in _chunks(ids, self.chunk):
-                result = conn.execute(select(*CASE_COLUMNS).where(among(cases.c.case_id, part)))
-                names = tuple(result.keys())
-                case_rows = {row.case_id: dict(zip(names, row, strict=True)) for row in result.all()}
-                codes = sorted(
-                    {str(r["item_code"]) for r in case_rows.values()} - items.keys() - item_problems.keys()
-                )
-                if codes:
-                    for row in conn.execute(select(power_items).where(among(power_items.c.item_code, codes))):
-                        try:
-                            items[row.item_code] = item_from_row(row._mapping)
-                        except RecordError as exc:
-                            item_problems[row.item_code] = str(exc)
-                events: dict[str, list[Any]] = {cid: [] for cid in part}
-                for row in conn.execute(
-                    select(*EVENT_COLUMNS)
-                    .where(among(case_events.c.case_id, part))
-                    .order_by(case_events.c.case_id, case_events.c.at, case_events.c.seq)
-                ).all():
-                    at = row[4]
-                    if not isinstance(at, datetime) or at.tzinfo is None:  # stored naive UTC, or text
-                        events[row[2]].append((*row[:4], _instant(at), *row[5:]))
-                    else:
-                        events[row[2]].append(row)
-                for cid in part:
-                    record = case_rows.get(cid)
-                    code = str(record["item_code"]) if record is not None else ""
-                    yield case_from_parts(cid, record, items.get(code), events[cid], item_problems.get(code))
+            yield from self._load(conn, ids)
 
-    def load_rows(self, case_ids: Iterable[str]) -> Iterator[CaseRows] | None:
-        """The cases as rows, before any `Case` is built (for the screen); None where the
-        backend has no such read (only PostgreSQL has)."""
-        if self.engine.dialect.name != "postgresql":
-            return None
-        return self._rows(sorted(case_ids))
-
-    def _rows(self, ids: list[str]) -> Iterator[CaseRows]:
-        with self.engine.connect() as conn:
-            yield from self._load_pg(conn, ids)
+    def _load_generic(self, conn: Connection, ids: list[str]) -> Iterator[CaseRows]:
+        """`load_rows` in portable SQL: the case rows, their items and their events, a chunk
+        of ids per query each."""
+        # Catalogue items repeat across chunks; each is read once per call.
+        items: dict[str, PowerItem] = {}
+        item_problems: dict[str, str] = {}
+        for part in _chunks(ids, self.chunk):
+            result = conn.execute(select(*CASE_COLUMNS).where(cases.c.case_id.in_(part)))
+            names = tuple(result.keys())
+            case_rows = {row.case_id: dict(zip(names, row, strict=True)) for row in result.all()}
+            codes = sorted(
+                {str(r["item_code"]) for r in case_rows.values()} - items.keys() - item_problems.keys()
+            )
+            if codes:
+                for row in conn.execute(select(power_items).where(power_items.c.item_code.in_(codes))):
+                    try:
+                        items[row.item_code] = item_from_row(row._mapping)
+                    except RecordError as exc:
+                        item_problems[row.item_code] = str(exc)
+            events: dict[str, list[Any]] = {cid: [] for cid in part}
+            for row in conn.execute(
+                select(*EVENT_COLUMNS)
+                .where(case_events.c.case_id.in_(part))
+                .order_by(case_events.c.case_id, case_events.c.at, case_events.c.seq)
+            ).all():
+                events[row[2]].append(row)
+            for cid in part:
+                record = case_rows.get(cid)
+                code = str(record["item_code"]) if record is not None else ""
+                yield _rows_of(cid, record, items.get(code), item_problems.get(code), events[cid])
 
     def _load_pg(self, conn: Connection, ids: list[str]) -> Iterator[CaseRows]:
         """`load_cases` on PostgreSQL: one row per case, its events gathered into arrays (in
@@ -267,12 +275,12 @@ class SourceReader:
             # The times come as timestamptz, and the session is in UTC (state.db.make_engine):
             # the driver decodes them into aware UTC datetimes in C, none converted in Python.
             for part in _chunks(ids, self.chunk * 10):
-                cursor.execute(_PG_WHOLE_CASES, {"ids": list(part)}, binary=True)
+                cursor.execute(PG_WHOLE_CASES, {"ids": list(part)}, binary=True)
                 rows = cursor.fetchall()
                 # Items are read again only when their row changed (its updated_at, read with
                 # each case): a batch of cases names hundreds of them.
                 stale = {
-                    r[3]: r[2] for r in rows if r[2] is not None and catalogue.get(r[3], _NONE)[0] != r[2]
+                    r[3]: r[2] for r in rows if r[2] is not None and catalogue.get(r[3], NONE)[0] != r[2]
                 }
                 if stale:
                     if len(catalogue) > MAX_CATALOGUE:
@@ -287,7 +295,7 @@ class SourceReader:
                             entry = str(exc)
                         catalogue[row.item_code] = (stale.get(row.item_code), entry)
                 for cid, found, stamp, *record, seqs, event_ids, kinds, ats, actors, attributes in rows:
-                    case_row = dict(zip(_CASE_NAMES, record, strict=True)) if found is not None else None
+                    case_row = dict(zip(CASE_NAMES, record, strict=True)) if found is not None else None
                     known = catalogue.get(str(record[0])) if stamp is not None else None  # no row: unlisted
                     listed = known[1] if known is not None else None
                     yield in_step_order(
@@ -306,45 +314,35 @@ class SourceReader:
                     )
 
 
-def _pg_page(conn: Connection, after: int, limit: int) -> Any:
-    """The events after seq `after`, at most `limit`, as one row: their seqs and case ids as
-    arrays (decoded in C, in a fraction of the time that many rows take through the result
-    layer), the newest time (naive UTC, as stored) and the last seq. A page is at most
-    `limit` long, so memory stays bounded all the same."""
-    driver = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with driver:
-        driver.execute(_PG_PAGE, {"after": after, "n": limit}, binary=True)
-        return driver.fetchone()
-
-
-_PG_PAGE = (
-    "SELECT array_agg(seq), array_agg(case_id), max(at), max(seq)"  # noqa: S608 - names from the schema
-    f" FROM (SELECT seq, case_id, at FROM {case_events.name} WHERE seq > %(after)s"
-    " ORDER BY seq LIMIT %(n)s) AS page"
-)
-# The events come from a subquery sorted by (at, seq), which the aggregates keep (one sort a
-# case, not one per array); CaseRows checks the order all the same (records.in_step_order).
-_PG_AGGREGATE = {
-    "at": "array_agg(at AT TIME ZONE 'UTC')",  # stored naive UTC
-    "actors": "array_agg(actors::text)",
-    "attributes": "array_agg(attributes::text)",
-}
-MAX_CATALOGUE = 200_000  # catalogue items kept between batches (a province has about 30,000)
-_NONE: tuple[Any, Any] = (None, None)
-_CASE_NAMES = tuple(c.name for c in CASE_COLUMNS if c.name != "case_id")
-# One row per asked id (no case row: NULLs, a problem on the case), its events as arrays in
-# the columns' order of records.EVENT_FIELDS less `case_id`.
-_PG_WHOLE_CASES = (
-    "SELECT q.id, c.case_id, i.updated_at, "  # noqa: S608 - table and column names from the schema
-    + ", ".join(f"c.{n}" if n != "attributes" else "c.attributes::text" for n in _CASE_NAMES)
-    + ", e.* FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS q(id, n)"
-    f" LEFT JOIN {cases.name} AS c ON c.case_id = q.id"
-    f" LEFT JOIN {power_items.name} AS i ON i.item_code = c.item_code"
-    " LEFT JOIN LATERAL (SELECT "
-    + ", ".join(_PG_AGGREGATE.get(n, f"array_agg({n})") for n in EVENT_FIELDS if n != "case_id")
-    + f" FROM (SELECT * FROM {case_events.name} WHERE case_id = q.id ORDER BY at, seq) AS ev) AS e"  # noqa: S608
-    " ON true ORDER BY q.n"
-)
+def _rows_of(
+    case_id: str,
+    record: dict[str, Any] | None,
+    item: PowerItem | None,
+    item_problem: str | None,
+    events: list[Any],
+) -> CaseRows:
+    """A case's rows (events in `EVENT_FIELDS` order, sorted by time and seq) as `CaseRows`;
+    a time stored naive UTC, or as text, made an aware instant where it can be."""
+    if not events:
+        return CaseRows(case_id, record, item, item_problem, [], [], (), [], (), ())
+    seqs, event_ids, _, kinds, ats, actors, attributes = zip(*events, strict=True)
+    times = [at if isinstance(at, datetime) and at.tzinfo is not None else _instant(at) for at in ats]
+    readable = all(isinstance(t, datetime) and t.tzinfo is not None for t in times)
+    return in_step_order(
+        CaseRows(
+            case_id,
+            record,
+            item,
+            item_problem,
+            list(seqs),
+            list(event_ids),
+            kinds,
+            times,
+            actors,
+            attributes,
+            readable,
+        )
+    )
 
 
 def _instant(value: Any) -> Any:
@@ -354,12 +352,3 @@ def _instant(value: Any) -> Any:
         return aware(value)
     except (ValueError, TypeError, AttributeError):
         return value
-
-
-def _membership(conn: Connection) -> Callable[[Any, Sequence[str]], ColumnElement[bool]]:
-    """`column IN (ids)` as the server takes it best: on PostgreSQL one array parameter
-    (`= ANY(%s)`: the statement stays the same size and is parsed once), elsewhere a list of
-    bound parameters."""
-    if conn.dialect.name == "postgresql":
-        return lambda column, values: column == any_(cast(list(values), ARRAY(Text)))
-    return lambda column, values: column.in_(values)

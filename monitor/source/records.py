@@ -307,6 +307,8 @@ class CaseRows:
     times: list[datetime]  # aware UTC instants, as the driver decodes them
     actors: tuple[Any, ...]  # JSON text
     attributes_of_steps: tuple[Any, ...]  # JSON text
+    # False when a stored time could not be read as one (text in SQLite): a problem on the case.
+    times_readable: bool = True
     _case: Case | None = field(default=None, init=False)
 
     @property
@@ -319,6 +321,7 @@ class CaseRows:
             or None in self.event_ids
             or None in self.kinds
             or None in self.times
+            or not self.times_readable
         )
 
     @property
@@ -387,4 +390,5 @@ def in_step_order(rows: CaseRows) -> CaseRows:
         [times[i] for i in order],
         tuple(rows.actors[i] for i in order),
         tuple(rows.attributes_of_steps[i] for i in order),
+        rows.times_readable,
     )

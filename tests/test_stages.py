@@ -39,26 +39,18 @@ def test_the_context_is_frozen_and_its_floor_is_after_now(harness: Harness) -> N
         ctx.now = NOW + timedelta(days=1)  # type: ignore[misc]
 
 
-def test_a_quiet_case_never_evaluated_becomes_a_state_row_without_a_case(harness: Harness) -> None:
+def test_a_quiet_case_becomes_its_state_row(harness: Harness) -> None:
     _quiet_case(harness)
     ctx = _context(harness)
     screen = Screen(ctx.rules, ctx.calendar, ctx.tz)
-    out = evaluate_cases(ctx, screen, harness.pipeline.reader.load_rows(["C1"]), {"C1": ""})
-    assert out.judged == []
-    [row] = out.settled
+    out = evaluate_cases(ctx, screen, harness.pipeline.reader.load_rows(["C1"]))
+    [judged] = out.judged
+    assert judged.evaluation.findings == () and judged.fingerprint == store.QUIET
+    row = state_row(ctx, judged)
     assert (row.case_id, row.open, row.fingerprint, row.ruleset_digest) == ("C1", True, store.QUIET, "d" * 32)
     assert row.next_check_at is not None and row.next_check_at >= ctx.floor
     assert row.clock_from == bj("2026-11-23 09:00")
-
-
-def test_a_quiet_case_that_had_findings_goes_on_to_its_alerts(harness: Harness) -> None:
-    _quiet_case(harness)
-    ctx = _context(harness)
-    screen = Screen(ctx.rules, ctx.calendar, ctx.tz)
-    out = evaluate_cases(ctx, screen, harness.pipeline.reader.load_rows(["C1"]), {"C1": "a" * 32})
-    assert out.settled == []
-    [judged] = out.judged
-    assert judged.evaluation.findings == () and judged.fingerprint == store.QUIET
+    assert screen.shapes == 1  # evaluated through the memo of its shape
     with harness.app.state.begin() as conn:
         # It has no alert rows: nothing to reconcile, and no statement is needed for it.
         assert reconcile_alerts(conn, ctx, out.judged, {"C1": "a" * 32}, history.Journal()) == {}
@@ -75,8 +67,8 @@ def test_a_closed_case_state_row_says_how_it_ended(harness: Harness) -> None:
     )
     ctx = _context(harness)
     screen = Screen(ctx.rules, ctx.calendar, ctx.tz)
-    out = evaluate_cases(ctx, screen, harness.pipeline.reader.load_rows(["C1"]), {"C1": ""})
-    [judged] = out.judged  # the screen leaves a closed case to `evaluate`
+    out = evaluate_cases(ctx, screen, harness.pipeline.reader.load_rows(["C1"]))
+    [judged] = out.judged
     row = state_row(ctx, judged)
     assert (row.open, row.closed_at) == (False, bj("2026-11-03 10:00"))
     assert row.outcome is not None and row.outcome == outcome(judged.case, judged.evaluation)

@@ -28,7 +28,10 @@ from monitor.engine.loader import RuleSet
 from monitor.model import Case, Evaluation, PowerItem
 from monitor.timeutil import DEFAULT_TZ
 
-MAX_SHAPES = 50_000  # memos kept; past this the cache starts again (a pathological source)
+# Memos kept; past this the cache starts again. Real records (a fine, an address in the
+# attributes) make many shapes of a few cases each, and a memo holds a few kilobytes: a
+# bound of thousands keeps the shapes that repeat and the memory of a pass flat.
+MAX_SHAPES = 4_096
 
 
 class CaseRows(Protocol):

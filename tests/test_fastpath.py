@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.engine.fastpath import UNSURE, FastCondition, compile_fast, orderly, timeless
+from monitor.engine.fastpath import UNSURE, FastCondition, compile_fast, timeless
 from monitor.engine.loader import load_ruleset
 from tests.properties import examples
 
@@ -754,89 +754,86 @@ def test_unsure_has_no_truth_value() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# What the screen may answer once per shape (`timeless`) or per order of steps (`orderly`).
+# What the screen may answer once per shape (`timeless`).
 
 
 @pytest.mark.parametrize(
-    ("source", "is_timeless", "is_orderly"),
+    ("source", "is_timeless"),
     [
-        ('case.item.item_type == "penalty"', True, True),
-        ('"decided" in case.counts && !case.closed', True, True),
-        ('case.attributes.x in ["a"] || case.listed', True, True),
-        ("size(case.attributes) > 1 && case.fee_charged > 0.0", True, True),
-        ("params.x > 1", True, True),
-        ('event.kind == "decided" && event.attributes.x == 1', True, True),
-        ('events.exists(e, e.kind == "x" && "a" in e.actors)', True, True),
-        ("size(events) > 2", True, True),
-        ('events[0].kind == "received"', True, True),
-        ('events[case.attributes.i].kind == "a"', True, True),
-        ('case.attributes.l.exists(k, k == "a")', True, True),
-        ("case.attributes.l.exists(e, e.at == 1)", True, True),  # `e` is not a step here
-        ("[case.listed, true].exists(x, x)", True, True),
-        ("case.listed ? case.closed : !case.closed", True, True),
-        ('events.exists(events, events.kind == "a")', True, True),  # the variable is a step
-        ('events.exists(case, case.kind == "a")', True, True),
-        # steps' times compared with each other: the order of the steps decides
-        ("case.first.decided < case.first.received", False, True),
-        ("events[0].at < events[1].at", False, True),
-        ("events.exists(e, events.exists(f, f.at < e.at))", False, True),
-        ('events.exists(e, e.kind == "a" ? e.at < case.first.b : false)', False, True),
-        ("event.at >= case.first.accepted", False, True),
+        ('case.item.item_type == "penalty"', True),
+        ('"decided" in case.counts && !case.closed', True),
+        ('case.attributes.x in ["a"] || case.listed', True),
+        ("size(case.attributes) > 1 && case.fee_charged > 0.0", True),
+        ("params.x > 1", True),
+        ('event.kind == "decided" && event.attributes.x == 1', True),
+        ('events.exists(e, e.kind == "x" && "a" in e.actors)', True),
+        ("size(events) > 2", True),
+        ('events[0].kind == "received"', True),
+        ('events[case.attributes.i].kind == "a"', True),
+        ('case.attributes.l.exists(k, k == "a")', True),
+        ("case.attributes.l.exists(e, e.at == 1)", True),  # `e` is not a step here
+        ("[case.listed, true].exists(x, x)", True),
+        ("case.listed ? case.closed : !case.closed", True),
+        ('events.exists(events, events.kind == "a")', True),  # the variable is a step
+        ('events.exists(case, case.kind == "a")', True),
+        # steps' times compared with each other are times too
+        ("case.first.decided < case.first.received", False),
+        ("events[0].at < events[1].at", False),
+        ("events.exists(e, events.exists(f, f.at < e.at))", False),
+        ('events.exists(e, e.kind == "a" ? e.at < case.first.b : false)', False),
+        ("event.at >= case.first.accepted", False),
         # time itself, the case number, whole maps, what the check does not know
-        ('events.exists(e, e.kind == "decided" && e.at > now)', False, False),
-        ("event.at < now", False, False),
-        ("now > case.first.received", False, False),
-        ("events[0].at < now", False, False),
-        ("case.first.a in [case.first.b]", False, False),
-        ('case.case_id == "C1"', False, False),
-        ("case == null", False, False),
-        ("events.exists(e, e == event)", False, False),  # a whole step holds its time
-        ("has(case.first.decided)", False, False),
-        ("has(event.at)", False, False),
-        ("x == 1", False, False),  # not a variable of the engine
-        ("int(case.attributes.x) > 1", False, False),
-        ("case.attributes.x + 1 > 2", False, False),
-        ('events[now].kind == "a"', False, False),
-        ("events.exists(events, size(events) > 0)", False, False),
-        ("events.exists(case, case.at < now)", False, False),
-        ("events.exists(case, case.first.a < case.first.b)", False, False),
-        ("events.map(e, e.kind).size() > 1", False, False),
-        ("case.attributes.l.exists(e, e.at < case.first.a)", False, False),
-        ('events.x.kind == "a"', False, False),  # `events.x` is no step
-        ('events[events[0].at < events[1].at ? 0 : 1].kind == "a"', False, False),
-        ("case.first.a in case.first.b", False, False),  # `in` is no order
-        ("case.attributes[now] == 1", False, False),
+        ('events.exists(e, e.kind == "decided" && e.at > now)', False),
+        ("event.at < now", False),
+        ("now > case.first.received", False),
+        ("events[0].at < now", False),
+        ("case.first.a in [case.first.b]", False),
+        ('case.case_id == "C1"', False),
+        ("case == null", False),
+        ("events.exists(e, e == event)", False),  # a whole step holds its time
+        ("has(case.first.decided)", False),
+        ("has(event.at)", False),
+        ("x == 1", False),  # not a variable of the engine
+        ("int(case.attributes.x) > 1", False),
+        ("case.attributes.x + 1 > 2", False),
+        ('events[now].kind == "a"', False),
+        ("events.exists(events, size(events) > 0)", False),
+        ("events.exists(case, case.at < now)", False),
+        ("events.exists(case, case.first.a < case.first.b)", False),
+        ("events.map(e, e.kind).size() > 1", False),
+        ("case.attributes.l.exists(e, e.at < case.first.a)", False),
+        ('events.x.kind == "a"', False),  # `events.x` is no step
+        ('events[events[0].at < events[1].at ? 0 : 1].kind == "a"', False),
+        ("case.first.a in case.first.b", False),  # `in` is no order
+        ("case.attributes[now] == 1", False),
         # indexes, sizes, lists, negation, nested comprehensions and variables as keys
-        ('case.attributes["x"] == 1', True, True),
-        ("case.attributes[params.k] == 1", True, True),
-        ("case.attributes.l.exists(k, case.attributes[k] == 1)", True, True),
-        ("case.attributes.l.exists(k, k[0] == 1)", True, True),
-        ('case.attributes.l.exists(i, events[i].kind == "a")', True, True),
-        ("case.attributes.l.exists(k, k.exists(j, j == 1))", True, True),
-        ('case.attributes.l.exists(k, k in [k, "a"])', True, True),
-        ("case.attributes.l.exists(k, !k)", True, True),
-        ('case.attributes.l.all(k, k == "a")', True, True),
-        ('events.all(e, e.kind != "x")', True, True),
-        ("case.attributes.l.exists(events, events.exists(e, e.x == 1))", True, True),
+        ('case.attributes["x"] == 1', True),
+        ("case.attributes[params.k] == 1", True),
+        ("case.attributes.l.exists(k, case.attributes[k] == 1)", True),
+        ("case.attributes.l.exists(k, k[0] == 1)", True),
+        ('case.attributes.l.exists(i, events[i].kind == "a")', True),
+        ("case.attributes.l.exists(k, k.exists(j, j == 1))", True),
+        ('case.attributes.l.exists(k, k in [k, "a"])', True),
+        ("case.attributes.l.exists(k, !k)", True),
+        ('case.attributes.l.all(k, k == "a")', True),
+        ('events.all(e, e.kind != "x")', True),
+        ("case.attributes.l.exists(events, events.exists(e, e.x == 1))", True),
         # an order of steps inside every kind of node
-        ("(events[0].at < events[1].at ? case.attributes : case.item).x == 1", False, True),
-        ('(events[0].at < events[1].at ? case.attributes : case.item)["x"] == 1', False, True),
-        ('case.attributes[events[0].at < events[1].at ? "a" : "b"] == 1', False, True),
-        ("size(events[0].at < events[1].at ? case.attributes : case.item) > 1", False, True),
-        ("case.attributes.l.exists(k, events[0].at < events[1].at)", False, True),
-        ('case.attributes[events[0].at < events[1].at ? "a" : "b"].exists(k, k == 1)', False, True),
-        ("[events[0].at < events[1].at].exists(x, x)", False, True),
-        ("!(events[0].at < events[1].at)", False, True),
-        ("events[0].at < events[1].at && case.listed", False, True),
-        ("(events[0].at < events[1].at) == true", False, True),
-        ("true == (events[0].at < events[1].at)", False, True),
+        ("(events[0].at < events[1].at ? case.attributes : case.item).x == 1", False),
+        ('(events[0].at < events[1].at ? case.attributes : case.item)["x"] == 1', False),
+        ('case.attributes[events[0].at < events[1].at ? "a" : "b"] == 1', False),
+        ("size(events[0].at < events[1].at ? case.attributes : case.item) > 1", False),
+        ("case.attributes.l.exists(k, events[0].at < events[1].at)", False),
+        ('case.attributes[events[0].at < events[1].at ? "a" : "b"].exists(k, k == 1)', False),
+        ("[events[0].at < events[1].at].exists(x, x)", False),
+        ("!(events[0].at < events[1].at)", False),
+        ("events[0].at < events[1].at && case.listed", False),
+        ("(events[0].at < events[1].at) == true", False),
+        ("true == (events[0].at < events[1].at)", False),
     ],
 )
-def test_the_screen_asks_once_only_what_a_shape_decides(
-    source: str, is_timeless: bool, is_orderly: bool
-) -> None:
+def test_the_screen_asks_once_only_what_a_shape_decides(source: str, is_timeless: bool) -> None:
     assert timeless(source) is is_timeless
-    assert orderly(source) is is_orderly
 
 
 # ---------------------------------------------------------------------------------------------

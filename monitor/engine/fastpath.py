@@ -75,10 +75,10 @@ from monitor.engine.fastvalues import (
     same_kind,
     size_of,
 )
-from monitor.engine.timefree import orderly, timeless
+from monitor.engine.timefree import timeless
 
 # What other modules import from here.
-__all__ = ["UNSURE", "FastCondition", "Unsupported", "View", "compile_fast", "orderly", "timeless"]
+__all__ = ["UNSURE", "FastCondition", "Unsupported", "View", "compile_fast", "timeless"]
 
 # ---------------------------------------------------------------------------------------------
 # Compiling the tree to closures. Each closure takes the env and the frame of comprehension

@@ -23,7 +23,6 @@ from monitor.engine.celnodes import (
     Not,
     Rel,
     Select,
-    is_path,
     size_arg,
 )
 from monitor.engine.celsyntax import tree
@@ -42,24 +41,7 @@ def timeless(source: str) -> bool:
     same answer, and the screen asks once. Conservative: anything the check does not
     understand (syntax outside the fast path's subset, a whole `case` or step map) is not."""
     node = _subset(source)
-    return node is not None and _shaped(node, frozenset(), frozenset(), False)
-
-
-def orderly(source: str) -> bool:
-    """Whether `source` follows from a case's shape and the order of its steps' times: as
-    `timeless`, but steps' times (`e.at`, `case.first.k`) may be compared with each other.
-    Steps come sorted by time, so such comparisons follow from which neighbours share a time."""
-    node = _subset(source)
-    return node is not None and _shaped(node, frozenset(), frozenset(), True)
-
-
-def _is_time(node: Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
-    """Whether `node` is a step's time: `e.at` of a step map, or `case.first.k`."""
-    if not isinstance(node, Select):
-        return False
-    if node.field == "at" and _is_step(node.obj, bound, steps):
-        return True
-    return is_path(node.obj, "case", "first") and "case" not in bound
+    return node is not None and _shaped(node, frozenset(), frozenset())
 
 
 def _is_step(node: Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
@@ -67,15 +49,11 @@ def _is_step(node: Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
     if isinstance(node, Ident):
         return node.name in steps if node.name in bound else node.name == "event"
     if isinstance(node, Index) and isinstance(node.obj, Ident):
-        return (
-            node.obj.name == "events"
-            and node.obj.name not in bound
-            and _shaped(node.key, bound, steps, False)
-        )
+        return node.obj.name == "events" and node.obj.name not in bound and _shaped(node.key, bound, steps)
     return False
 
 
-def _shaped(node: Node, bound: frozenset[str], steps: frozenset[str], relative: bool) -> bool:
+def _shaped(node: Node, bound: frozenset[str], steps: frozenset[str]) -> bool:
     match node:
         case Lit():
             return True
@@ -89,33 +67,29 @@ def _shaped(node: Node, bound: frozenset[str], steps: frozenset[str], relative: 
                 return found is not None and found.shaped
             if _is_step(obj, bound, steps):
                 return STEP_READS_TIME.get(field) is False
-            return _shaped(obj, bound, steps, relative)
+            return _shaped(obj, bound, steps)
         case Index(obj, key):
-            return _shaped(obj, bound, steps, relative) and _shaped(key, bound, steps, relative)
+            return _shaped(obj, bound, steps) and _shaped(key, bound, steps)
         case Call():
             arg = size_arg(node)
             if arg is None:
                 return False  # a function the fast path does not know
             if isinstance(arg, Ident) and arg.name == "events" and "events" not in bound:
                 return True  # how many steps
-            return _shaped(arg, bound, steps, relative)
+            return _shaped(arg, bound, steps)
         case Macro(name, target, var, body) if name in ("all", "exists"):
             inner = bound | {var}
             if isinstance(target, Ident) and target.name == "events" and "events" not in bound:
-                return _shaped(body[0], inner, steps | {var}, relative)
-            return _shaped(target, bound, steps, relative) and _shaped(
-                body[0], inner, steps - {var}, relative
-            )
+                return _shaped(body[0], inner, steps | {var})
+            return _shaped(target, bound, steps) and _shaped(body[0], inner, steps - {var})
         case ListExpr(items):
-            return all(_shaped(i, bound, steps, relative) for i in items)
+            return all(_shaped(i, bound, steps) for i in items)
         case Not(arg):
-            return _shaped(arg, bound, steps, relative)
+            return _shaped(arg, bound, steps)
         case Logic(_, args):
-            return all(_shaped(a, bound, steps, relative) for a in args)
+            return all(_shaped(a, bound, steps) for a in args)
         case Cond(test, then, orelse):
-            return all(_shaped(n, bound, steps, relative) for n in (test, then, orelse))
-        case Rel(op, left, right):
-            if relative and op != "in" and _is_time(left, bound, steps) and _is_time(right, bound, steps):
-                return True  # two steps' times: their order
-            return _shaped(left, bound, steps, relative) and _shaped(right, bound, steps, relative)
+            return all(_shaped(n, bound, steps) for n in (test, then, orelse))
+        case Rel(_, left, right):
+            return _shaped(left, bound, steps) and _shaped(right, bound, steps)
     return False  # outside the subset: the other macros, maps, arithmetic, negation

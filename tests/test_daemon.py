@@ -242,3 +242,48 @@ def test_the_daemon_waits_at_start_for_an_unreachable_database_instead_of_exitin
     assert all(s[1:4] == (0.0, 0.0, False) for s in seen)  # one database: both gauges say so
     assert all(s[4].startswith("not ready\nstate_db: unreachable, waiting for it: ") for s in seen)
     assert "127.0.0.1:1" in seen[0][4] and not daemon.started
+
+
+def test_a_second_stop_signal_shuts_the_scheduler_down_once_and_quietly(tmp_path: Path) -> None:
+    import threading
+
+    from monitor.app import build
+    from monitor.config import load_config
+    from monitor.daemon.run import Daemon
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 's.db'}")
+    app = build(load_config(config, environ={}), create=True)
+    daemon = Daemon(app)
+    started = threading.Event()
+    daemon.scheduler.add_job(started.set, "date")  # runs at once once the scheduler is up
+    failures: list[BaseException] = []
+    previous = threading.excepthook
+    threading.excepthook = lambda args: failures.append(args.exc_value)  # type: ignore[assignment,misc]
+    try:
+        runner = threading.Thread(target=daemon.scheduler.start)
+        runner.start()
+        assert started.wait(10), "the scheduler did not start"
+        # The first shutdown is held until the second signal has arrived, as when SIGINT
+        # follows SIGTERM while the running pass finishes.
+        real = daemon.scheduler.shutdown
+        second = threading.Event()
+
+        def held(wait: bool = True) -> None:
+            second.wait(10)
+            real(wait=wait)
+
+        daemon.scheduler.shutdown = held  # type: ignore[method-assign]
+        daemon.stop()  # SIGTERM to the process group ...
+        daemon.stop()  # ... then SIGINT from the terminal
+        second.set()
+        runner.join(10)
+        assert not runner.is_alive()
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and thread.daemon:
+                thread.join(1)
+    finally:
+        threading.excepthook = previous
+        app.dispose()
+    assert not daemon.scheduler.running
+    assert failures == []

@@ -14,6 +14,7 @@ SMTP outage holds the notices in the outbox while evaluation goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType
 
+from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
 
@@ -60,6 +62,8 @@ class Daemon:
         self.scheduler = BlockingScheduler(timezone=app.config.timezone)
         self._reload_wanted = threading.Event()
         self._stopping = threading.Event()
+        self._shutdown_lock = threading.Lock()
+        self._shutdown_started = False
         # Waits end at once on SIGTERM; tests pass a recorder and never sleep.
         shared = {"state_db": ("source_db",)} if app.source is app.state else {}
         self.deps = Dependencies(app.metrics, sleep or self._stopping.wait, shared)
@@ -342,8 +346,17 @@ class Daemon:
     def stop(self) -> None:
         """Start no new unit of work, end any wait for a dependency, let the running one finish."""
         self._stopping.set()
-        if self.scheduler.running:
-            threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+        with self._shutdown_lock:
+            # A second signal (SIGTERM to the process group, then SIGINT) must not shut the
+            # scheduler down twice: APScheduler raises on the second call.
+            if self._shutdown_started or not self.scheduler.running:
+                return
+            self._shutdown_started = True
+        threading.Thread(target=self._shutdown_scheduler, daemon=True).start()
+
+    def _shutdown_scheduler(self) -> None:
+        with contextlib.suppress(SchedulerNotRunningError):  # it stopped on its own meanwhile
+            self.scheduler.shutdown(wait=True)
 
     def _install_signals(self) -> None:
         def stop(signum: int, _frame: FrameType | None) -> None:

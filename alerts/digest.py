@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select, update
 
 from alerts.audit.anchors import read_head
-from alerts.render import one_line, render_digest, with_content
+from alerts.render import WithContent, mask_address, mask_addresses, one_line, render_digest, with_content
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig, Route
 from monitor.engine.messages import fmt_instant
@@ -59,8 +59,12 @@ def _ceil_hour(t: dt.time) -> dt.time:
 
 
 def build_digests(engine: Engine, cfg: NotifyConfig, now: dt.datetime, tz: ZoneInfo) -> int:
-    """Turn each recipient's due held notices into one digest notice; returns how many."""
+    """Turn each recipient's due held notices into one digest notice; returns how many.
+
+    A held notice that cannot be rendered (its context broken) is set aside alone, failed
+    with the reason, and the operators told; the rest of its recipient's digest goes out."""
     made = 0
+    broken: list[tuple[Any, Exception]] = []
     with engine.begin() as conn:
         query = (
             select(notices)
@@ -69,9 +73,18 @@ def build_digests(engine: Engine, cfg: NotifyConfig, now: dt.datetime, tz: ZoneI
         )
         if engine.dialect.name != "sqlite":
             query = query.with_for_update(skip_locked=True)
-        groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        groups: dict[tuple[str, str], list[WithContent]] = defaultdict(list)
         for row in conn.execute(query):
-            groups[(row.route, row.recipient)].append(row)
+            try:
+                groups[(row.route, row.recipient)].append(with_content(row))
+            except Exception as exc:  # noqa: BLE001 - whatever it is, it is this notice's alone
+                broken.append((row, exc))
+        for row, error in broken:
+            conn.execute(
+                update(notices)
+                .where(notices.c.id == row.id, notices.c.status == "held")
+                .values(status="failed", last_error=_reason(error), next_attempt_at=now)
+            )
         # The office keeps each digest: its line with the head of the history is an anchor
         # outside the database that `audit verify --anchor SEQ:HMAC` can be given.
         head = read_head(conn) if groups else None
@@ -83,7 +96,7 @@ def build_digests(engine: Engine, cfg: NotifyConfig, now: dt.datetime, tz: ZoneI
                     "recipient": recipient,
                     "count": len(rows),
                     "slot": fmt_instant(slot, tz),
-                    "items": [{"subject": c.subject, "text": c.body_text} for c in map(with_content, rows)],
+                    "items": [{"subject": c.subject, "text": c.body_text} for c in rows],
                     "anchor_line": head.digest_line() if head is not None and keyed else "",
                     "evidence": keyed,
                 }
@@ -112,4 +125,24 @@ def build_digests(engine: Engine, cfg: NotifyConfig, now: dt.datetime, tz: ZoneI
                 .values(status="digested", digest_id=int(inserted[0]))
             )
             made += 1
+    from alerts.outbox import notify_operators  # outbox imports this module for its slots
+
+    for row, error in broken:  # after the commit: the operators' notice is its own transaction
+        notify_operators(
+            engine,
+            cfg,
+            "一条待汇总通知无法生成，已单独搁置",
+            [
+                f"通知编号：{row.id}（{row.kind}，路由 {row.route}）",
+                f"收件人：{mask_address(row.recipient)}",
+                f"原因：{mask_addresses(str(error))}",
+                "该通知已标记为失败（failed），同一收件人的其余通知照常汇总发送。",
+                "请修正来源数据后，按需人工补发。",
+            ],
+            now,
+        )
     return made
+
+
+def _reason(exc: Exception) -> str:
+    return f"set aside: cannot build the message: {type(exc).__name__}: {exc}"

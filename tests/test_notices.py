@@ -81,6 +81,44 @@ def test_silence_that_has_ended_does_not_hold_back(h: Harness) -> None:
     assert "silenced" not in by_status(h)
 
 
+def test_a_held_notice_that_cannot_be_rendered_is_set_aside_and_the_digest_goes_out(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    from sqlalchemy import update
+
+    from monitor.state.schema import notices
+
+    routes = {**ROUTES, "operators": {"recipients": ["ops@example.gov.cn"]}}
+    config = write_config(tmp_path, sqlite_url, notify={"eml_dir": "outbox", "routes": routes})
+    h = Harness(load_config(config, environ={}))
+    try:
+        overdue(h, "C1")
+        overdue(h, "C2")
+        h.poll(bj("2026-11-23 10:00"))
+        with h.app.state.begin() as conn:
+            held = conn.execute(
+                select(notices.c.id, notices.c.context)
+                .where(notices.c.status == "held")
+                .order_by(notices.c.id)
+            ).all()
+            assert len(held) == 2
+            conn.execute(update(notices).where(notices.c.id == held[0].id).values(context='{"level": "red"}'))
+        assert build_digests(h.app.state, h.config.notify, bj("2026-11-24 09:00"), BJ) == 1
+        with h.app.state.connect() as conn:
+            rows = {r.id: r for r in conn.execute(select(notices))}
+        assert rows[held[0].id].status == "failed"
+        assert "cannot build the message" in rows[held[0].id].last_error
+        assert rows[held[1].id].status == "digested"
+        [digest] = [r for r in rows.values() if r.kind == "digest"]
+        assert "1条预警" in digest.subject and rows[held[1].id].digest_id == digest.id
+        [ops] = [r for r in rows.values() if r.kind == "operations"]
+        assert ops.recipient == "ops@example.gov.cn" and "无法生成" in ops.subject
+        assert f"通知编号：{held[0].id}" in ops.body_text
+        assert build_digests(h.app.state, h.config.notify, bj("2026-11-24 10:00"), BJ) == 0
+    finally:
+        h.app.dispose()
+
+
 def test_daily_route_is_held_and_sent_as_one_digest_per_recipient(h: Harness) -> None:
     overdue(h, "C1")
     overdue(h, "C2")

@@ -139,6 +139,7 @@ def _content(f: Finding) -> dict[str, Any]:
         "message": f.message,
         "basis": f.basis,
         "due": f.due,
+        "breached_at": f.since,
     }
 
 

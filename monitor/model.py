@@ -156,6 +156,11 @@ class Finding:
     basis: str = ""
     due: datetime | None = None
     notify: tuple[str, ...] = ()
+    # When the record shows the breach or warning began: the deadline passed (red), the
+    # warning threshold reached (yellow), the step that should not be there recorded. The
+    # monthly assessment counts a card in the month it began, not the month it was noticed;
+    # None where the record holds no such instant (the alert's raised time stands in).
+    since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,12 @@
 """`sunlight report`: the monthly performance table (绩效评估) by department and item type.
 
 Closed cases come from the per-case state (closed time, outcome against the time limit,
-share of the limit used); warnings from the alerts raised in the month. Rates are of the
+share of the limit used); cards from the alerts whose breach or warning began in the month
+(`breached_at`: the deadline passed, the step recorded), not the month the daemon noticed
+them — a first start in May puts April's breaches in April. A deadline runs out at 24:00 of
+its last day, which is also 00:00 of the next: a red counts in the month of that last day
+(the month ending at or after its breach), a yellow in the month its warning began. An alert
+whose record holds no such instant counts in the month it was raised. Rates are of the
 cases closed in the month that a time limit measured (`measured`, 计时办结数): on time
 (按时办结率, early included), early (提前办结率), overdue (超期率). A closed case no rule
 timed has no outcome (monitor.daemon.outcomes.outcome) and counts in `closed` only; a row with
@@ -17,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from alerts.render import render_report
 from monitor import vocabulary
@@ -101,6 +106,7 @@ def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:
             if share is not None:
                 r.share_sum += share
                 r.share_n += 1
+        began = func.coalesce(alerts.c.breached_at, alerts.c.raised_at)
         raised = conn.execute(
             select(
                 alerts.c.department,
@@ -110,7 +116,12 @@ def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:
                 alerts.c.closed_by,
             )
             .join(case_state, case_state.c.case_id == alerts.c.case_id, isouter=True)
-            .where(alerts.c.raised_at >= start, alerts.c.raised_at < end)
+            .where(
+                or_(
+                    and_(alerts.c.level == "red", began > start, began <= end),
+                    and_(alerts.c.level != "red", began >= start, began < end),
+                )
+            )
         )
         for dept, item_type, level, resolved_at, closed_by in raised:
             r = row(dept, item_type or "unlisted")

@@ -759,6 +759,7 @@ def test_a_pause_overrun_is_a_red_time_limit_finding_due_at_the_maximum(rules: R
         "《行政许可法》第四十二条",
         PAUSE_MAX,
         ("department",),
+        PAUSE_MAX,  # the breach began when the longest pause ran out
     )
 
 

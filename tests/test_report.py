@@ -102,3 +102,88 @@ def test_a_closed_case_no_rule_times_has_no_outcome_and_stays_out_of_the_rates(h
         (hud, "early", 1),
         (hud, "unmeasured", 1),
     }
+
+
+def test_a_breach_counts_in_the_month_it_happened_not_the_month_it_was_noticed(harness: Harness) -> None:
+    """Accepted Thursday 23 April 2026: the promise of 5 working days ends at 24:00 on 30
+    April (1–5 May are the 劳动节 holiday). A first start on 2 May finds the red; the
+    assessment puts it in April, the month of its last day."""
+    from sqlalchemy import select
+
+    from monitor.report import monthly
+    from monitor.state.schema import alerts
+
+    harness.load(item(), case("APR"), event("APR", "accepted", "2026-04-23 09:00"))
+    harness.poll(bj("2026-05-02 10:00"))
+    with harness.app.state.connect() as conn:
+        [(level, due, breached, raised)] = conn.execute(
+            select(alerts.c.level, alerts.c.due, alerts.c.breached_at, alerts.c.raised_at)
+        ).all()
+    assert level == "red" and due == breached == bj("2026-05-01 00:00")
+    assert raised == bj("2026-05-02 10:00")
+    [april] = monthly(harness.app.state, "2026-04", BJ)
+    assert (april["red"], april["yellow"]) == (1, 0)
+    assert all(row["red"] == 0 for row in monthly(harness.app.state, "2026-05", BJ))
+
+
+def test_a_yellow_counts_in_the_month_its_warning_began(harness: Harness) -> None:
+    """Accepted Monday 27 April: 5 working days end on 7 May; the warning (a fifth of the
+    promise left) begins on 7 May, and a pass on 7 May counts it in May; an alert from before
+    the breach instant was recorded (NULL) counts in the month it was raised."""
+    from sqlalchemy import select, update
+
+    from monitor.report import monthly
+    from monitor.state.schema import alerts
+
+    harness.load(item(), case("MAY"), event("MAY", "accepted", "2026-04-27 09:00"))
+    harness.poll(bj("2026-05-07 10:00"))
+    with harness.app.state.connect() as conn:
+        [(level, breached)] = conn.execute(select(alerts.c.level, alerts.c.breached_at)).all()
+    assert level == "yellow" and breached is not None and breached.astimezone(BJ).month == 5
+    [may] = monthly(harness.app.state, "2026-05", BJ)
+    assert (may["yellow"], may["red"]) == (1, 0)
+    assert monthly(harness.app.state, "2026-04", BJ) == []
+    with harness.app.state.begin() as conn:
+        conn.execute(update(alerts).values(breached_at=None, raised_at=bj("2026-04-30 12:00")))
+    [april] = monthly(harness.app.state, "2026-04", BJ)
+    assert april["yellow"] == 1
+
+
+def test_a_skipped_step_counts_in_the_month_the_offending_step_was_recorded(harness: Harness) -> None:
+    """A licence decided on 29 April with no acceptance on file: the breach is the decision."""
+    from sqlalchemy import select
+
+    from monitor.state.schema import alerts
+
+    harness.load(
+        item(),
+        case("SKIP"),
+        event("SKIP", "received", "2026-04-28 09:00"),
+        event("SKIP", "decided", "2026-04-29 15:00", result="approved"),
+    )
+    harness.poll(bj("2026-05-06 10:00"))
+    with harness.app.state.connect() as conn:
+        found = dict(
+            conn.execute(select(alerts.c.rule_id, alerts.c.breached_at)).all()  # type: ignore[arg-type]
+        )
+    assert found["licensing.no_decision_without_acceptance"] == bj("2026-04-29 15:00")
+
+
+def test_a_case_decided_early_but_disclosed_late_is_not_on_time(harness: Harness) -> None:
+    from monitor.report import monthly
+
+    harness.load(
+        item(),
+        case("NODISC"),
+        event("NODISC", "accepted", "2026-11-02 09:00"),
+        event("NODISC", "decided", "2026-11-03 15:00", result="approved"),
+        event("NODISC", "delivered", "2026-11-03 16:00"),
+        event("NODISC", "closed", "2026-11-03 17:00"),
+    )
+    harness.poll(bj("2026-11-04 10:00"))  # the disclosure is not late yet
+    [row] = monthly(harness.app.state, "2026-11", BJ)
+    assert (row["on_time"], row["early"], row["overdue"]) == (1, 1, 0)
+    harness.poll(bj("2026-12-10 10:00"))  # five weeks on, still not disclosed
+    [row] = monthly(harness.app.state, "2026-11", BJ)
+    assert (row["closed"], row["on_time"], row["early"], row["overdue"]) == (1, 0, 0, 1)
+    assert row["on_time_rate"] == 0.0

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from monitor.model import Case, Category, Evaluation, Level
 
+LATE_CATEGORIES = frozenset({Category.TIME_LIMIT, Category.DISCLOSURE})
+
 
 def limit_share(case: Case, ev: Evaluation) -> float | None:
     """The largest share of a time limit the closed case used (1.0 = all of it)."""
@@ -28,7 +30,9 @@ def outcome(case: Case, ev: Evaluation) -> str | None:
     rates."""
     if not case.is_closed:
         return None
-    if any(f.category is Category.TIME_LIMIT and f.level is Level.RED for f in ev.findings):
+    # Late in any of its clocks is late: a decision on time whose disclosure is weeks
+    # overdue did not finish on time, let alone early.
+    if any(f.category in LATE_CATEGORIES and f.level is Level.RED for f in ev.findings):
         return "overdue"
     clocks = [
         c

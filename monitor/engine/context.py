@@ -319,7 +319,21 @@ class Memo:
         return found
 
 
-def finding_for(rule: r._RuleBase, level: Level, message: str, due: datetime | None = None) -> Finding:
+def finding_for(
+    rule: r._RuleBase,
+    level: Level,
+    message: str,
+    due: datetime | None = None,
+    since: datetime | None = None,
+) -> Finding:
     return Finding(
-        rule.id, rule.title, rule.category, level, rule.message or message, rule.basis, due, rule.notify
+        rule.id,
+        rule.title,
+        rule.category,
+        level,
+        rule.message or message,
+        rule.basis,
+        due,
+        rule.notify,
+        since,
     )

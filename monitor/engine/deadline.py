@@ -169,7 +169,8 @@ def deadline(
         rule.category,
     )
     if result.level is not None:
-        yield finding_for(rule, result.level, reason(), result.due)
+        began = result.due if result.level is Level.RED else result.yellow_at
+        yield finding_for(rule, result.level, reason(), result.due, began)
 
 
 def _silent(
@@ -316,6 +317,7 @@ def _pause_overruns(
                     rule.basis,
                     end,
                     rule.notify,
+                    end,  # the special procedure overran when its longest span ended
                 )
             )
         elif p.end is None:

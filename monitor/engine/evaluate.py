@@ -251,6 +251,7 @@ def _with_detail(
                 out.basis,
                 out.due,
                 out.notify,
+                out.since,
             )
         yield out
 
@@ -294,6 +295,7 @@ def _kind(
                 rule,
                 rule.level,
                 f"办件有不应有的环节“{ctx.name_of(e, rule.event)}”（{fmt_instant(e.at, tz)}）。",
+                since=e.at,
             )
     elif isinstance(rule, r.MinIntervalRule):
         yield from min_interval(rule, case, ctx, params, cal, now, tz)
@@ -305,6 +307,7 @@ def _kind(
                 rule,
                 rule.level,
                 f"“{ctx.name_of(found[0], rule.event)}”共{len(found)}次（{times}），最多允许{rule.count}次。",
+                since=found[rule.count].at,  # the first time beyond what is allowed
             )
 
 
@@ -335,6 +338,9 @@ def _precedence(
             rule,
             rule.level,
             f"{ctx.name_of(b, rule.before)}于{fmt_instant(b.at, tz)}，晚于{first_text}。",
+            since=first.at,
         )
         return
-    yield finding_for(rule, rule.level, f"{first_text}之前没有{quoted(ctx.names(rule.before))}的记录。")
+    yield finding_for(
+        rule, rule.level, f"{first_text}之前没有{quoted(ctx.names(rule.before))}的记录。", since=first.at
+    )

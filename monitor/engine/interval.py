@@ -58,4 +58,4 @@ def min_interval(
     else:
         last = fmt_date(local_date(bound, tz))
         text = f"{began}，{ctx.names(rule.to)[0]}最早应在其后第{span}即{last}；{came}，间隔不足{span}。"
-    yield finding_for(rule, rule.level, text)
+    yield finding_for(rule, rule.level, text, since=to.at)

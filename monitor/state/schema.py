@@ -203,6 +203,10 @@ alerts = Table(
     Column("message", Text, nullable=False),
     Column("basis", Text, nullable=False, default=""),
     Column("due", _ts()),
+    # When the breach (red) or warning (yellow) at the alert's level began, as the record
+    # shows it; NULL where it holds no such instant (raised_at stands in). The monthly
+    # assessment counts the card in that month.
+    Column("breached_at", _ts()),
     Column("raised_at", _ts(), nullable=False),
     Column("escalated_at", _ts()),
     Column("resolved_at", _ts()),
@@ -213,6 +217,7 @@ alerts = Table(
     UniqueConstraint("case_id", "rule_id", name="uq_alerts_case_rule"),
     Index("ix_alerts_state_level", "state", "level"),
     Index("ix_alerts_next_reminder", "next_reminder_at"),
+    Index("ix_alerts_breached", "breached_at"),
 )
 
 alert_history = Table(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import typer
+from sqlalchemy import Engine
 
 from monitor.cli_common import NowOpt, current_config, now_from, open_application
+from monitor.config import Config
 from monitor.errors import ConfigError, NotFoundError
 from monitor.terminal import cell, say
 from monitor.timeutil import utcnow
@@ -21,14 +25,42 @@ def report(
     mail: Annotated[
         bool, typer.Option("--mail", help="Queue it as a mail to notify.report_recipients")
     ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="department or item: the scores and ranking (csv too); type: the table by item type. "
+            "Default: both as tables, the type table as csv and html",
+        ),
+    ] = None,
+    scheme_file: Annotated[
+        Path | None,
+        typer.Option("--scheme", help="Score with this proposed scheme, beside the current one (what-if)"),
+    ] = None,
 ) -> None:
-    """The monthly performance table (绩效评估) by department and item type."""
+    """The monthly performance table (绩效评估) by department and item type, with the scores
+    and ranking of the scoring scheme (assessment.scheme)."""
     from monitor.report import COLUMNS, cells, monthly, to_csv, to_html
 
     if fmt not in ("table", "csv", "html"):
         raise ConfigError(f"--format must be table, csv or html, not {fmt!r}")
+    if by not in (None, "department", "item", "type"):
+        raise ConfigError(f"--by must be department, item or type, not {by!r}")
     cfg = current_config()
     application = open_application(cfg)
+    if by in ("department", "item") or (by is None and fmt == "table" and not mail):
+        ranking = _ranking(
+            cfg, application.state, month, "item" if by == "item" else "department", scheme_file
+        )
+        if fmt == "csv":
+            application.dispose()
+            say(ranking.csv, nl=False)
+            return
+        if ranking.table is not None:
+            _console().print(ranking.table)
+        if by is not None:
+            application.dispose()
+            return
     rows = monthly(application.state, month, cfg.tz)
     if mail:
         import hashlib
@@ -62,7 +94,6 @@ def report(
     elif fmt == "html":
         say(to_html(rows, month)[2])
     elif not mail:
-        from rich.console import Console
         from rich.table import Table
 
         table = Table(title=cell(f"{month} 绩效评估"))
@@ -70,7 +101,57 @@ def report(
             table.add_column(header)
         for row in rows:
             table.add_row(*map(cell, cells(row)))
-        Console().print(table)
+        _console().print(table)
+
+
+def _console() -> Any:
+    """Rich's console; wide enough for the whole table when written to a file or a pipe
+    (Rich would cut every column to fit 80 characters)."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 240)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranking:
+    csv: str
+    table: Any
+
+
+def _ranking(
+    cfg: Config, state: Engine, month: str, by: Literal["department", "item"], proposed: Path | None
+) -> _Ranking:
+    """The scores and ranking; with a proposed scheme, its ranking beside the current one."""
+    from rich.table import Table
+
+    from monitor.assessment import output
+    from monitor.assessment.scheme import load_scheme
+    from monitor.assessment.score import assess
+
+    current_path = cfg.scheme_path()
+    if proposed is None and cfg.assessment.scheme is None and not current_path.exists():
+        return _Ranking("", None)  # no scheme: the table by type only
+    scheme = load_scheme(proposed or current_path)
+    scores = assess(state, scheme, month, cfg.tz, by)
+    baseline = None
+    if proposed is not None and current_path.exists():
+        baseline = {s.unit: s for s in assess(state, load_scheme(current_path), month, cfg.tz, by)}
+    what = "部门" if by == "department" else "事项"
+    title = f"{month} {what}绩效评估得分与排名（{scheme.title}{'，拟用方案' if proposed else ''}）"
+    table = Table(title=cell(title))
+    if baseline is None:
+        for header in output.COMPACT:
+            table.add_column(cell(header))
+        for row in output.compact(scores):
+            table.add_row(*map(cell, row))
+    else:
+        for header in output.headers(scheme, by, baseline):
+            table.add_column(cell(header))
+        for row in output.rows(scheme, scores, baseline):
+            table.add_row(*map(cell, row))
+    return _Ranking(output.to_csv(scheme, by, scores, baseline), table)
 
 
 @report_commands.command()

@@ -53,10 +53,11 @@ def check(
             say(problem, err=True)
         say(f"{len(key_errors)} error(s) in the audit key configuration", err=True)
         raise typer.Exit(2)
+    scheme_line = _check_scheme(cfg)
     overlays, covered = read_overlays(cfg.path(cfg.rules.calendar))
     calendar = build_calendar(overlays, covered)
     line, warnings = check_lines(calendar, overlays, covered, local_date(utcnow(), cfg.tz))
-    say(f"ok: configuration valid; {rules.rule_count} rules in {len(rules.files)} files; {line}")
+    say(f"ok: configuration valid; {rules.rule_count} rules in {len(rules.files)} files; {scheme_line}{line}")
     for warning in warnings:
         say(warning)
     # Not an error of the author's: the condition still means what CEL says, only slower.
@@ -66,6 +67,25 @@ def check(
         say(note)
     if connect and not _connect_lines(cfg):
         raise typer.Exit(1)
+
+
+def _check_scheme(cfg: Config) -> str:
+    """The scoring scheme checked as strictly as a rule file: exit 2 listing its problems. A
+    scheme left at its default place and absent is no error: the report then has no scores."""
+    from monitor.assessment.scheme import load_scheme
+    from monitor.errors import RuleError
+
+    path = cfg.scheme_path()
+    if cfg.assessment.scheme is None and not path.exists():
+        return ""
+    try:
+        scheme = load_scheme(path)
+    except RuleError as exc:
+        for problem in exc.problems:
+            say(problem, err=True)
+        say(f"{len(exc.problems)} error(s) in the scoring scheme {path}", err=True)
+        raise typer.Exit(2) from exc
+    return f"scoring scheme “{scheme.title}” with {len(scheme.indicators)} indicators; "
 
 
 def _connect_lines(cfg: Config) -> bool:

@@ -211,6 +211,13 @@ class AuditConfig(_Strict):
     key: SecretStr | None = None
 
 
+class AssessmentConfig(_Strict):
+    """The monthly assessment (绩效评估): the scoring scheme `sunlight report` applies."""
+
+    # Default: `assessment/scheme.yaml` inside the rules folder, edited beside the rules.
+    scheme: Path | None = None
+
+
 class Config(_Strict):
     timezone: str = "Asia/Shanghai"
     database: DatabaseConfig = DatabaseConfig()
@@ -220,6 +227,7 @@ class Config(_Strict):
     metrics: MetricsConfig = MetricsConfig()
     notify: NotifyConfig = NotifyConfig()
     audit: AuditConfig = AuditConfig()
+    assessment: AssessmentConfig = AssessmentConfig()
     base_dir: Path = Path()
     # Set by load_config, not by the file: where the values came from, for error messages.
     file: Path | None = None
@@ -249,6 +257,12 @@ class Config(_Strict):
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def scheme_path(self) -> Path:
+        """The scoring scheme's file: as configured, or beside the rules."""
+        if self.assessment.scheme is not None:
+            return self.path(self.assessment.scheme)
+        return self.path(self.rules.path) / "assessment" / "scheme.yaml"
 
     def path(self, value: Path) -> Path:
         """A configured path, resolved against the config file's folder."""

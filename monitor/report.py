@@ -22,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, true
 
 from alerts.render import render_report
 from monitor import vocabulary
@@ -78,6 +78,23 @@ def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return datetime.combine(first, datetime.min.time(), tz), datetime.combine(nxt, datetime.min.time(), tz)
 
 
+def began_in(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Alerts whose breach or warning began in [start, end): a red in the period of its
+    deadline's last day (a deadline at 24:00 on 30 April is 00:00 on 1 May, and counts in
+    April), a yellow in the period its warning began; the raised time where the record
+    holds no such instant."""
+    began = func.coalesce(alerts.c.breached_at, alerts.c.raised_at)
+    return or_(
+        and_(alerts.c.level == "red", began > start, began <= end),
+        and_(alerts.c.level != "red", began >= start, began < end),
+    )
+
+
+def counted() -> ColumnElement[bool]:
+    """The alerts an assessment counts."""
+    return true()
+
+
 def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:
     start, end = month_bounds(month, tz)
     rows: dict[tuple[str, str], Row] = {}
@@ -106,7 +123,6 @@ def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:
             if share is not None:
                 r.share_sum += share
                 r.share_n += 1
-        began = func.coalesce(alerts.c.breached_at, alerts.c.raised_at)
         raised = conn.execute(
             select(
                 alerts.c.department,
@@ -116,12 +132,7 @@ def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:
                 alerts.c.closed_by,
             )
             .join(case_state, case_state.c.case_id == alerts.c.case_id, isouter=True)
-            .where(
-                or_(
-                    and_(alerts.c.level == "red", began > start, began <= end),
-                    and_(alerts.c.level != "red", began >= start, began < end),
-                )
-            )
+            .where(began_in(start, end), counted())
         )
         for dept, item_type, level, resolved_at, closed_by in raised:
             r = row(dept, item_type or "unlisted")

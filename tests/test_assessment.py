@@ -1,0 +1,185 @@
+"""The monthly assessment (绩效评估): the scoring scheme, scores, ranks and their publication."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from monitor.assessment.figures import Tally
+from monitor.assessment.scheme import Scheme, load_scheme
+from monitor.assessment.score import ranked, score_of
+from monitor.errors import RuleError
+from tests.conftest import BJ, RULES, Harness, bj, case, event, item
+from tests.test_cli import sunlight
+
+SCHEME = load_scheme(RULES / "assessment" / "scheme.yaml")
+
+
+def _closed(case_id: str, accepted: str, decided: str, *, disclosed: bool = True) -> list[dict[str, object]]:
+    out = [
+        case(case_id),
+        event(case_id, "accepted", f"{accepted} 09:00"),
+        event(case_id, "decided", f"{decided} 15:00", result="approved"),
+        event(case_id, "delivered", f"{decided} 16:00"),
+    ]
+    if disclosed:
+        out.append(event(case_id, "disclosed", f"{decided} 16:30", what="decision"))
+    out.append(event(case_id, "closed", f"{decided} 17:00"))
+    return out
+
+
+def test_the_shipped_scheme_loads_and_its_weights_fit_the_base() -> None:
+    assert SCHEME.base == 100
+    assert [i.id for i in SCHEME.indicators] == ["on_time", "early", "overdue", "red_cards", "yellow_cards"]
+
+
+RATE = "title: x\nindicators:\n  - kind: rate\n    id: a\n    name: 甲\n    measure: on_time\n"
+COUNT = "  - kind: count\n    id: a\n    name: 甲\n    count: red\n    points_each: 1\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (RATE + "    weight: 5\n    wieght: 3\n", ":8:5: unknown key `wieght`"),
+        ("base: 10\n" + RATE + "    weight: 50\n", "the rate weights (50) exceed the base score (10)"),
+        ("title: x\nindicators:\n" + COUNT + COUNT, "indicator ids must be unique: a"),
+        ("title: x\nindicators:\n  - kind: ratio\n    id: a\n", ":3:5: `kind` must be rate or count"),
+        ("title: x\nindicators:\n" + COUNT + "    categories: [timelimit]\n", ":8:18: Input should be"),
+        ("title: [x\n", ":2:1: not valid YAML"),
+    ],
+)
+def test_a_bad_scheme_is_refused_naming_file_line_and_column(
+    tmp_path: Path, body: str, expected: str
+) -> None:
+    path = tmp_path / "scheme.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(RuleError) as caught:
+        load_scheme(path)
+    problems = caught.value.problems
+    assert any(expected in p and p.startswith(str(path)) for p in problems), problems
+
+
+def test_scores_take_weighted_rates_and_capped_counts_off_the_base() -> None:
+    red = Counter({"time_limit": 2, "procedure": 20})
+    yellow = Counter({"data_quality": 4, "time_limit": 3})
+    tally = Tally(closed=10, measured=8, on_time=6, early=2, overdue=2, red=red, yellow=yellow)
+    score, parts = score_of(SCHEME, tally)
+    lost = {p.indicator: p.lost for p in parts}
+    # 按时 6/8: 60 × 0.25 = 15; 提前 2/8: 10 × 0.75 = 7.5; 超期 2 × 2 = 4; 红牌 22 × 3 capped at
+    # 30; 黄牌: the data-quality warnings do not count, 3 × 0.5 = 1.5.
+    assert lost == {"on_time": 15.0, "early": 7.5, "overdue": 4.0, "red_cards": 30.0, "yellow_cards": 1.5}
+    assert score == 42.0
+    assert score_of(SCHEME, Tally(red=Counter({"fee": 100}), overdue=50))[0] == 50.0  # caps hold
+    floor = Scheme.model_validate(
+        {
+            "title": "t",
+            "base": 10,
+            "indicators": [{"kind": "count", "id": "r", "name": "红牌", "count": "red", "points_each": 5}],
+        }
+    )
+    assert score_of(floor, Tally(red=Counter({"fee": 9})))[0] == 0.0  # never below zero
+
+
+def test_a_unit_with_nothing_measured_is_not_assessed_on_the_rates() -> None:
+    score, parts = score_of(SCHEME, Tally(closed=3, measured=0))
+    assert score == 100.0
+    assert [(p.indicator, p.value) for p in parts][:2] == [("on_time", None), ("early", None)]
+
+
+def test_ties_share_a_rank_and_are_listed_by_name() -> None:
+    figures = {
+        ("乙局", "X1"): Tally(red=Counter({"fee": 1})),
+        ("甲局", "X2"): Tally(red=Counter({"fee": 1})),
+        ("丙局", "X3"): Tally(),
+        ("丁局", "X4"): Tally(red=Counter({"fee": 2})),
+        ("甲局", "X5"): Tally(),
+    }
+    out = ranked(SCHEME, figures, "department")
+    assert [(s.rank, s.unit, s.score) for s in out] == [
+        (1, "丙局", 100.0), (2, "乙局", 97.0), (2, "甲局", 97.0), (4, "丁局", 94.0),
+    ]  # fmt: skip
+    by_item = ranked(SCHEME, figures, "item")
+    assert [s.unit for s in by_item][:2] == ["丙局 / X3", "甲局 / X5"]
+
+
+def test_the_ranking_from_real_passes_with_the_change_and_the_year_to_date(harness: Harness) -> None:
+    from monitor.assessment.score import assess
+
+    harness.load(
+        item(),
+        item("GT-1", department="市公安局"),
+        *_closed("OCT", "2026-10-12", "2026-10-13"),  # 市场监管 in October: early
+        *_closed("NOV1", "2026-11-02", "2026-11-04"),  # early
+        *_closed("NOV2", "2026-11-02", "2026-11-12"),  # late: 5 working days end on 11-09
+    )
+    harness.load(
+        {**case("GA1"), "item_code": "GT-1", "department": "市公安局"},
+        event("GA1", "accepted", "2026-11-02 09:00"),
+        event("GA1", "decided", "2026-11-03 15:00", result="approved"),
+        event("GA1", "delivered", "2026-11-03 16:00"),
+        event("GA1", "disclosed", "2026-11-03 16:30", what="decision"),
+        event("GA1", "closed", "2026-11-03 17:00"),
+    )
+    harness.poll(bj("2026-11-20 10:00"))
+    scores = assess(harness.app.state, SCHEME, "2026-11", BJ)
+    assert [(s.rank, s.unit) for s in scores] == [(1, "市公安局"), (2, "市市场监督管理局")]
+    market = scores[1]
+    # November: 1 of 2 on time (−30), 1 of 2 early (−5), one late case (−2), its red (−3).
+    assert market.score == 60.0 and market.tally.red == Counter({"time_limit": 1})
+    assert market.change == -40.0  # October: one early case, 100
+    # The year to date scores October and November as one period: 2 of 3 on time (−20), 2 of
+    # 3 early (−3.33), one late (−2), one red (−3).
+    assert market.year_score == 71.67
+    assert scores[0].change is None  # not scored in October
+
+
+def test_report_publishes_the_ranking_as_csv_with_a_bom_and_chinese_headers(harness: Harness) -> None:
+    config = harness.config.base_dir / "config.yaml"
+    harness.load(
+        item(), *_closed("NOV1", "2026-11-02", "2026-11-04"), *_closed("NOV2", "2026-11-02", "2026-11-12")
+    )
+    harness.poll(bj("2026-11-20 10:00"))
+    first = sunlight(config, "report", "--month", "2026-11", "--by", "department", "--format", "csv")
+    assert first.returncode == 0, first.stderr
+    header, row = first.stdout.splitlines()[:2]
+    assert header.startswith("\ufeff排名,承办单位,得分,较上月,本年累计,按时办结率,按时办结率扣分")
+    assert row.startswith("1,市市场监督管理局,60.00,—,60.00,50.0%,30.00,50.0%,5.00,1,2.00,1,3.00")
+    again = sunlight(config, "report", "--month", "2026-11", "--by", "department", "--format", "csv")
+    assert again.stdout == first.stdout  # the same record and scheme, the same figures
+    table = sunlight(config, "report", "--month", "2026-11")
+    assert "部门绩效评估得分与排名" in table.stdout and "红牌 −3" in table.stdout and "60.00" in table.stdout
+
+
+def test_a_proposed_scheme_is_tried_on_a_past_month_beside_the_current_one(harness: Harness) -> None:
+    config = harness.config.base_dir / "config.yaml"
+    harness.load(item(), *_closed("NOV2", "2026-11-02", "2026-11-12"))
+    harness.poll(bj("2026-11-20 10:00"))
+    proposed = harness.config.base_dir / "proposed.yaml"
+    proposed.write_text(
+        "title: 拟用方案\nindicators:\n  - kind: count\n    id: red\n    name: 红牌\n    count: red\n"
+        "    points_each: 10\n",
+        encoding="utf-8",
+    )
+    out = sunlight(config, "report", "--month", "2026-11", "--by", "department", "--format", "csv",
+                   "--scheme", str(proposed))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    header, row = out.stdout.splitlines()[:2]
+    assert header.endswith("现行方案得分,现行方案排名")
+    # Proposed: one red, −10. Current: 0 of 1 on time (−60), none early (−10), one late (−2), one red (−3).
+    assert row == "1,市市场监督管理局,90.00,—,90.00,1,10.00,25.00,1"
+
+
+def test_check_refuses_a_broken_scheme(harness: Harness, tmp_path: Path) -> None:
+    import yaml
+
+    config = harness.config.base_dir / "config.yaml"
+    bad = tmp_path / "bad-scheme.yaml"
+    bad.write_text("title: 坏方案\nindicators: []\n", encoding="utf-8")
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["assessment"] = {"scheme": str(bad)}
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    out = sunlight(config, "check")
+    assert out.returncode == 2
+    assert f"{bad}:2:1" in out.stderr and "error(s) in the scoring scheme" in out.stderr

@@ -37,6 +37,13 @@ def report(
         Path | None,
         typer.Option("--scheme", help="Score with this proposed scheme, beside the current one (what-if)"),
     ] = None,
+    open_unit: Annotated[
+        str | None,
+        typer.Option(
+            "--open",
+            help="A department (or DEPARTMENT/ITEM_CODE): list the cards and closed cases behind its score",
+        ),
+    ] = None,
 ) -> None:
     """The monthly performance table (绩效评估) by department and item type, with the scores
     and ranking of the scoring scheme (assessment.scheme)."""
@@ -48,6 +55,10 @@ def report(
         raise ConfigError(f"--by must be department, item or type, not {by!r}")
     cfg = current_config()
     application = open_application(cfg)
+    if open_unit is not None:
+        _open(application.state, month, open_unit, cfg.tz)
+        application.dispose()
+        return
     if by in ("department", "item") or (by is None and fmt == "table" and not mail):
         ranking = _ranking(
             cfg, application.state, month, "item" if by == "item" else "department", scheme_file
@@ -112,6 +123,29 @@ def _console() -> Any:
     from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 240)
+
+
+def _open(state: Engine, month: str, unit: str, tz: Any) -> None:
+    """What a unit's score was computed from: every card and closed case, by time."""
+    from rich.table import Table
+
+    from monitor.assessment.figures import behind
+    from monitor.engine.messages import fmt_deadline, fmt_instant
+    from monitor.report import month_bounds
+    from monitor.vocabulary import CATEGORY_NAMES
+
+    department, _, item = unit.partition("/")
+    start, end = month_bounds(month, tz)
+    found = behind(state, start, end, department.strip(), item.strip() or None)
+    table = Table(title=cell(f"{month} {unit} 得分依据（{len(found)}项）"))
+    for header in ("时间", "类别", "办件编号", "事项编码", "预警编号", "预警类型", "内容"):
+        table.add_column(cell(header))
+    for b in found:
+        kind = CATEGORY_NAMES.get(b.category, b.category) if b.category else ""
+        # A red's breach is a deadline running out: 24:00 of its last day, as the law counts.
+        when = fmt_deadline(b.at, tz) if b.what == "红牌" else fmt_instant(b.at, tz)
+        table.add_row(*map(cell, (when, b.what, b.case_id, b.item_code, b.alert_id or "", kind, b.title)))
+    _console().print(table)
 
 
 @dataclass(frozen=True, slots=True)

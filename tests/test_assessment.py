@@ -183,3 +183,21 @@ def test_check_refuses_a_broken_scheme(harness: Harness, tmp_path: Path) -> None
     out = sunlight(config, "check")
     assert out.returncode == 2
     assert f"{bad}:2:1" in out.stderr and "error(s) in the scoring scheme" in out.stderr
+
+
+def test_a_score_opens_into_the_cards_and_cases_behind_it(harness: Harness) -> None:
+    config = harness.config.base_dir / "config.yaml"
+    harness.load(
+        item(), *_closed("NOV1", "2026-11-02", "2026-11-04"), *_closed("NOV2", "2026-11-02", "2026-11-12")
+    )
+    harness.poll(bj("2026-11-20 10:00"))
+    out = sunlight(config, "report", "--month", "2026-11", "--open", "市市场监督管理局")
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if "NOV" in line]
+    # By time: the early case, the red (the promise ran out at 24:00 on 9 November), the late case.
+    assert [("NOV1" in x, "NOV2" in x) for x in lines] == [(True, False), (False, True), (False, True)]
+    assert "提前办结" in lines[0]
+    assert "2026年11月9日24时" in lines[1] and "红牌" in lines[1] and "办理时限" in lines[1]
+    assert "超期办结" in lines[2]
+    only = sunlight(config, "report", "--month", "2026-11", "--open", "市市场监督管理局/XK-2")
+    assert "（0项）" in only.stdout

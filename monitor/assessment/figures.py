@@ -79,3 +79,62 @@ def tallies(state: Engine, start: datetime, end: datetime) -> dict[Key, Tally]:
             yellow=yellow,
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Behind:
+    """One card or closed case behind a unit's score: what the score can be opened into."""
+
+    what: str  # 红牌, 黄牌, 超期办结, 按时办结, 提前办结, 未计时办结
+    case_id: str
+    item_code: str
+    alert_id: int | None
+    category: str | None
+    title: str
+    at: datetime  # the breach's (or warning's) beginning, or the case's closing
+
+
+OUTCOME_NAMES = {"overdue": "超期办结", "on_time": "按时办结", "early": "提前办结", None: "未计时办结"}
+
+
+def behind(
+    state: Engine, start: datetime, end: datetime, department: str, item_code: str | None = None
+) -> list[Behind]:
+    """The cards and closed cases a unit's score in [start, end) was computed from, by time."""
+    out = []
+    with state.connect() as conn:
+        q = select(alerts).where(began_in(start, end), counted(), alerts.c.department == department)
+        if item_code is not None:
+            q = q.where(alerts.c.item_code == item_code)
+        for a in conn.execute(q):
+            out.append(
+                Behind(
+                    "红牌" if a.level == "red" else "黄牌",
+                    a.case_id,
+                    a.item_code,
+                    int(a.id),
+                    a.category,
+                    a.title,
+                    a.breached_at or a.raised_at,
+                )
+            )
+        q2 = select(case_state).where(
+            case_state.c.closed_at >= start,
+            case_state.c.closed_at < end,
+            case_state.c.department == department,
+        )
+        if item_code is not None:
+            q2 = q2.where(case_state.c.item_code == item_code)
+        for c in conn.execute(q2):
+            out.append(
+                Behind(
+                    OUTCOME_NAMES.get(c.outcome, "未计时办结"),
+                    c.case_id,
+                    c.item_code,
+                    None,
+                    None,
+                    "",
+                    c.closed_at,
+                )
+            )
+    return sorted(out, key=lambda b: (b.at, b.case_id, b.alert_id or 0))

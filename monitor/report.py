@@ -204,20 +204,25 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([header for _, header in CSV_COLUMNS])
-    for row in rows:
-        out: list[object] = []
-        for key, _ in CSV_COLUMNS:
-            value = row[key]
-            if key == "item_type":
-                out.append(ITEM_TYPE_NAMES.get(value, value))
-            elif value is None:
-                out.append("")
-            elif _is_share(key):
-                out.append(round(value * 100, 2))
-            else:
-                out.append(value)
-        writer.writerow(out)
+    writer.writerows(csv_values(row) for row in rows)
     return "\ufeff" + buf.getvalue()
+
+
+def csv_values(row: dict[str, Any]) -> list[object]:
+    """A row's values as the spreadsheet columns hold them: names in Chinese, rates in per
+    cent, numbers as numbers, an empty cell where there is no rate."""
+    out: list[object] = []
+    for key, _ in CSV_COLUMNS:
+        value = row[key]
+        if key == "item_type":
+            out.append(ITEM_TYPE_NAMES.get(value, value))
+        elif value is None:
+            out.append("")
+        elif _is_share(key):
+            out.append(round(value * 100, 2))
+        else:
+            out.append(value)
+    return out
 
 
 def to_html(rows: list[dict[str, Any]], month: str) -> tuple[str, str, str]:

@@ -201,3 +201,49 @@ def test_a_score_opens_into_the_cards_and_cases_behind_it(harness: Harness) -> N
     assert "超期办结" in lines[2]
     only = sunlight(config, "report", "--month", "2026-11", "--open", "市市场监督管理局/XK-2")
     assert "（0项）" in only.stdout
+
+
+def test_the_published_page_workbook_and_public_version(tmp_path: Path) -> None:
+    """On the demo: the page has the ranking and its three charts; the workbook holds numbers;
+    the public version holds none of the demo's names, ID numbers, phones or case numbers."""
+    from openpyxl import load_workbook
+    from sqlalchemy import create_engine, select
+
+    from monitor.state.schema import cases
+    from tests.conftest import upgraded, write_config
+
+    config = upgraded(write_config(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}"))
+    now = "2026-12-02T10:00:00+08:00"
+    assert sunlight(config, "demo", "--cases", "300", "--now", now).returncode == 0
+    assert sunlight(config, "run", "--once", "--now", now).returncode == 0
+    page, public, book = tmp_path / "r.html", tmp_path / "public.html", tmp_path / "r.xlsx"
+    for args, path in (([], page), (["--public"], public)):
+        done = sunlight(
+            config, "report", "--month", "2026-11", "--format", "html", *args, "--output", str(path)
+        )
+        assert done.returncode == 0, done.stderr
+    html = page.read_text(encoding="utf-8")
+    assert "2026年11月部门电子监察绩效评估结果" in html and html.count("<svg") == 3
+    assert "得分排名" in html and "各月平均得分" in html and "红黄牌按类别分布" in html
+    assert "<script" not in html
+    text = public.read_text(encoding="utf-8")
+    assert "公开版" in text
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'sunlight.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                cases.c.case_id, cases.c.applicant_name, cases.c.applicant_id_number, cases.c.applicant_phone
+            )
+        ).all()
+    engine.dispose()
+    private = {v for row in rows for v in row if v and len(v) >= 2}
+    assert len(private) > 300
+    assert [v for v in private if v in text] == []
+    done = sunlight(config, "report", "--month", "2026-11", "--format", "xlsx", "--output", str(book))
+    assert done.returncode == 0, done.stderr
+    workbook = load_workbook(book)
+    assert workbook.sheetnames == ["得分排名", "按事项类型"]
+    ranking = workbook["得分排名"]
+    assert [c.value for c in ranking[2]][:5] == ["排名", "承办单位", "得分", "较上月", "本年累计"]
+    first = [c.value for c in ranking[3]]
+    assert first[0] == 1 and isinstance(first[2], int | float) and 0 <= first[2] <= 100

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from monitor.assessment import output
 from monitor.assessment.scheme import Scheme, load_scheme
-from monitor.assessment.score import By, Score, assess
+from monitor.assessment.score import UNIT_NAMES, By, Score, assess
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.terminal import cell, say
@@ -25,7 +25,7 @@ from monitor.timeutil import utcnow
 class Publication:
     month: str
     fmt: str  # table, csv, html, xlsx
-    by: str | None  # department, item, type; None: the ranking by department and the type table
+    by: str | None  # department, item, post, type; None: the ranking by department and the type table
     proposed: Path | None  # a scheme to try beside the current one
     public: bool
     out: Path | None
@@ -62,19 +62,21 @@ def _scheme(cfg: Config, proposed: Path | None) -> Scheme | None:
     return load_scheme(proposed or path)
 
 
-def publish(cfg: Config, state: Engine, p: Publication) -> None:
+def publish(cfg: Config, state: Engine, source: Engine, p: Publication) -> None:
     from monitor.report import COLUMNS, cells, monthly, to_csv, to_html
 
     scheme = _scheme(cfg, p.proposed)
-    unit: By = "item" if p.by == "item" else "department"
+    unit: By = p.by if p.by in ("item", "post") else "department"  # type: ignore[assignment]
     ranking = scheme is not None and p.by != "type"
-    if scheme is None and (p.by in ("department", "item") or p.fmt == "xlsx" or p.public):
+    if p.public and p.by == "post":
+        raise ConfigError("--public --by post: the officers' names are personal data, not for the public")
+    if scheme is None and (p.by in ("department", "item", "post") or p.fmt == "xlsx" or p.public):
         raise ConfigError(f"no scoring scheme at {cfg.scheme_path()}: set assessment.scheme")
-    scores = assess(state, scheme, p.month, cfg.tz, unit) if ranking and scheme is not None else []
+    scores = assess(state, scheme, p.month, cfg.tz, unit, source) if ranking and scheme is not None else []
     baseline = None
     if p.proposed is not None and cfg.scheme_path().exists():
         current = load_scheme(cfg.scheme_path())
-        baseline = {s.unit: s for s in assess(state, current, p.month, cfg.tz, unit)}
+        baseline = {s.unit: s for s in assess(state, current, p.month, cfg.tz, unit, source)}
     rows = monthly(state, p.month, cfg.tz) if p.by in (None, "type") else []
     if p.fmt == "csv":
         if ranking and p.by is not None and scheme is not None:
@@ -88,7 +90,7 @@ def publish(cfg: Config, state: Engine, p: Publication) -> None:
             from monitor.assessment.publish import to_html as page
             from monitor.assessment.publish import year_of
 
-            year = year_of(state, scheme, p.month, cfg.tz, unit)
+            year = year_of(state, scheme, p.month, cfg.tz, unit, source)
             html = page(
                 scheme, unit, p.month, scores, year, [h for _, h in COLUMNS], [cells(r) for r in rows],
                 public=p.public, now=utcnow(), tz=cfg.tz,
@@ -120,11 +122,11 @@ def _table(
 ) -> Any:
     from rich.table import Table
 
-    what = "部门" if by == "department" else "事项"
+    what = UNIT_NAMES[by]
     title = f"{p.month} {what}绩效评估得分与排名（{scheme.title}{'，拟用方案' if p.proposed else ''}）"
     table = Table(title=cell(title))
     headers, body = (
-        (output.COMPACT, output.compact(scores))
+        (output.compact_headers(by), output.compact(scores))
         if baseline is None
         else (output.headers(scheme, by, baseline), output.rows(scheme, scores, baseline))
     )

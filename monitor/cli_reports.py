@@ -28,7 +28,8 @@ def report(
         str | None,
         typer.Option(
             "--by",
-            help="department or item: the scores and ranking; type: the table by item type. "
+            help="department, item or post (the officers the steps name): the scores and ranking; "
+            "type: the table by item type. "
             "Default: both (the csv: by item type)",
         ),
     ] = None,
@@ -54,8 +55,8 @@ def report(
 
     if fmt not in ("table", "csv", "html", "xlsx"):
         raise ConfigError(f"--format must be table, csv, html or xlsx, not {fmt!r}")
-    if by not in (None, "department", "item", "type"):
-        raise ConfigError(f"--by must be department, item or type, not {by!r}")
+    if by not in (None, "department", "item", "post", "type"):
+        raise ConfigError(f"--by must be department, item, post or type, not {by!r}")
     if public and (open_unit is not None or mail):
         raise ConfigError("--public is for publishing the results: not with --open or --mail")
     cfg = current_config()
@@ -66,7 +67,8 @@ def report(
         elif mail:
             _mail(cfg, application.state, month)
         else:
-            publish(cfg, application.state, Publication(month, fmt, by, scheme_file, public, out))
+            publication = Publication(month, fmt, by, scheme_file, public, out)
+            publish(cfg, application.state, application.source, publication)
     finally:
         application.dispose()
 

@@ -247,3 +247,38 @@ def test_the_published_page_workbook_and_public_version(tmp_path: Path) -> None:
     assert [c.value for c in ranking[2]][:5] == ["排名", "承办单位", "得分", "较上月", "本年累计"]
     first = [c.value for c in ranking[3]]
     assert first[0] == 1 and isinstance(first[2], int | float) and 0 <= first[2] <= 100
+
+
+def test_scores_by_post_count_a_case_for_every_officer_its_steps_name(harness: Harness) -> None:
+    from monitor.assessment.score import assess
+
+    harness.load(
+        item(),
+        case("LATE"),
+        event("LATE", "accepted", "2026-11-02 09:00", "王明"),
+        event("LATE", "decided", "2026-11-12 15:00", "王明", "李芳", result="approved"),
+        event("LATE", "delivered", "2026-11-12 16:00"),
+        event("LATE", "disclosed", "2026-11-12 16:30", what="decision"),
+        event("LATE", "closed", "2026-11-12 17:00"),
+        case("EARLY"),
+        event("EARLY", "accepted", "2026-11-02 09:00", "赵强"),
+        event("EARLY", "decided", "2026-11-03 15:00", "赵强", result="approved"),
+        event("EARLY", "delivered", "2026-11-03 16:00"),
+        event("EARLY", "disclosed", "2026-11-03 16:30", what="decision"),
+        event("EARLY", "closed", "2026-11-03 17:00"),
+        case("NOBODY"),
+        event("NOBODY", "accepted", "2026-11-02 09:00"),
+    )
+    harness.poll(bj("2026-11-20 10:00"))
+    scores = assess(harness.app.state, SCHEME, "2026-11", BJ, "post", harness.app.source)
+    got = {s.unit: (s.rank, s.score, s.tally.red.total()) for s in scores}
+    # 王明 and 李芳 both handled the late case: 0 of 1 on time (−60), none early (−10), one late
+    # (−2), its red (−3); 赵强 closed his early. The case no step names counts for nobody here.
+    assert got == {
+        "市市场监督管理局 / 赵强": (1, 100.0, 0),
+        "市市场监督管理局 / 李芳": (2, 25.0, 1),
+        "市市场监督管理局 / 王明": (2, 25.0, 1),
+    }
+    config = harness.config.base_dir / "config.yaml"
+    refused = sunlight(config, "report", "--month", "2026-11", "--by", "post", "--public", "--format", "html")
+    assert refused.returncode == 2 and "personal data" in refused.stderr

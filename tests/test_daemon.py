@@ -246,6 +246,7 @@ def test_the_daemon_waits_at_start_for_an_unreachable_database_instead_of_exitin
 
 def test_a_second_stop_signal_shuts_the_scheduler_down_once_and_quietly(tmp_path: Path) -> None:
     import threading
+    from datetime import UTC, datetime
 
     from monitor.app import build
     from monitor.config import load_config
@@ -256,7 +257,9 @@ def test_a_second_stop_signal_shuts_the_scheduler_down_once_and_quietly(tmp_path
     app = build(load_config(config, environ={}), create=True)
     daemon = Daemon(app)
     started = threading.Event()
-    daemon.scheduler.add_job(started.set, "date")  # runs at once once the scheduler is up
+    # Runs at once when the scheduler is up, and stays scheduled (a one-off job is removed
+    # after its run, which could race the shutdown in the scheduler's own thread).
+    daemon.scheduler.add_job(started.set, "interval", hours=1, next_run_time=datetime.now(UTC))
     failures: list[BaseException] = []
     previous = threading.excepthook
     threading.excepthook = lambda args: failures.append(args.exc_value)  # type: ignore[assignment,misc]

@@ -7,14 +7,16 @@ began (`monitor.report.began_in`), never in the period the daemon noticed them.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Text, cast, func, select
 
 from monitor.report import began_in, counted
-from monitor.state.schema import alerts, case_state
+from monitor.state.schema import alerts, case_events, case_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,3 +140,68 @@ def behind(
                 )
             )
     return sorted(out, key=lambda b: (b.at, b.case_id, b.alert_id or 0))
+
+
+def by_officer(state: Engine, source: Engine, start: datetime, end: datetime) -> dict[Key, Tally]:
+    """Every (department, handling officer or post) with a closed case or a card in [start,
+    end): a case counts for each person or post its steps name (`actors`), so a case two
+    officers handled is on both their records; a case whose steps name nobody counts for no
+    one here (it still counts for its department)."""
+    outcomes: dict[str, tuple[str, str | None]] = {}
+    cards: dict[str, list[tuple[str, str]]] = {}
+    with state.connect() as conn:
+        for case_id, dept, outcome in conn.execute(
+            select(case_state.c.case_id, case_state.c.department, case_state.c.outcome).where(
+                case_state.c.closed_at >= start, case_state.c.closed_at < end
+            )
+        ):
+            outcomes[case_id] = (dept, outcome)
+        for case_id, dept, level, category in conn.execute(
+            select(alerts.c.case_id, alerts.c.department, alerts.c.level, alerts.c.category).where(
+                began_in(start, end), counted()
+            )
+        ):
+            cards.setdefault(case_id, []).append((level, category))
+            outcomes.setdefault(case_id, (dept, "card only"))
+    people = officers(source, outcomes)
+    out: dict[Key, Tally] = {}
+    for case_id, (dept, outcome) in outcomes.items():
+        red, yellow = Counter[str](), Counter[str]()
+        for level, category in cards.get(case_id, ()):
+            (red if level == "red" else yellow)[category] += 1
+        closed = outcome != "card only"
+        measured = outcome in ("on_time", "early", "overdue")
+        one = Tally(
+            closed=int(closed),
+            measured=int(measured),
+            on_time=int(outcome in ("on_time", "early")),
+            early=int(outcome == "early"),
+            overdue=int(outcome == "overdue"),
+            red=red,
+            yellow=yellow,
+        )
+        for person in people.get(case_id, ()):
+            key = (dept, person)
+            out[key] = out[key] + one if key in out else one
+    return dict(sorted(out.items()))
+
+
+def officers(source: Engine, case_ids: Iterable[str]) -> dict[str, set[str]]:
+    """The people or posts each case's steps name, read from the source a chunk at a time."""
+    ids = sorted(case_ids)
+    out: dict[str, set[str]] = {}
+    with source.connect() as conn:
+        for i in range(0, len(ids), 1000):
+            rows = conn.execute(
+                select(case_events.c.case_id, cast(case_events.c.actors, Text)).where(
+                    case_events.c.case_id.in_(ids[i : i + 1000])
+                )
+            )
+            for case_id, actors in rows:
+                try:
+                    names = json.loads(actors) if actors else []
+                except ValueError:
+                    continue  # a bad record is a data-quality finding of its case, not a score
+                if isinstance(names, list):
+                    out.setdefault(case_id, set()).update(str(n) for n in names if n)
+    return out

@@ -22,7 +22,7 @@ def _signed(change: float | None) -> str:
 
 
 def headers(scheme: Scheme, by: str, baseline: Mapping[str, Score] | None = None) -> list[str]:
-    out = ["排名", "承办单位" if by == "department" else "承办单位 / 事项编码", "得分", "较上月", "本年累计"]
+    out = ["排名", UNIT_HEADERS[by], "得分", "较上月", "本年累计"]
     for ind in scheme.indicators:
         out += [ind.name, f"{ind.name}扣分"]
     if baseline is not None:
@@ -58,7 +58,11 @@ def compact(scores: Sequence[Score]) -> list[list[str]]:
     return out
 
 
-COMPACT = ["排名", "承办单位", "得分", "较上月", "本年累计", "扣分"]
+UNIT_HEADERS = {"department": "承办单位", "item": "承办单位 / 事项编码", "post": "承办单位 / 岗位（承办人）"}
+
+
+def compact_headers(by: str) -> list[str]:
+    return ["排名", UNIT_HEADERS[by], "得分", "较上月", "本年累计", "扣分"]
 
 
 def to_csv(

@@ -16,9 +16,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import Engine
 
 from monitor.assessment import charts, output
-from monitor.assessment.figures import tallies
 from monitor.assessment.scheme import RateIndicator, Scheme
-from monitor.assessment.score import By, Score, ranked
+from monitor.assessment.score import UNIT_NAMES, By, Score, figures_of, ranked
 from monitor.report import month_bounds
 from monitor.vocabulary import CATEGORY_NAMES
 
@@ -32,13 +31,15 @@ class Year:
     red: tuple[int, ...]  # red cards whose breach began in the month
 
 
-def year_of(state: Engine, scheme: Scheme, month: str, tz: ZoneInfo, by: By) -> Year:
+def year_of(
+    state: Engine, scheme: Scheme, month: str, tz: ZoneInfo, by: By, source: Engine | None = None
+) -> Year:
     year, last = int(month[:4]), int(month[5:7])
     months, average, red = [], [], []
     for m in range(1, last + 1):
         label = f"{year}-{m:02d}"
         start, end = month_bounds(label, tz)
-        figures = tallies(state, start, end)
+        figures = figures_of(state, source, start, end, by)
         scores = ranked(scheme, figures, by)
         months.append(f"{m}月")
         average.append(round(sum(s.score for s in scores) / len(scores), 2) if scores else None)
@@ -68,7 +69,7 @@ def to_html(
     now: datetime,
     tz: ZoneInfo,
 ) -> str:
-    what = "部门" if by == "department" else "事项"
+    what = UNIT_NAMES[by]
     y, m = int(month[:4]), int(month[5:7])
     title = f"{y}年{m}月{what}电子监察绩效评估结果"
     made = now.astimezone(tz)
@@ -81,7 +82,7 @@ def to_html(
         title=title,
         subtitle=f"{scheme.title}；{'公开版；' if public else ''}"
         f"生成于{made.year}年{made.month}月{made.day}日",
-        headers=output.COMPACT,
+        headers=output.compact_headers(by),
         rows=output.compact(scores),
         ranking_chart=charts.bars(f"{month} 得分排名", [(s.unit, s.score) for s in scores], scheme.base),
         trend_chart=charts.line(f"{y}年各月平均得分", year.months, year.average),
@@ -120,7 +121,7 @@ def to_xlsx(
     assert sheet is not None
     sheet.title = "得分排名"
     header = output.headers(scheme, by)
-    sheet.append([f"{month} {'部门' if by == 'department' else '事项'}绩效评估得分与排名（{scheme.title}）"])
+    sheet.append([f"{month} {UNIT_NAMES[by]}绩效评估得分与排名（{scheme.title}）"])
     sheet.append(header)
     kinds = {ind.id: isinstance(ind, RateIndicator) for ind in scheme.indicators}
     for s in scores:

@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from monitor.assessment.figures import Key, Tally, tallies
+from monitor.assessment.figures import Key, Tally, by_officer, tallies
 from monitor.assessment.scheme import CountIndicator, RateIndicator, Scheme
 from monitor.report import month_bounds
 
-By = Literal["department", "item"]
+By = Literal["department", "item", "post"]
+UNIT_NAMES: dict[str, str] = {"department": "部门", "item": "事项", "post": "岗位"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ class Part:
 class Score:
     unit: str  # the department, or "department / item code"
     department: str
-    item_code: str | None
+    detail: str | None  # the item code (by item), the officer or post (by post)
     score: float
     parts: tuple[Part, ...]
     tally: Tally
@@ -72,7 +73,7 @@ def _count(ind: CountIndicator, tally: Tally) -> int:
 def _grouped(figures: Mapping[Key, Tally], by: By) -> dict[tuple[str, str | None], Tally]:
     out: dict[tuple[str, str | None], Tally] = {}
     for (dept, item), tally in figures.items():
-        key = (dept, item if by == "item" else None)
+        key = (dept, None if by == "department" else item)
         out[key] = out[key] + tally if key in out else tally
     return out
 
@@ -91,15 +92,27 @@ def ranked(scheme: Scheme, figures: Mapping[Key, Tally], by: By) -> list[Score]:
     return out
 
 
-def assess(state: Engine, scheme: Scheme, month: str, tz: ZoneInfo, by: By = "department") -> list[Score]:
+def assess(
+    state: Engine,
+    scheme: Scheme,
+    month: str,
+    tz: ZoneInfo,
+    by: By = "department",
+    source: Engine | None = None,
+) -> list[Score]:
     """The month's ranking, each score with its change against the previous month and the
-    year to date (1 January to the month's end, scored as one period)."""
+    year to date (1 January to the month's end, scored as one period). By post, the
+    officers are read from the `source` database's steps."""
+
+    def figures(start: datetime, end: datetime) -> dict[Key, Tally]:
+        return figures_of(state, source, start, end, by)
+
     start, end = month_bounds(month, tz)
-    now = ranked(scheme, tallies(state, start, end), by)
+    now = ranked(scheme, figures(start, end), by)
     prev_start, prev_end = month_bounds(_previous(month), tz)
-    before = {s.unit: s.score for s in ranked(scheme, tallies(state, prev_start, prev_end), by)}
+    before = {s.unit: s.score for s in ranked(scheme, figures(prev_start, prev_end), by)}
     year_start = datetime.combine(date(start.year, 1, 1), datetime.min.time(), tz)
-    year = {s.unit: s.score for s in ranked(scheme, tallies(state, year_start, end), by)}
+    year = {s.unit: s.score for s in ranked(scheme, figures(year_start, end), by)}
     return [
         replace(
             s,
@@ -108,6 +121,17 @@ def assess(state: Engine, scheme: Scheme, month: str, tz: ZoneInfo, by: By = "de
         )
         for s in now
     ]
+
+
+def figures_of(
+    state: Engine, source: Engine | None, start: datetime, end: datetime, by: By
+) -> dict[Key, Tally]:
+    """The figures a ranking `by` department, item or post is computed from."""
+    if by != "post":
+        return tallies(state, start, end)
+    if source is None:
+        raise ValueError("scores by post need the source database: its steps name the officers")
+    return by_officer(state, source, start, end)
 
 
 def _previous(month: str) -> str:

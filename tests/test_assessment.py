@@ -32,7 +32,14 @@ def _closed(case_id: str, accepted: str, decided: str, *, disclosed: bool = True
 
 def test_the_shipped_scheme_loads_and_its_weights_fit_the_base() -> None:
     assert SCHEME.base == 100
-    assert [i.id for i in SCHEME.indicators] == ["on_time", "early", "overdue", "red_cards", "yellow_cards"]
+    assert [i.id for i in SCHEME.indicators] == [
+        "on_time",
+        "early",
+        "overdue",
+        "red_cards",
+        "yellow_cards",
+        "disclosed_on_time",
+    ]
 
 
 RATE = "title: x\nindicators:\n  - kind: rate\n    id: a\n    name: 甲\n    measure: on_time\n"
@@ -69,7 +76,10 @@ def test_scores_take_weighted_rates_and_capped_counts_off_the_base() -> None:
     lost = {p.indicator: p.lost for p in parts}
     # 按时 6/8: 60 × 0.25 = 15; 提前 2/8: 10 × 0.75 = 7.5; 超期 2 × 2 = 4; 红牌 22 × 3 capped at
     # 30; 黄牌: the data-quality warnings do not count, 3 × 0.5 = 1.5.
-    assert lost == {"on_time": 15.0, "early": 7.5, "overdue": 4.0, "red_cards": 30.0, "yellow_cards": 1.5}
+    assert lost == {
+        "on_time": 15.0, "early": 7.5, "overdue": 4.0, "red_cards": 30.0, "yellow_cards": 1.5,
+        "disclosed_on_time": 0.0,  # no disclosure measured: not assessed
+    }  # fmt: skip
     assert score == 42.0
     assert score_of(SCHEME, Tally(red=Counter({"fee": 100}), overdue=50))[0] == 50.0  # caps hold
     floor = Scheme.model_validate(
@@ -282,3 +292,29 @@ def test_scores_by_post_count_a_case_for_every_officer_its_steps_name(harness: H
     config = harness.config.base_dir / "config.yaml"
     refused = sunlight(config, "report", "--month", "2026-11", "--by", "post", "--public", "--format", "html")
     assert refused.returncode == 2 and "personal data" in refused.stderr
+
+
+def test_the_disclosure_rate_counts_decisions_published_in_time(harness: Harness) -> None:
+    from sqlalchemy import select
+
+    from monitor.assessment.score import assess
+    from monitor.state.schema import case_state
+
+    harness.load(
+        item(),
+        *_closed("PUB", "2026-11-02", "2026-11-03"),
+        *_closed("NOPUB", "2026-11-02", "2026-11-03", disclosed=False),
+    )
+    harness.poll(bj("2026-11-04 10:00"))  # NOPUB's disclosure is not due yet: not yet measured
+    with harness.app.state.connect() as conn:
+        first = dict(conn.execute(select(case_state.c.case_id, case_state.c.disclosure)).all())
+    assert first == {"PUB": "on_time", "NOPUB": None}
+    [market] = assess(harness.app.state, SCHEME, "2026-11", BJ)
+    assert {p.indicator: p.value for p in market.parts}["disclosed_on_time"] == 1.0
+    harness.poll(bj("2026-12-10 10:00"))
+    with harness.app.state.connect() as conn:
+        later = dict(conn.execute(select(case_state.c.case_id, case_state.c.disclosure)).all())
+    assert later == {"PUB": "on_time", "NOPUB": "late"}
+    [market] = assess(harness.app.state, SCHEME, "2026-11", BJ)
+    parts = {p.indicator: p for p in market.parts}
+    assert parts["disclosed_on_time"].value == 0.5 and parts["disclosed_on_time"].lost == 5.0

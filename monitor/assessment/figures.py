@@ -30,6 +30,8 @@ class Tally:
     overdue: int = 0
     red: Counter[str] = field(default_factory=Counter)  # by category
     yellow: Counter[str] = field(default_factory=Counter)
+    disclosure_measured: int = 0  # closed cases whose disclosure (公开) went on time or late
+    disclosed_on_time: int = 0
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(
@@ -40,6 +42,8 @@ class Tally:
             self.overdue + other.overdue,
             self.red + other.red,
             self.yellow + other.yellow,
+            self.disclosure_measured + other.disclosure_measured,
+            self.disclosed_on_time + other.disclosed_on_time,
         )
 
 
@@ -50,14 +54,17 @@ def tallies(state: Engine, start: datetime, end: datetime) -> dict[Key, Tally]:
     """Every (department, item) with a closed case or a card in [start, end)."""
     closed: dict[Key, Counter[str]] = {}
     cards: dict[Key, tuple[Counter[str], Counter[str]]] = {}
+    s = case_state.c
     with state.connect() as conn:
         rows = conn.execute(
-            select(case_state.c.department, case_state.c.item_code, case_state.c.outcome, func.count())
-            .where(case_state.c.closed_at >= start, case_state.c.closed_at < end)
-            .group_by(case_state.c.department, case_state.c.item_code, case_state.c.outcome)
+            select(s.department, s.item_code, s.outcome, s.disclosure, func.count())
+            .where(s.closed_at >= start, s.closed_at < end)
+            .group_by(s.department, s.item_code, s.outcome, s.disclosure)
         )
-        for dept, item, outcome, n in rows:
-            closed.setdefault((dept, item), Counter())[outcome or "unmeasured"] += int(n)
+        for dept, item, outcome, disclosed, n in rows:
+            counts = closed.setdefault((dept, item), Counter())
+            counts[outcome or "unmeasured"] += int(n)
+            counts[f"disclosure {disclosed}"] += int(n)
         rows = conn.execute(
             select(alerts.c.department, alerts.c.item_code, alerts.c.level, alerts.c.category, func.count())
             .where(began_in(start, end), counted())
@@ -79,6 +86,8 @@ def tallies(state: Engine, start: datetime, end: datetime) -> dict[Key, Tally]:
             overdue=c["overdue"],
             red=red,
             yellow=yellow,
+            disclosure_measured=c["disclosure on_time"] + c["disclosure late"],
+            disclosed_on_time=c["disclosure on_time"],
         )
     return out
 
@@ -147,25 +156,26 @@ def by_officer(state: Engine, source: Engine, start: datetime, end: datetime) ->
     end): a case counts for each person or post its steps name (`actors`), so a case two
     officers handled is on both their records; a case whose steps name nobody counts for no
     one here (it still counts for its department)."""
-    outcomes: dict[str, tuple[str, str | None]] = {}
+    outcomes: dict[str, tuple[str, str | None, str | None]] = {}
     cards: dict[str, list[tuple[str, str]]] = {}
     with state.connect() as conn:
-        for case_id, dept, outcome in conn.execute(
-            select(case_state.c.case_id, case_state.c.department, case_state.c.outcome).where(
-                case_state.c.closed_at >= start, case_state.c.closed_at < end
+        s = case_state.c
+        for case_id, dept, outcome, disclosed in conn.execute(
+            select(s.case_id, s.department, s.outcome, s.disclosure).where(
+                s.closed_at >= start, s.closed_at < end
             )
         ):
-            outcomes[case_id] = (dept, outcome)
+            outcomes[case_id] = (dept, outcome, disclosed)
         for case_id, dept, level, category in conn.execute(
             select(alerts.c.case_id, alerts.c.department, alerts.c.level, alerts.c.category).where(
                 began_in(start, end), counted()
             )
         ):
             cards.setdefault(case_id, []).append((level, category))
-            outcomes.setdefault(case_id, (dept, "card only"))
+            outcomes.setdefault(case_id, (dept, "card only", None))
     people = officers(source, outcomes)
     out: dict[Key, Tally] = {}
-    for case_id, (dept, outcome) in outcomes.items():
+    for case_id, (dept, outcome, disclosed) in outcomes.items():
         red, yellow = Counter[str](), Counter[str]()
         for level, category in cards.get(case_id, ()):
             (red if level == "red" else yellow)[category] += 1
@@ -179,6 +189,8 @@ def by_officer(state: Engine, source: Engine, start: datetime, end: datetime) ->
             overdue=int(outcome == "overdue"),
             red=red,
             yellow=yellow,
+            disclosure_measured=int(disclosed in ("on_time", "late")),
+            disclosed_on_time=int(disclosed == "on_time"),
         )
         for person in people.get(case_id, ()):
             key = (dept, person)

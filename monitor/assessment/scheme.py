@@ -33,7 +33,9 @@ class RateIndicator(_Strict):
     kind: Literal["rate"]
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str = Field(min_length=1)
-    measure: Literal["on_time", "early"]
+    # on_time, early: of the closed cases a time limit measured; disclosed_on_time (公开及时率):
+    # of the closed cases whose disclosure clock has stopped or run out.
+    measure: Literal["on_time", "early", "disclosed_on_time"]
     weight: float = Field(gt=0)
 
 

@@ -50,8 +50,12 @@ def score_of(scheme: Scheme, tally: Tally) -> tuple[float, tuple[Part, ...]]:
     parts = []
     for ind in scheme.indicators:
         if isinstance(ind, RateIndicator):
-            hits = tally.on_time if ind.measure == "on_time" else tally.early
-            rate = hits / tally.measured if tally.measured else None
+            hits, of = {
+                "on_time": (tally.on_time, tally.measured),
+                "early": (tally.early, tally.measured),
+                "disclosed_on_time": (tally.disclosed_on_time, tally.disclosure_measured),
+            }[ind.measure]
+            rate = hits / of if of else None
             lost = ind.weight * (1 - rate) if rate is not None else 0.0
             parts.append(Part(ind.id, ind.name, rate, lost))
         else:

@@ -8,6 +8,19 @@ from monitor.model import Case, Category, Evaluation, Level
 LATE_CATEGORIES = frozenset({Category.TIME_LIMIT, Category.DISCLOSURE})
 
 
+def disclosure(case: Case, ev: Evaluation) -> str | None:
+    """How a closed case's disclosure (公开) went against its time limit: late, on_time, or
+    None while no disclosure clock has stopped or run out yet (or none measured the case)."""
+    if not case.is_closed:
+        return None
+    if any(f.category is Category.DISCLOSURE and f.level is Level.RED for f in ev.findings):
+        return "late"
+    clocks = [c for c in ev.clocks if c.category is Category.DISCLOSURE and c.start is not None]
+    if clocks and all(c.stop is not None and c.level is None for c in clocks):
+        return "on_time"
+    return None
+
+
 def limit_share(case: Case, ev: Evaluation) -> float | None:
     """The largest share of a time limit the closed case used (1.0 = all of it)."""
     if not case.is_closed:

@@ -22,7 +22,7 @@ from alerts.lifecycle import CaseFindings, Transition, alerts_of, reconcile
 from alerts.reminders import next_reminder
 from monitor.calendar import WorkCalendar
 from monitor.config import Config, NotifyConfig
-from monitor.daemon.outcomes import limit_share, outcome
+from monitor.daemon.outcomes import disclosure, limit_share, outcome
 from monitor.daemon.requeue import clock_span
 from monitor.engine import RuleSet
 from monitor.engine.screen import Screen
@@ -228,6 +228,7 @@ def state_row(ctx: Context, j: Judged) -> StateRow:
         closed_at=next((e.at for e in case.events if e.kind == "closed"), None) if closed else None,
         outcome=outcome(case, ev) if closed else None,
         limit_share=limit_share(case, ev) if closed else None,
+        disclosure=disclosure(case, ev) if closed else None,
         clock_from=j.span[0],
         clock_until=j.span[1],
     )

@@ -33,6 +33,7 @@ class StateRow(NamedTuple):
     limit_share: float | None
     clock_from: datetime | None
     clock_until: datetime | None
+    disclosure: str | None = None  # once closed: its decision published on time or late (公开及时)
 
 
 STATE_FIELDS: tuple[str, ...] = StateRow._fields

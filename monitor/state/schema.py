@@ -152,6 +152,7 @@ case_state = Table(
     Column("closed_at", _ts()),
     Column("outcome", String(16)),  # on_time, early, overdue once closed
     Column("limit_share", Float),  # share of the time limit used, once closed
+    Column("disclosure", String(16)),  # on_time, late once closed and its disclosure clock decided
     # The stretch of days the case's counting looked at (its first step to its furthest
     # deadline or next change; `clock_until` NULL: a paused clock with no end yet), so that a
     # calendar change queues only the cases whose days it touches.

@@ -1,7 +1,8 @@
 """An alert records when its breach or warning began (`breached_at`): the deadline passed,
 the warning threshold reached, the offending step recorded. The monthly assessment counts a
 card in that month, not in the month the daemon first saw it. Alerts raised before keep
-NULL, and their raised time stands in.
+NULL, and their raised time stands in. A closed case records how its disclosure went
+(`disclosure`: on_time, late), for the 公开及时率 of the assessment.
 
 Revision ID: 0005_state_breach
 Revises: 0004_state_notice_context
@@ -25,6 +26,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("sunlight_alerts", sa.Column("breached_at", UTCDateTime(), nullable=True))
+    op.add_column("sunlight_case_state", sa.Column("disclosure", sa.String(16), nullable=True))
     op.create_index("ix_alerts_breached", "sunlight_alerts", ["breached_at"])
 
 
@@ -32,3 +34,5 @@ def downgrade() -> None:
     op.drop_index("ix_alerts_breached", "sunlight_alerts")
     with op.batch_alter_table("sunlight_alerts") as batch:
         batch.drop_column("breached_at")
+    with op.batch_alter_table("sunlight_case_state") as batch:
+        batch.drop_column("disclosure")

@@ -36,8 +36,7 @@ def test_password_is_stored_as_argon2_and_signs_in(any_db_url: str, tmp_path: Pa
             add_user(conn, "wang", "department", "市市场监督管理局", "correct horse 1", NOW)
             stored = conn.execute(select(users.c.password_hash)).scalar_one()
         assert stored.startswith("$argon2id$") and "correct horse" not in stored
-        with h.app.state.begin() as conn:
-            actor = authenticate(conn, "wang", "correct horse 1", NOW)
+        actor = authenticate(h.app.state, "wang", "correct horse 1", NOW)
         assert actor == Actor("wang", "department", "市市场监督管理局")
     finally:
         h.app.dispose()
@@ -51,14 +50,13 @@ def test_failures_lock_the_account_until_the_lock_time_passes(any_db_url: str, t
         with h.app.state.begin() as conn:
             add_user(conn, "li", "office", None, "a long password", NOW)
         for i in range(3):
-            with h.app.state.begin() as conn, pytest.raises(LoginRefusedError, match="用户名或密码错误"):
-                authenticate(conn, "li", "wrong", NOW + timedelta(minutes=i), POLICY)
+            with pytest.raises(LoginRefusedError, match="用户名或密码错误"):
+                authenticate(h.app.state, "li", "wrong", NOW + timedelta(minutes=i), POLICY)
         # Locked: even the right password is refused until the lock has passed.
-        with h.app.state.begin() as conn, pytest.raises(LoginRefusedError, match="账户已锁定"):
-            authenticate(conn, "li", "a long password", NOW + timedelta(minutes=10), POLICY)
-        with h.app.state.begin() as conn:
-            later = NOW + timedelta(minutes=2 + 15, seconds=1)
-            assert authenticate(conn, "li", "a long password", later, POLICY).role == "office"
+        with pytest.raises(LoginRefusedError, match="账户已锁定"):
+            authenticate(h.app.state, "li", "a long password", NOW + timedelta(minutes=10), POLICY)
+        later = NOW + timedelta(minutes=2 + 15, seconds=1)
+        assert authenticate(h.app.state, "li", "a long password", later, POLICY).role == "office"
     finally:
         h.app.dispose()
 
@@ -67,20 +65,22 @@ def test_failures_outside_the_window_do_not_add_up(harness: Harness) -> None:
     with harness.app.state.begin() as conn:
         add_user(conn, "li", "office", None, "a long password", NOW)
     for minutes in (0, 20, 40, 60):  # each in a window of its own
-        with harness.app.state.begin() as conn, pytest.raises(LoginRefusedError, match="密码错误"):
-            authenticate(conn, "li", "wrong", NOW + timedelta(minutes=minutes), POLICY)
-    with harness.app.state.begin() as conn:
-        assert authenticate(conn, "li", "a long password", NOW + timedelta(minutes=61), POLICY).name == "li"
+        with pytest.raises(LoginRefusedError, match="密码错误"):
+            authenticate(harness.app.state, "li", "wrong", NOW + timedelta(minutes=minutes), POLICY)
+    assert (
+        authenticate(harness.app.state, "li", "a long password", NOW + timedelta(minutes=61), POLICY).name
+        == "li"
+    )
 
 
 def test_unknown_and_disabled_users_are_refused(harness: Harness) -> None:
     with harness.app.state.begin() as conn:
         add_user(conn, "zhao", "operator", None, "a long password", NOW)
         disable_user(conn, "zhao")
-    with harness.app.state.begin() as conn, pytest.raises(LoginRefusedError, match="用户名或密码错误"):
-        authenticate(conn, "nobody", "a long password", NOW)
-    with harness.app.state.begin() as conn, pytest.raises(LoginRefusedError, match="已停用"):
-        authenticate(conn, "zhao", "a long password", NOW)
+    with pytest.raises(LoginRefusedError, match="用户名或密码错误"):
+        authenticate(harness.app.state, "nobody", "a long password", NOW)
+    with pytest.raises(LoginRefusedError, match="已停用"):
+        authenticate(harness.app.state, "zhao", "a long password", NOW)
 
 
 def test_new_accounts_are_checked(harness: Harness) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from monitor.access import Actor, Role
 from monitor.engine.messages import fmt_instant
@@ -41,29 +41,43 @@ class LoginRefusedError(SunlightError):
 
 
 def authenticate(
-    conn: Connection, name: str, password: str, now: datetime, policy: LockPolicy = LockPolicy()
+    engine: Engine, name: str, password: str, now: datetime, policy: LockPolicy = LockPolicy()
 ) -> Actor:
     """The person behind `name` and `password`, or LoginRefusedError (a wrong password counts
-    towards the lock; a locked account is refused without looking at the password)."""
+    towards the lock; a locked account is refused without looking at the password).
+
+    It takes the engine, not a connection: the failure it counts must commit although the
+    sign-in fails, so it is not the caller's transaction to roll back."""
+    with engine.begin() as conn:
+        actor, refused = _attempt(conn, name, password, now, policy)
+    if refused is not None:
+        raise refused
+    assert actor is not None
+    return actor
+
+
+def _attempt(
+    conn: Connection, name: str, password: str, now: datetime, policy: LockPolicy
+) -> tuple[Actor | None, LoginRefusedError | None]:
     row = conn.execute(select(users).where(users.c.name == name)).first()
     if row is None:
         _verify(_DUMMY, password)
-        raise LoginRefusedError(BAD_LOGIN)
+        return None, LoginRefusedError(BAD_LOGIN)
     if row.locked_until is not None and row.locked_until > now:
-        raise LoginRefusedError(
+        return None, LoginRefusedError(
             f"登录失败次数过多，账户已锁定至{fmt_instant(row.locked_until, DEFAULT_TZ)}"
             "（北京时间），请稍后再试"
         )
     if not _verify(str(row.password_hash), password):
         _failed(conn, row, now, policy)
-        raise LoginRefusedError(BAD_LOGIN)
+        return None, LoginRefusedError(BAD_LOGIN)
     if row.disabled:
-        raise LoginRefusedError("该账户已停用，请联系纪检监察室")
+        return None, LoginRefusedError("该账户已停用，请联系纪检监察室")
     values: dict[str, Any] = {"failed_logins": 0, "failed_since": None, "locked_until": None}
     if HASHER.check_needs_rehash(str(row.password_hash)):
         values["password_hash"] = HASHER.hash(password)
     conn.execute(update(users).where(users.c.id == row.id).values(values))
-    return Actor(row.name, cast(Role, row.role), row.department)
+    return Actor(row.name, cast(Role, row.role), row.department), None
 
 
 def _verify(stored: str, password: str) -> bool:

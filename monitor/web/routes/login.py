@@ -32,8 +32,7 @@ def login(
 ) -> Response:
     target = safe_next(next)
     try:
-        with services.state.begin() as conn:
-            actor = authenticate(conn, username.strip(), password, now, request.app.state.lock_policy)
+        actor = authenticate(services.state, username.strip(), password, now, request.app.state.lock_policy)
     except LoginRefusedError as exc:
         return page(
             request, "login.html", None, status_code=401, next=target, error=exc.reason, username=username

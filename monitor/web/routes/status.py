@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 
 from monitor.console.status import status
 from monitor.web.auth import Now, PageActor, Svc
 from monitor.web.rendering import page
 
 router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz() -> PlainTextResponse:
+    """Liveness for a container or load balancer: the process answers (no database read)."""
+    return PlainTextResponse("ok\n")
 
 
 @router.get("/status")

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.console.alerts import AlertFilter, acknowledge_alert, list_alerts
 from monitor.console.cases import case_view
 from monitor.web.auth import ApiActor, Now, Svc
+from monitor.web.schemas import AckBody, Alert, AlertList, Case, Me
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -20,44 +20,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "无权进行此操作（`detail` 为中文原因）"},
     404: {"description": "不存在，或调用者无权查看"},
 }
-
-
-class Alert(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    case_id: str
-    level: Literal["yellow", "red"]
-    state: Literal["open", "acknowledged", "resolved"]
-    category: str
-    rule: str
-    department: str
-    message: str
-    title: str
-    item_code: str
-    raised_at: str = Field(description="ISO 8601, UTC")
-    due: str | None = None
-
-
-class AlertList(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    total: int = Field(description="how many alerts match, of those the caller may see")
-    items: list[Alert]
-
-
-class Me(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    role: Literal["office", "department", "operator"]
-    department: str | None
-
-
-class AckBody(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    note: str = Field(min_length=1, max_length=2000, description="处理说明，记入存证")
 
 
 @router.get("/me", response_model=Me, responses=_ERRORS)
@@ -84,10 +46,10 @@ def api_alerts(
     return AlertList(total=found.total, items=[Alert(**i.as_json()) for i in found.items])
 
 
-@router.get("/cases/{case_id:path}", responses=_ERRORS)
-def api_case(case_id: str, actor: ApiActor, services: Svc, now: Now) -> dict[str, Any]:
+@router.get("/cases/{case_id:path}", response_model=Case, responses=_ERRORS)
+def api_case(case_id: str, actor: ApiActor, services: Svc, now: Now) -> Case:
     """The 办件 page's data: timeline, clocks, findings, alerts with their history, the chain check."""
-    return case_view(services, actor, case_id, now).as_json()
+    return Case.model_validate(case_view(services, actor, case_id, now).as_json())
 
 
 @router.post(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from monitor.users.accounts import (
     UserInfo,
+    active_actor,
     add_user,
     disable_user,
     get_user,
@@ -20,6 +21,7 @@ __all__ = [
     "LockPolicy",
     "LoginRefusedError",
     "UserInfo",
+    "active_actor",
     "actor_for_token",
     "add_user",
     "authenticate",

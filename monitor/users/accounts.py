@@ -90,6 +90,13 @@ def get_user(conn: Connection, name: str) -> UserInfo:
     return _info(row)
 
 
+def active_actor(conn: Connection, name: str) -> Actor | None:
+    """The signed-in person behind a session's name, read again on every request: a disabled
+    account (or one whose role changed) takes effect at once."""
+    row = conn.execute(select(users).where(users.c.name == name, users.c.disabled.is_(False))).first()
+    return None if row is None else _info(row).actor
+
+
 def list_users(conn: Connection) -> list[UserInfo]:
     return [_info(r) for r in conn.execute(select(users).order_by(users.c.role, users.c.name))]
 

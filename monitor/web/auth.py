@@ -8,12 +8,10 @@ from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
 
 from monitor.access import Actor, ForbiddenError
 from monitor.console.context import Services
-from monitor.state.schema import users
-from monitor.users import actor_for_token
+from monitor.users import active_actor, actor_for_token
 from monitor.web.security import uses_token
 
 
@@ -41,11 +39,10 @@ def _session_actor(request: Request) -> Actor | None:
     if not isinstance(name, str):
         return None
     with services(request).state.connect() as conn:
-        row = conn.execute(select(users).where(users.c.name == name, users.c.disabled.is_(False))).first()
-    if row is None:
+        actor = active_actor(conn, name)
+    if actor is None:
         request.session.clear()
-        return None
-    return Actor(row.name, row.role, row.department)
+    return actor
 
 
 def _token_actor(request: Request) -> Actor:

@@ -18,7 +18,7 @@ from alerts import history, silences
 from alerts.audit.keys import has_keys
 from alerts.digest import next_slot
 from alerts.lifecycle import Transition
-from alerts.render import case_link, mask_id, mask_name, mask_phone
+from alerts.render import case_link, console_link, mask_id, mask_name, mask_phone
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig
 from monitor.engine.messages import fmt_deadline
@@ -52,13 +52,15 @@ def enqueue(
     journal: history.Journal | None = None,
     active_silences: list[Any] | None = None,
     into: list[dict[str, Any]] | None = None,
+    console_url: str | None = None,
 ) -> int:
     """Write the notices one transition causes; returns how many were written.
 
     A silenced alert's notices are written `silenced` (kept, never mailed); a digest
     route's are `held` until its next slot; a route for the office above hears only of
     reds left unacknowledged (see `alerts.reminders`). With `into`, the notices are added to
-    that list instead of written."""
+    that list instead of written. `console_url` (`web.base_url`): each notice links to the
+    case's page in the console too."""
     f = transition.finding
     if transition.action not in NOTIFYING_ACTIONS or f is None:
         return 0
@@ -115,6 +117,7 @@ def enqueue(
                 "applicant_id": mask_id(case.applicant.id_number),
                 "applicant_phone": mask_phone(case.applicant.phone),
                 "case_link": case_link(cfg.case_url, case.case_id),
+                "console_link": console_link(console_url, case.case_id) if console_url else "",
                 "timeline": explanation,
                 # True when the change this notice reports is written to the keyed chain
                 # (the connection carries the key); the footer claims only what holds.

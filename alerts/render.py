@@ -75,6 +75,12 @@ def case_link(template: str, case_id: str) -> str:
     return template.format(case_id=quote(case_id, safe=""))
 
 
+def console_link(base_url: str, case_id: str) -> str:
+    """The case's page in the console (`web.base_url`): a plain address, no credential in
+    it; the console asks for a sign-in and then opens the page."""
+    return f"{base_url.rstrip('/')}/cases/{quote(case_id, safe='')}"
+
+
 @cache
 def _env(autoescape: bool) -> Environment:
     env = Environment(
@@ -103,6 +109,7 @@ def render_notice(context: dict[str, Any]) -> Rendered:
     ctx = dict(context)
     ctx.setdefault("level_name", LEVEL_NAMES.get(str(ctx.get("level")), str(ctx.get("level"))))
     ctx.setdefault("category_name", CATEGORY_NAMES.get(str(ctx.get("category")), str(ctx.get("category"))))
+    ctx.setdefault("console_link", "")  # notices queued before the console have none
     subject = one_line(_env(False).get_template("notice_subject.txt.j2").render(ctx))[:500]
     ctx["subject"] = subject
     text = _env(False).get_template("notice.txt.j2").render(ctx)

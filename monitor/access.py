@@ -68,4 +68,14 @@ class StateConflictError(SunlightError):
         super().__init__(reason)
 
 
+class InvalidRequestError(SunlightError):
+    """What was sent cannot be acted on as it stands (an empty note); `reason` in Chinese."""
+
+    exit_code = 2
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
 SYSTEM = Actor(name="sunlight", role="office")  # the daemon itself, when it writes history rows

@@ -3,8 +3,9 @@
 Relative paths resolve against the folder of the config file. Environment variables win
 over the file: SUNLIGHT_CONFIG (which file), SUNLIGHT_DATABASE_URL (source and state in one
 database), SUNLIGHT_SOURCE_URL, SUNLIGHT_STATE_URL, SUNLIGHT_SMTP_URL, SUNLIGHT_METRICS_PORT,
-SUNLIGHT_METRICS_HOST, SUNLIGHT_TIMEZONE, SUNLIGHT_LOG_FORMAT, and SUNLIGHT_AUDIT_KEY (the
-history's key, which config.yaml itself may not hold).
+SUNLIGHT_METRICS_HOST, SUNLIGHT_TIMEZONE, SUNLIGHT_LOG_FORMAT, SUNLIGHT_AUDIT_KEY (the
+history's key) and SUNLIGHT_WEB_SECRET (the console's session secret), which config.yaml
+itself may not hold.
 """
 
 from __future__ import annotations
@@ -218,6 +219,45 @@ class AssessmentConfig(_Strict):
     scheme: Path | None = None
 
 
+class WebConfig(_Strict):
+    """The console (`sunlight web`): where it listens, the address notices link to, 督办 reply
+    limits and the login lock. The session secret comes from SUNLIGHT_WEB_SECRET or
+    `secret_file`, never from this file."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # The address people reach the console at; every notice links to {base_url}/cases/ID.
+    base_url: str = "http://127.0.0.1:8080"
+    reply_days_default: int = Field(default=5, ge=1)  # working days a 督办 gives to reply
+    reply_days_max: int = Field(default=20, ge=1)
+    session_hours: float = Field(default=8.0, gt=0)  # a sign-in lasts this long
+    login_max_failures: int = Field(default=5, ge=1)  # failures within the window lock the account
+    login_window_minutes: float = Field(default=15.0, gt=0)
+    login_lock_minutes: float = Field(default=15.0, gt=0)
+    # Generated (mode 0600) when left at this default, absent and the state is SQLite.
+    secret_file: Path = Path("data/web.secret")
+    # From SUNLIGHT_WEB_SECRET only (load_config refuses it in the file).
+    secret: SecretStr | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return urls.web_url(value).rstrip("/")
+
+    @model_validator(mode="after")
+    def _reply_days(self) -> WebConfig:
+        if self.reply_days_default > self.reply_days_max:
+            raise ValueError(
+                f"reply_days_default ({self.reply_days_default}) exceeds "
+                f"reply_days_max ({self.reply_days_max})"
+            )
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
 class Config(_Strict):
     timezone: str = "Asia/Shanghai"
     database: DatabaseConfig = DatabaseConfig()
@@ -228,6 +268,7 @@ class Config(_Strict):
     notify: NotifyConfig = NotifyConfig()
     audit: AuditConfig = AuditConfig()
     assessment: AssessmentConfig = AssessmentConfig()
+    web: WebConfig = WebConfig()
     base_dir: Path = Path()
     # Set by load_config, not by the file: where the values came from, for error messages.
     file: Path | None = None
@@ -285,7 +326,7 @@ class Config(_Strict):
 
 
 _KNOWN = sorted(
-    {"timezone", "database", "rules", "daemon", "source", "metrics", "notify", "audit"}
+    {"timezone", "database", "rules", "daemon", "source", "metrics", "notify", "audit", "web"}
     | set(DatabaseConfig.model_fields)
     | set(RulesConfig.model_fields)
     | set(DaemonConfig.model_fields)
@@ -295,8 +336,10 @@ _KNOWN = sorted(
     | set(SmtpConfig.model_fields)
     | set(Route.model_fields)
     | set(AuditConfig.model_fields) - {"key"}
+    | set(WebConfig.model_fields) - {"secret"}
 )
 AUDIT_KEY_ENV = "SUNLIGHT_AUDIT_KEY"
+WEB_SECRET_ENV = "SUNLIGHT_WEB_SECRET"  # noqa: S105 - the variable's name, not a secret
 
 
 def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -344,6 +387,12 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
             f"{file}: `audit.key`: the history's key must not be in the configuration file; "
             f"set {AUDIT_KEY_ENV} or put it in the file named by `audit.key_file`"
         )
+    web = data.get("web")
+    if isinstance(web, dict) and "secret" in web:
+        raise ConfigError(
+            f"{file}: `web.secret`: the session secret must not be in the configuration file; "
+            f"set {WEB_SECRET_ENV} or leave it to `web.secret_file`"
+        )
     overrides: dict[str, str] = {}
     for var, key in _ENV.items():
         if env.get(var):
@@ -352,6 +401,9 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     if env.get(AUDIT_KEY_ENV):
         _set(data, ("audit", "key"), env[AUDIT_KEY_ENV])
         overrides["audit.key"] = AUDIT_KEY_ENV
+    if env.get(WEB_SECRET_ENV):
+        _set(data, ("web", "secret"), env[WEB_SECRET_ENV])
+        overrides["web.secret"] = WEB_SECRET_ENV
     for internal in ("base_dir", "file", "env_overrides"):
         data.pop(internal, None)
     data["base_dir"] = file.resolve().parent

@@ -34,6 +34,11 @@ _LABELS = {
 
 
 def _step_line(e: Event, case: Case, vocab: Vocabulary, tz: ZoneInfo) -> str:
+    return f"{fmt_instant(e.at, tz)}  {step_text(e, case, vocab)}"
+
+
+def step_text(e: Event, case: Case, vocab: Vocabulary) -> str:
+    """One step in words without its time: its Chinese name, who, and the details worth a look."""
     who = f"（{'、'.join(e.actors)}）" if e.actors else ""
     extra = []
     attrs = e.attributes
@@ -49,7 +54,7 @@ def _step_line(e: Event, case: Case, vocab: Vocabulary, tz: ZoneInfo) -> str:
     if e.kind == "extended":
         extra.append(f"批准人：{attrs.get('approved_by') or '无'}")
     tail = f"，{'，'.join(extra)}" if extra else ""
-    return f"{fmt_instant(e.at, tz)}  {vocab.step(e.kind, case.item)}{who}{tail}"
+    return f"{vocab.step(e.kind, case.item)}{who}{tail}"
 
 
 def timeline_lines(case: Case, vocab: Vocabulary, tz: ZoneInfo = DEFAULT_TZ) -> list[str]:

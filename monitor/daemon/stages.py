@@ -50,6 +50,7 @@ class Context:
     notify: NotifyConfig
     reminder_at: datetime  # when a red raised now is first reminded of
     metrics: Metrics | None = None
+    console_url: str | None = None  # web.base_url: notices link to the console's case page
 
     @classmethod
     def of(
@@ -62,7 +63,9 @@ class Context:
         metrics: Metrics | None = None,
     ) -> Context:
         reminder_at = next_reminder(config.notify, calendar, now, config.tz)
-        return cls(rules, calendar, config.tz, now, digest, config.notify, reminder_at, metrics)
+        return cls(
+            rules, calendar, config.tz, now, digest, config.notify, reminder_at, metrics, config.web.base_url
+        )
 
     @property
     def floor(self) -> datetime:
@@ -194,6 +197,7 @@ def route(
                 journal=journal,
                 active_silences=quiet,
                 into=notices,
+                console_url=ctx.console_url,
             )
     return Routed(notices, transitions)
 

@@ -219,6 +219,9 @@ alerts = Table(
     Index("ix_alerts_state_level", "state", "level"),
     Index("ix_alerts_next_reminder", "next_reminder_at"),
     Index("ix_alerts_breached", "breached_at"),
+    # The console's alert list (monitor.console): newest first, all or of one department.
+    Index("ix_alerts_raised", "raised_at", "id"),
+    Index("ix_alerts_department_raised", "department", "raised_at", "id"),
 )
 
 alert_history = Table(
@@ -299,4 +302,32 @@ silences = Table(
     Column("reason", Text, nullable=False),
     Column("created_by", String(128), nullable=False),
     Index("ix_silences_ends", "ends_at"),
+)
+
+# The console's people (monitor.users). Failed logins and the lock are kept here, not in a
+# process, because several web processes share one database.
+users = Table(
+    "sunlight_users",
+    state_metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # office, department, operator
+    Column("department", String(128)),  # the department role's department only
+    Column("password_hash", String(255), nullable=False),  # argon2id, PHC string
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_logins", Integer, nullable=False, default=0),  # within the window below
+    Column("failed_since", _ts()),  # the first failure of the current window
+    Column("locked_until", _ts()),
+    Column("created_at", _ts(), nullable=False),
+)
+
+# Personal API tokens: only the SHA-256 of the random token is stored; it is shown once.
+api_tokens = Table(
+    "sunlight_api_tokens",
+    state_metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", _ts(), nullable=False),
+    Index("ix_api_tokens_user", "user_id"),
 )

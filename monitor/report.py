@@ -1,7 +1,8 @@
 """`sunlight report`: the monthly performance table (绩效评估) by department and item type.
 
 Closed cases come from the per-case state (closed time, outcome against the time limit,
-share of the limit used); warnings from the alerts raised in the month. Rates are of the
+share of the limit used); warnings from the alerts raised in the month, except those an
+upheld appeal revoked (撤销, alerts.supervision). Rates are of the
 cases closed in the month that a time limit measured (`measured`, 计时办结数): on time
 (按时办结率, early included), early (提前办结率), overdue (超期率). A closed case no rule
 timed has no outcome (monitor.daemon.outcomes.outcome) and counts in `closed` only; a row with
@@ -22,7 +23,7 @@ from sqlalchemy import Engine, select
 from alerts.render import render_report
 from monitor import vocabulary
 from monitor.errors import ConfigError
-from monitor.state.schema import alerts, case_state
+from monitor.state.schema import alerts, case_state, supervisions
 
 ITEM_TYPE_NAMES = {**vocabulary.ITEM_TYPE_NAMES, "unlisted": "清单外"}
 
@@ -111,6 +112,13 @@ def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:
             )
             .join(case_state, case_state.c.case_id == alerts.c.case_id, isouter=True)
             .where(alerts.c.raised_at >= start, alerts.c.raised_at < end)
+            # A card revoked on an upheld appeal (申诉) stays on record as evidence but does
+            # not count against the department (alerts.supervision).
+            .where(
+                alerts.c.id.not_in(
+                    select(supervisions.c.alert_id).where(supervisions.c.decision == "revoked")
+                )
+            )
         )
         for dept, item_type, level, resolved_at, closed_by in raised:
             r = row(dept, item_type or "unlisted")

@@ -24,9 +24,11 @@ def settings_of(h: Harness, max_reply_days: int = 30) -> Settings:
     return Settings(load_calendar(RULES / "calendar"), BJ, h.config.notify, max_reply_days)
 
 
-def red_alert(h: Harness, case_id: str = "OPEN1", now: datetime = RAISED_AT) -> int:
-    """An open red (the promise of 5 working days from 11-02 has passed) on one case."""
-    h.load(item(), case(case_id), event(case_id, "accepted", "2026-11-02 09:00"))
+def red_alert(
+    h: Harness, case_id: str = "OPEN1", now: datetime = RAISED_AT, accepted: str = "2026-11-02 09:00"
+) -> int:
+    """An open red on one case: the promise of 5 working days from `accepted` has passed."""
+    h.load(item(), case(case_id), event(case_id, "accepted", accepted))
     h.poll(now)
     with h.app.state.connect() as conn:
         row = conn.execute(select(alerts).where(alerts.c.case_id == case_id, alerts.c.level == "red")).one()

@@ -22,6 +22,11 @@ Decision = Literal["accepted", "rejected", "accountability", "revoked"]
 State = Literal["issued", "replied", "ruled"]
 
 DEMAND_NAMES: dict[str, str] = {"rectify": "限期整改", "explain": "作出书面说明"}
+# What the letter asks the department to do within the period.
+DEMAND_ACTIONS: dict[str, str] = {
+    "rectify": "整改到位，并将整改情况书面报告",
+    "explain": "就上述问题作出书面说明",
+}
 REPLY_NAMES: dict[str, str] = {"rectified": "已整改", "explained": "书面说明", "appeal": "申诉"}
 DECISION_NAMES: dict[str, str] = {
     "accepted": "采纳",

@@ -21,6 +21,7 @@ from alerts.outbox import message_tag
 from alerts.render import LEVEL_NAMES, case_link
 from alerts.supervision.model import (
     DECISION_NAMES,
+    DEMAND_ACTIONS,
     DEMAND_NAMES,
     REPLY_NAMES,
     Settings,
@@ -55,12 +56,14 @@ def context(s: Supervision, alert: Any, settings: Settings, conn: Connection) ->
         "alert_raised_at": fmt_instant(alert.raised_at, tz),
         "demand": s.demand,
         "demand_name": DEMAND_NAMES[s.demand],
+        "demand_action": DEMAND_ACTIONS[s.demand],
         "note": s.note,
         "issued_by": s.issued_by,
         "issued_at": fmt_instant(s.issued_at, tz),
         "reply_within_days": s.reply_within_days,
         "reply_due": fmt_due(s.reply_due, tz),
         "reply_due_provisional": s.reply_due_provisional,
+        "reply_kind": s.reply_kind or "",
         "reply_kind_name": REPLY_NAMES.get(s.reply_kind or "", ""),
         "reply_text": s.reply_text or "",
         "replied_by": s.replied_by or "",

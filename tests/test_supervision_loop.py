@@ -149,3 +149,30 @@ def test_an_answer_before_the_deadline_raises_nothing(h: Harness) -> None:
         )
     _send(h, DUE + timedelta(days=3))
     assert _overdue(h) == []
+
+
+def test_the_overdue_alert_is_reminded_like_any_red(h: Harness) -> None:
+    _issued(h)
+    _send(h, DUE)
+    [raised] = _overdue(h)
+    # Thursday 11-19 00:00 + 3 working days (notify.reminder_working_days) at 09:00.
+    assert raised.next_reminder_at == bj("2026-11-24 09:00")
+    _send(h, bj("2026-11-24 09:00"))
+    reminders = [n for n in h.notices() if n.kind == "reminder" and n.alert_id == raised.id]
+    assert {n.route for n in reminders} == {"discipline_office", "department_head"}
+    assert all("工作督办函〔2026〕1号逾期未答复" in n.body_text for n in reminders)
+
+
+def test_a_silence_holds_back_its_notices_and_is_on_record(h: Harness) -> None:
+    from alerts import silences
+
+    _issued(h)
+    with h.app.state.begin() as conn:
+        silences.add(
+            conn, "department", "市市场监督管理局", bj("2026-11-30 00:00"), "机构改革过渡期", "王监察", ISSUED
+        )
+    _send(h, DUE)
+    [raised] = _overdue(h)
+    overdue = [n for n in h.notices() if n.alert_id == raised.id]
+    assert overdue and {n.status for n in overdue} == {"silenced"}
+    assert h.verify().ok

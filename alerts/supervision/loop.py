@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from alerts import history, lifecycle
+from alerts import history, lifecycle, silences
 from alerts.history import ChainConflictError
 from alerts.lifecycle import AlertConflictError, CaseFindings
+from alerts.reminders import next_reminder
 from alerts.supervision import notices
 from alerts.supervision.model import DEMAND_NAMES, Settings, Supervision, fmt_due
 from monitor.model import Category, Finding, Level
@@ -110,10 +111,13 @@ def _raise_one(engine: Engine, sid: int, settings: Settings, now: datetime) -> i
             select(alerts).where(alerts.c.case_id == row.case_id, alerts.c.rule_id == f.rule_id)
         ).all()
         journal = history.Journal()
+        # Reminded like every red while nobody acknowledges it (alerts.reminders).
+        remind = next_reminder(settings.notify, settings.calendar, now, settings.tz)
         done = lifecycle.reconcile(
             conn,
             [CaseFindings(row.case_id, source.item_code, row.department, [f], existing)],
             now,
+            remind,
             journal=journal,
         )[row.case_id]
         # Nothing to change when a person closed an earlier round's overdue alert (it is on
@@ -145,11 +149,26 @@ def _raise_one(engine: Engine, sid: int, settings: Settings, now: datetime) -> i
                 "overdue_alert": transition.alert_id,
             },
         )
+        silence = silences.matching(conn, row.case_id, f.rule_id, row.department, now)
+        if silence is not None:  # recorded, never mailed, as for any other alert
+            journal.add(
+                transition.alert_id,
+                "silenced",
+                now,
+                level=f.level.value,
+                actor=silence.created_by,
+                detail={
+                    "silence": silence.id,
+                    "reason": silence.reason,
+                    "until": silence.ends_at.isoformat(),
+                },
+            )
         journal.flush(conn)
         ctx = _context(s, source, f, transition, settings, conn)
         notices.queue(
             conn, kind=transition.action, template="supervision_overdue", routes=f.notify,
             s=s, ctx=ctx, settings=settings, now=now, alert_id=transition.alert_id, tag=f"o{s.round}",
+            silenced=silence is not None,
         )  # fmt: skip
         return 1
 

@@ -91,15 +91,19 @@ def queue(
     now: datetime,
     alert_id: int | None = None,
     tag: str = "",
+    silenced: bool = False,
 ) -> int:
-    """Write one notice per recipient of `routes` (a recipient listed twice gets one)."""
+    """Write one notice per recipient of `routes` (a recipient listed twice gets one);
+    `silenced`: kept with that status, never mailed."""
     cfg = settings.notify
     rows: dict[str, dict[str, Any]] = {}
     for name in routes:
         route = cfg.routes.get(name)
         if route is None:
             continue
-        if route.mode != "immediate":
+        if silenced:
+            status, at = "silenced", now
+        elif route.mode != "immediate":
             status, at = "held", next_slot(route, now, settings.calendar, settings.tz)
         else:
             status, at = "pending", now

@@ -17,7 +17,7 @@ from alerts.render import LEVEL_NAMES, TEMPLATES, case_link
 from alerts.supervision import service, store
 from alerts.supervision.model import DEMAND_ACTIONS, DEMAND_NAMES, Settings, fmt_due
 from monitor.access import Actor
-from monitor.engine.messages import fmt_date, fmt_instant
+from monitor.engine.messages import fmt_date, fmt_deadline, fmt_instant
 
 
 @cache
@@ -59,7 +59,7 @@ def render_letter(
             alert_message=alert.message,
             alert_basis=alert.basis or "",
             alert_raised_at=fmt_instant(alert.raised_at, tz),
-            alert_due=fmt_instant(alert.due, tz) if alert.due else "",
+            alert_due=fmt_deadline(alert.due, tz) if alert.due else "",
             demand_name=DEMAND_NAMES[s.demand],
             demand_action=DEMAND_ACTIONS[s.demand],
             note=s.note,

@@ -130,3 +130,31 @@ def test_a_second_daemon_raises_nothing_more(db: Harness) -> None:
     assert results == [1, 0, 0]
     overdue = [a for a in db.alerts() if a.category == "supervision"]
     assert len(overdue) == 1
+
+
+@pytest.mark.parametrize("kind", ["postgres", "mariadb"])
+def test_two_daemons_at_once_raise_one_overdue_alert(tmp_path: Path, kind: str) -> None:
+    with scratch_database(kind) as url:
+        h = _harness(tmp_path, url)
+        try:
+            settings = settings_of(h)
+            for i in range(4):
+                _issue(h, red_alert(h, f"C{i}"), bj("2026-11-13 11:00"))
+            at = bj("2026-11-19 08:00")
+            counts: list[int] = []
+            barrier = threading.Barrier(2)
+
+            def daemon() -> None:
+                barrier.wait()
+                counts.append(raise_overdue(h.app.state, settings, at))
+
+            threads = [threading.Thread(target=daemon) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert sum(counts) == 4
+            assert len([a for a in h.alerts() if a.category == "supervision"]) == 4
+            assert h.verify().ok
+        finally:
+            h.app.dispose()

@@ -91,15 +91,7 @@ def supervise(
     alert = store.visible_alert(conn, actor, alert_id)
     if alert.state not in lifecycle.OPEN_STATES or alert.level not in ("red", "yellow"):
         raise StateConflictError("该预警已解除或已办结，不能督办")
-    open_one = conn.execute(
-        select(supervisions.c.doc_year, supervisions.c.doc_seq).where(
-            supervisions.c.open_alert_id == alert_id
-        )
-    ).first()
-    if open_one is not None:
-        raise StateConflictError(
-            f"该预警已有未办结的督办（〔{open_one.doc_year}〕{open_one.doc_seq}号），不能重复督办"
-        )
+    store.check_none_open(conn, alert_id)
     due, provisional = due_of(settings, now, days)
     row = store.insert(
         conn,

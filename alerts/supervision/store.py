@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
+from alerts.supervision.model import doc_number
 from monitor.access import Actor, StateConflictError
 from monitor.errors import NotFoundError
 from monitor.state.schema import alerts, supervisions
@@ -47,6 +48,18 @@ def by_id(conn: Connection, supervision_id: int) -> Any | None:
     return conn.execute(select(supervisions).where(supervisions.c.id == supervision_id)).first()
 
 
+def check_none_open(conn: Connection, alert_id: int) -> None:
+    """StateConflictError naming the open 督办 of the alert, if it has one."""
+    open_one = conn.execute(
+        select(supervisions.c.doc_year, supervisions.c.doc_seq).where(
+            supervisions.c.open_alert_id == alert_id
+        )
+    ).first()
+    if open_one is not None:
+        number = doc_number(open_one.doc_year, open_one.doc_seq)
+        raise StateConflictError(f"该预警已有未办结的督办（{number}），不能重复督办")
+
+
 def insert(conn: Connection, values: dict[str, Any], year: int) -> Any:
     """Insert a 督办 under the year's next document number and return its row.
 
@@ -71,15 +84,7 @@ def insert(conn: Connection, values: dict[str, Any], year: int) -> Any:
             with conn.begin_nested():
                 result = conn.execute(supervisions.insert().values(doc_year=year, doc_seq=seq, **values))
         except IntegrityError as exc:
-            open_one = conn.execute(
-                select(supervisions.c.doc_year, supervisions.c.doc_seq).where(
-                    supervisions.c.open_alert_id == values["open_alert_id"]
-                )
-            ).first()
-            if open_one is not None:
-                raise StateConflictError(
-                    f"该预警已有未办结的督办（〔{open_one.doc_year}〕{open_one.doc_seq}号），不能重复督办"
-                ) from exc
+            check_none_open(conn, values["open_alert_id"])  # the other writer supervised this alert
             last_error = exc
             continue
         key = result.inserted_primary_key

@@ -1,4 +1,5 @@
-"""One unit of notice work: due digests and reminders are queued, then the outbox drained."""
+"""One unit of notice work: due digests, reminders and the alerts of unanswered 督办 are
+queued, then the outbox drained."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from alerts.digest import build_digests
 from alerts.notify.base import Notifier
 from alerts.reminders import send_reminders
 from alerts.sender import DrainResult, drain
+from alerts.supervision.loop import raise_overdue
+from alerts.supervision.model import Settings
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig
 
@@ -27,6 +30,9 @@ def deliver(
 ) -> DrainResult:
     build_digests(engine, cfg, now, tz)
     send_reminders(engine, cfg, calendar, now, tz)
+    # With the reminders, as often as the sender runs: a 督办's deadline is an instant, and
+    # its alert should go out in the same send.
+    raise_overdue(engine, Settings(calendar, tz, cfg), now)
     return drain(engine, notifier, cfg, now, limit=limit)
 
 

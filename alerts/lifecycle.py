@@ -267,6 +267,19 @@ def close(conn: Connection, alert_id: int, actor: str, note: str, now: datetime)
     conn.execute(update(alerts).where(alerts.c.id == alert_id).values(closed_by=actor, resolved_at=now))
 
 
+def cure(
+    conn: Connection, row: Any, now: datetime, journal: history.Journal, *, actor: str, note: str
+) -> Transition:
+    """Resolve an open alert because what it reports was put right (an answered 督办 cures
+    its `supervision` alert); unlike a person's close, a later breach may reopen it."""
+    _update_alerts(
+        conn,
+        [_Step("cured", None, row, {"state": "resolved", "resolved_at": now, "next_reminder_at": None})],
+        now,
+    )
+    return _record(journal, row, "cured", None, now, actor=actor, note=note)
+
+
 def alerts_of(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[Any]]:
     """The alert rows of many cases in one query."""
     out: dict[str, list[Any]] = {cid: [] for cid in case_ids}

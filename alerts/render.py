@@ -18,6 +18,9 @@ from monitor.vocabulary import CATEGORY_NAMES
 TEMPLATES = Path(__file__).parent / "templates"
 
 LEVEL_NAMES = {"yellow": "黄牌预警", "red": "红牌"}
+TEMPLATE_NAMES = frozenset(
+    {"notice", "supervision_issued", "supervision_replied", "supervision_ruled", "supervision_overdue"}
+)
 
 
 def mask_id(value: str | None) -> str:
@@ -110,10 +113,14 @@ def render_notice(context: dict[str, Any]) -> Rendered:
     ctx.setdefault("level_name", LEVEL_NAMES.get(str(ctx.get("level")), str(ctx.get("level"))))
     ctx.setdefault("category_name", CATEGORY_NAMES.get(str(ctx.get("category")), str(ctx.get("category"))))
     ctx.setdefault("console_link", "")  # notices queued before the console have none
-    subject = one_line(_env(False).get_template("notice_subject.txt.j2").render(ctx))[:500]
+    # A 督办's notices (alerts.supervision.notices) name their own templates.
+    name = str(ctx.get("template", "notice"))
+    if name not in TEMPLATE_NAMES:
+        raise ValueError(f"notice template {name!r} is not one of {sorted(TEMPLATE_NAMES)}")
+    subject = one_line(_env(False).get_template(f"{name}_subject.txt.j2").render(ctx))[:500]
     ctx["subject"] = subject
-    text = _env(False).get_template("notice.txt.j2").render(ctx)
-    html = _env(True).get_template("notice.html.j2").render(ctx)
+    text = _env(False).get_template(f"{name}.txt.j2").render(ctx)
+    html = _env(True).get_template(f"{name}.html.j2").render(ctx)
     return Rendered(subject, text, html)
 
 

@@ -22,6 +22,7 @@ from monitor.cli_common import ConfigOpt, NowOpt, current_config, now_from, open
 from monitor.cli_data import data_commands, source_app
 from monitor.cli_reports import report_commands
 from monitor.cli_rules import rules_commands
+from monitor.cli_supervision import supervision_app
 from monitor.cli_users import users_app
 from monitor.cli_web import web_commands
 from monitor.config import Config
@@ -130,6 +131,7 @@ app.add_typer(web_commands)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(supervision_app, name="supervision")
 app.add_typer(audit_app, name="audit")
 app.add_typer(source_app, name="source")
 app.add_typer(users_app, name="users")

@@ -99,13 +99,17 @@ def _table(rows: list[dict[str, Any]]) -> None:
 
 @alerts_app.command("show")
 def alerts_show(alert_id: int) -> None:
-    """One alert with its whole history."""
+    """One alert with its whole history, and its 督办 (each action is a history row too)."""
     from alerts.queries import alert_with_history
+    from alerts.supervision import of_alert
+    from monitor.access import SYSTEM
+    from monitor.timeutil import utcnow
 
     cfg = current_config()
     application = open_application(cfg)
     with application.state.connect() as conn:
         row, hist = alert_with_history(conn, alert_id)
+        supervisions = of_alert(conn, SYSTEM, alert_id, now=utcnow())
     application.dispose()
     body = _alert_dict(row, cfg)
     body["history"] = [
@@ -119,6 +123,7 @@ def alerts_show(alert_id: int) -> None:
         }
         for h in hist
     ]
+    body["supervisions"] = [s.as_json(cfg.tz) for s in supervisions]
     print_json(body)
 
 

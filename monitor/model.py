@@ -42,6 +42,7 @@ class Category(enum.StrEnum):
     FEE = "fee"
     CATALOGUE = "catalogue"
     DATA_QUALITY = "data_quality"
+    SUPERVISION = "supervision"  # a 督办 left unanswered past its reply deadline (alerts.supervision)
 
 
 class Level(enum.StrEnum):

@@ -6,7 +6,8 @@ share of the limit used); cards from the alerts whose breach or warning began in
 them — a first start in May puts April's breaches in April. A deadline runs out at 24:00 of
 its last day, which is also 00:00 of the next: a red counts in the month of that last day
 (the month ending at or after its breach), a yellow in the month its warning began. An alert
-whose record holds no such instant counts in the month it was raised. Rates are of the
+whose record holds no such instant counts in the month it was raised. A card an upheld
+appeal revoked (撤销, alerts.supervision) stays on record but counts nowhere. Rates are of the
 cases closed in the month that a time limit measured (`measured`, 计时办结数): on time
 (按时办结率, early included), early (提前办结率), overdue (超期率). A closed case no rule
 timed has no outcome (monitor.daemon.outcomes.outcome) and counts in `closed` only; a row with
@@ -22,12 +23,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 
 from alerts.render import render_report
 from monitor import vocabulary
 from monitor.errors import ConfigError
-from monitor.state.schema import alerts, case_state
+from monitor.state.schema import alerts, case_state, supervisions
 
 ITEM_TYPE_NAMES = {**vocabulary.ITEM_TYPE_NAMES, "unlisted": "清单外"}
 
@@ -91,8 +92,10 @@ def began_in(start: datetime, end: datetime) -> ColumnElement[bool]:
 
 
 def counted() -> ColumnElement[bool]:
-    """The alerts an assessment counts."""
-    return true()
+    """The alerts an assessment counts: not a card revoked on an upheld appeal (申诉), which
+    stays on record as evidence but does not count against the department."""
+    revoked = select(supervisions.c.alert_id).where(supervisions.c.decision == "revoked")
+    return alerts.c.id.not_in(revoked)
 
 
 def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:

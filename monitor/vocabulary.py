@@ -116,6 +116,7 @@ CATEGORY_NAMES: Mapping[str, str] = {
     "fee": "收费",
     "catalogue": "权力清单",
     "data_quality": "数据质量",
+    "supervision": "督办",
 }
 
 ITEM_TYPE_NAMES: Mapping[str, str] = {

@@ -5,6 +5,7 @@ Three checks, each damaged thing a named one-line finding, never a crash:
     rows written before the keyed chain, a valid SHA-256), and the head matches the last row;
 (b) every alert in `sunlight_alerts` has the level and state its history replays to, and
     every alert the history knows still exists;
+(b') every 督办 in `sunlight_supervisions` says what its history rows say (alerts.supervision.audit);
 (c) the chain still holds each anchor (the anchor file's, or one given from a digest) at its
     seq with the same HMAC: rows removed after an anchor, a head moved back, an erased
     history all show.
@@ -24,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from alerts.audit.anchors import Anchor, Head, read_head
 from alerts.audit.keys import AuditKey
 from alerts.audit.replay import Finding, Replay, history_query, ranges
+from alerts.supervision import audit as supervision_audit
 from monitor.state.schema import alerts
 
 MAX_LINES = 20  # findings of one name shown before "… and N more"
@@ -110,6 +112,13 @@ def verify(
                     conn, "sunlight_alerts", findings, lambda: counted.append(_compare_alerts(conn, replay))
                 )
             alerts_seen = counted[0] if counted else 0
+            if read_whole:
+                _guarded(
+                    conn,
+                    "sunlight_supervisions",
+                    findings,
+                    lambda: replay.findings.extend(supervision_audit.compare(conn)),
+                )
             conn.rollback()
     except SQLAlchemyError as exc:
         findings.append(Finding("unreadable", f"the state database cannot be read: {error_line(exc)}"))

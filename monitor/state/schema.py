@@ -331,3 +331,50 @@ api_tokens = Table(
     Column("created_at", _ts(), nullable=False),
     Index("ix_api_tokens_user", "user_id"),
 )
+
+# One row per 督办 (工作督办函) the office issued on an alert (alerts/supervision). The row
+# holds the current round: a rejected reply reopens the 督办 (state back to `issued`, `round`
+# + 1, a new `reply_due`, the reply columns cleared); every earlier reply and ruling stays in
+# the alert's history rows. `open_alert_id` is the alert's id while the 督办 is open and NULL
+# once it is ruled on for good: its unique key allows one open 督办 per alert whatever the
+# number of writers (NULLs never collide).
+supervisions = Table(
+    "sunlight_supervisions",
+    state_metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("alert_id", BigInteger, nullable=False),
+    Column("open_alert_id", BigInteger, unique=True),
+    Column("case_id", String(64), nullable=False),
+    Column("department", String(128), nullable=False),
+    Column("doc_year", Integer, nullable=False),  # 〔doc_year〕doc_seq号, a yearly sequence
+    Column("doc_seq", Integer, nullable=False),
+    Column("demand", String(16), nullable=False),  # rectify (整改), explain (书面说明)
+    Column("note", Text, nullable=False, default=""),
+    Column("issued_by", String(128), nullable=False),
+    Column("issued_at", _ts(), nullable=False),
+    Column("reply_within_days", Integer, nullable=False),
+    Column("reply_due", _ts(), nullable=False),  # 24:00 of the Nth working day after the round began
+    Column("reply_due_provisional", Boolean, nullable=False, default=False),
+    Column("round", Integer, nullable=False, default=1),
+    Column("round_started_at", _ts(), nullable=False),
+    Column("state", String(16), nullable=False),  # issued, replied, ruled
+    Column("reply_kind", String(16)),  # rectified, explained, appeal
+    Column("reply_text", Text),
+    Column("replied_by", String(128)),
+    Column("replied_at", _ts()),
+    Column("decision", String(16)),  # accepted, rejected, accountability, revoked
+    Column("ruling_note", Text),
+    Column("ruled_by", String(128)),
+    Column("ruled_at", _ts()),
+    Column("person", String(128)),  # 责任追究: who is held to account
+    Column("measure", String(32)),  # and how (约谈, 通报批评…)
+    # The `supervision` alert raised when a round's deadline passed unanswered, and the round
+    # it was raised for (so each round raises or reopens it once).
+    Column("overdue_alert_id", BigInteger),
+    Column("overdue_round", Integer),
+    Column("updated_at", _ts(), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    UniqueConstraint("doc_year", "doc_seq", name="uq_supervisions_number"),
+    Index("ix_supervisions_alert", "alert_id"),
+    Index("ix_supervisions_state_due", "state", "reply_due"),
+)

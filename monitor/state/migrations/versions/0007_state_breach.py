@@ -4,8 +4,8 @@ card in that month, not in the month the daemon first saw it. Alerts raised befo
 NULL, and their raised time stands in. A closed case records how its disclosure went
 (`disclosure`: on_time, late), for the 公开及时率 of the assessment.
 
-Revision ID: 0005_state_breach
-Revises: 0004_state_notice_context
+Revision ID: 0007_state_breach
+Revises: 0006_state_supervision
 Create Date: 2026-12-07
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from monitor.state.schema import UTCDateTime
 
-revision: str = "0005_state_breach"
-down_revision: str | None = "0004_state_notice_context"
+revision: str = "0007_state_breach"
+down_revision: str | None = "0006_state_supervision"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,66 @@
+"""The 督办 table (revision 0005) on every backend, and revoked cards out of the monthly report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from monitor.config import load_config
+from monitor.state.schema import supervisions
+from tests.conftest import BJ, Harness, write_config
+from tests.supervision_helpers import RAISED_AT, red_alert
+
+
+def test_the_supervision_table_is_created_with_its_unique_keys(any_db_url: str, tmp_path: Path) -> None:
+    h = Harness(load_config(write_config(tmp_path, any_db_url), environ={}))
+    try:
+        insp = inspect(h.app.state)
+        columns = {c["name"] for c in insp.get_columns("sunlight_supervisions")}
+        assert {c.name for c in supervisions.columns} == columns
+        uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints("sunlight_supervisions")}
+        indexes = {tuple(i["column_names"]) for i in insp.get_indexes("sunlight_supervisions") if i["unique"]}
+        assert ("doc_year", "doc_seq") in uniques | indexes
+        assert ("open_alert_id",) in uniques | indexes
+    finally:
+        h.app.dispose()
+
+
+def _revoke(h: Harness, alert_id: int) -> None:
+    with h.app.state.begin() as conn:
+        conn.execute(
+            supervisions.insert().values(
+                alert_id=alert_id,
+                case_id="OPEN1",
+                department="市市场监督管理局",
+                doc_year=2026,
+                doc_seq=1,
+                demand="explain",
+                note="",
+                issued_by="王监察",
+                issued_at=RAISED_AT,
+                reply_within_days=5,
+                reply_due=RAISED_AT,
+                reply_due_provisional=False,
+                round=1,
+                round_started_at=RAISED_AT,
+                state="ruled",
+                reply_kind="appeal",
+                decision="revoked",
+                updated_at=RAISED_AT,
+                version=3,
+            )
+        )
+
+
+def test_a_revoked_card_stays_on_record_but_leaves_the_monthly_report(harness: Harness) -> None:
+    from monitor.report import monthly
+
+    alert_id = red_alert(harness)
+    kept = red_alert(harness, "OPEN2")
+    [before] = monthly(harness.app.state, "2026-11", BJ)
+    assert before["red"] == 2
+    _revoke(harness, alert_id)
+    [after] = monthly(harness.app.state, "2026-11", BJ)
+    assert (after["red"], after["yellow"]) == (1, 0)
+    assert [a.id for a in harness.alerts()] == [alert_id, kept]  # still there, as evidence

@@ -39,6 +39,7 @@ def test_the_shipped_scheme_loads_and_its_weights_fit_the_base() -> None:
         "red_cards",
         "yellow_cards",
         "disclosed_on_time",
+        "replied_on_time",
     ]
 
 
@@ -79,6 +80,7 @@ def test_scores_take_weighted_rates_and_capped_counts_off_the_base() -> None:
     assert lost == {
         "on_time": 15.0, "early": 7.5, "overdue": 4.0, "red_cards": 30.0, "yellow_cards": 1.5,
         "disclosed_on_time": 0.0,  # no disclosure measured: not assessed
+        "replied_on_time": 0.0,  # no 督办 due: not assessed
     }  # fmt: skip
     assert score == 42.0
     assert score_of(SCHEME, Tally(red=Counter({"fee": 100}), overdue=50))[0] == 50.0  # caps hold
@@ -318,3 +320,30 @@ def test_the_disclosure_rate_counts_decisions_published_in_time(harness: Harness
     [market] = assess(harness.app.state, SCHEME, "2026-11", BJ)
     parts = {p.indicator: p for p in market.parts}
     assert parts["disclosed_on_time"].value == 0.5 and parts["disclosed_on_time"].lost == 5.0
+
+
+def test_the_supervision_reply_rate_counts_replies_by_their_deadline(harness: Harness) -> None:
+    from alerts.supervision import service
+    from monitor.assessment.score import assess
+    from tests.supervision_helpers import DEPT, OFFICE, red_alert, settings_of
+
+    settings = settings_of(harness)
+    first = red_alert(harness, "S1", bj("2026-11-13 10:00"))
+    second = red_alert(harness, "S2", bj("2026-11-13 10:00"))
+    with harness.app.state.begin() as conn:
+        for alert_id in (first, second):  # 3 working days: due at 24:00 on Wednesday 18 November
+            service.supervise(conn, OFFICE, alert_id, demand="rectify", reply_within_days=3, note="限期整改",
+                              now=bj("2026-11-13 11:00"), settings=settings)  # fmt: skip
+        service.reply(conn, DEPT, first, kind="rectified", text="已整改完毕", now=bj("2026-11-18 16:00"),
+                      settings=settings)  # fmt: skip
+
+    def rate(now: str) -> object:
+        [market] = assess(harness.app.state, SCHEME, "2026-11", BJ, now=bj(now))
+        return {p.indicator: p.value for p in market.parts}["replied_on_time"]
+
+    assert rate("2026-11-18 20:00") is None  # neither deadline has passed: not yet measured
+    assert rate("2026-11-19 09:00") == 0.5  # one answered in time, one not
+    with harness.app.state.begin() as conn:
+        service.reply(conn, DEPT, second, kind="explained", text="情况说明", now=bj("2026-11-20 10:00"),
+                      settings=settings)  # fmt: skip
+    assert rate("2026-11-21 09:00") == 0.5  # answered late is still late

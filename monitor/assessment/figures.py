@@ -16,7 +16,8 @@ from datetime import datetime
 from sqlalchemy import Engine, Text, cast, func, select
 
 from monitor.report import began_in, counted
-from monitor.state.schema import alerts, case_events, case_state
+from monitor.state.schema import alerts, case_events, case_state, supervisions
+from monitor.timeutil import utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class Tally:
     yellow: Counter[str] = field(default_factory=Counter)
     disclosure_measured: int = 0  # closed cases whose disclosure (公开) went on time or late
     disclosed_on_time: int = 0
+    supervised: int = 0  # 督办 whose reply deadline fell in the period and has passed
+    replied_on_time: int = 0  # answered by that deadline (督办按时反馈)
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(
@@ -44,14 +47,18 @@ class Tally:
             self.yellow + other.yellow,
             self.disclosure_measured + other.disclosure_measured,
             self.disclosed_on_time + other.disclosed_on_time,
+            self.supervised + other.supervised,
+            self.replied_on_time + other.replied_on_time,
         )
 
 
 Key = tuple[str, str]  # (department, item_code)
 
 
-def tallies(state: Engine, start: datetime, end: datetime) -> dict[Key, Tally]:
-    """Every (department, item) with a closed case or a card in [start, end)."""
+def tallies(state: Engine, start: datetime, end: datetime, now: datetime | None = None) -> dict[Key, Tally]:
+    """Every (department, item) with a closed case, a card or a 督办 in [start, end). A 督办
+    counts once its reply deadline (24:00 of its last day) has passed as of `now`."""
+    now = now or utcnow()
     closed: dict[Key, Counter[str]] = {}
     cards: dict[Key, tuple[Counter[str], Counter[str]]] = {}
     s = case_state.c
@@ -64,6 +71,7 @@ def tallies(state: Engine, start: datetime, end: datetime) -> dict[Key, Tally]:
         for dept, item, outcome, disclosed, n in rows:
             counts = closed.setdefault((dept, item), Counter())
             counts[outcome or "unmeasured"] += int(n)
+            counts["closed"] += int(n)
             counts[f"disclosure {disclosed}"] += int(n)
         rows = conn.execute(
             select(alerts.c.department, alerts.c.item_code, alerts.c.level, alerts.c.category, func.count())
@@ -73,13 +81,23 @@ def tallies(state: Engine, start: datetime, end: datetime) -> dict[Key, Tally]:
         for dept, item, level, category, n in rows:
             red, yellow = cards.setdefault((dept, item), (Counter(), Counter()))
             (red if level == "red" else yellow)[category] += int(n)
+        sup = supervisions.c
+        rows = conn.execute(
+            select(sup.department, alerts.c.item_code, sup.replied_at, sup.reply_due)
+            .join(alerts, alerts.c.id == sup.alert_id)
+            .where(sup.reply_due > start, sup.reply_due <= end, sup.reply_due <= now)
+        )
+        for dept, item, replied_at, due in rows:
+            counts = closed.setdefault((dept, item), Counter())
+            counts["supervised"] += 1
+            counts["replied on time"] += replied_at is not None and replied_at <= due
     out: dict[Key, Tally] = {}
     for key in sorted(closed.keys() | cards.keys()):
         c = closed.get(key, Counter())
         red, yellow = cards.get(key, (Counter(), Counter()))
         measured = c["on_time"] + c["early"] + c["overdue"]
         out[key] = Tally(
-            closed=measured + c["unmeasured"],
+            closed=c["closed"],
             measured=measured,
             on_time=c["on_time"] + c["early"],
             early=c["early"],
@@ -88,6 +106,8 @@ def tallies(state: Engine, start: datetime, end: datetime) -> dict[Key, Tally]:
             yellow=yellow,
             disclosure_measured=c["disclosure on_time"] + c["disclosure late"],
             disclosed_on_time=c["disclosure on_time"],
+            supervised=c["supervised"],
+            replied_on_time=c["replied on time"],
         )
     return out
 

@@ -35,7 +35,8 @@ class RateIndicator(_Strict):
     name: str = Field(min_length=1)
     # on_time, early: of the closed cases a time limit measured; disclosed_on_time (公开及时率):
     # of the closed cases whose disclosure clock has stopped or run out.
-    measure: Literal["on_time", "early", "disclosed_on_time"]
+    # replied_on_time (督办按时反馈率): of the 督办 whose reply deadline fell in the period.
+    measure: Literal["on_time", "early", "disclosed_on_time", "replied_on_time"]
     weight: float = Field(gt=0)
 
 

@@ -54,6 +54,7 @@ def score_of(scheme: Scheme, tally: Tally) -> tuple[float, tuple[Part, ...]]:
                 "on_time": (tally.on_time, tally.measured),
                 "early": (tally.early, tally.measured),
                 "disclosed_on_time": (tally.disclosed_on_time, tally.disclosure_measured),
+                "replied_on_time": (tally.replied_on_time, tally.supervised),
             }[ind.measure]
             rate = hits / of if of else None
             lost = ind.weight * (1 - rate) if rate is not None else 0.0
@@ -103,16 +104,17 @@ def assess(
     tz: ZoneInfo,
     by: By = "department",
     source: Engine | None = None,
+    now: datetime | None = None,
 ) -> list[Score]:
     """The month's ranking, each score with its change against the previous month and the
     year to date (1 January to the month's end, scored as one period). By post, the
     officers are read from the `source` database's steps."""
 
     def figures(start: datetime, end: datetime) -> dict[Key, Tally]:
-        return figures_of(state, source, start, end, by)
+        return figures_of(state, source, start, end, by, now)
 
     start, end = month_bounds(month, tz)
-    now = ranked(scheme, figures(start, end), by)
+    month_scores = ranked(scheme, figures(start, end), by)
     prev_start, prev_end = month_bounds(_previous(month), tz)
     before = {s.unit: s.score for s in ranked(scheme, figures(prev_start, prev_end), by)}
     year_start = datetime.combine(date(start.year, 1, 1), datetime.min.time(), tz)
@@ -123,16 +125,22 @@ def assess(
             change=round(s.score - before[s.unit], 2) if s.unit in before else None,
             year_score=year.get(s.unit),
         )
-        for s in now
+        for s in month_scores
     ]
 
 
 def figures_of(
-    state: Engine, source: Engine | None, start: datetime, end: datetime, by: By
+    state: Engine,
+    source: Engine | None,
+    start: datetime,
+    end: datetime,
+    by: By,
+    now: datetime | None = None,
 ) -> dict[Key, Tally]:
-    """The figures a ranking `by` department, item or post is computed from."""
+    """The figures a ranking `by` department, item or post is computed from (a 督办 is
+    addressed to a department: by post it does not count)."""
     if by != "post":
-        return tallies(state, start, end)
+        return tallies(state, start, end, now)
     if source is None:
         raise ValueError("scores by post need the source database: its steps name the officers")
     return by_officer(state, source, start, end)

@@ -214,6 +214,7 @@ def app_for(url: str, folder: Path, rules: Path | None = None, workers: int = 1)
     )
     app = build(load_config(config, environ={}), create=True)
     app.upgrade()
+    app.prepare_audit()  # the history is never written unsigned: the key, generated once
     return app
 
 

@@ -31,7 +31,8 @@ def build_console(cfg: Config) -> FastAPI:
     except BaseException:
         application.dispose()
         raise
-    services = Services(application.state, application.source, holder, cfg.tz)
+    scheme = cfg.scheme_path() if cfg.scheme_path().exists() else None
+    services = Services(application.state, application.source, holder, cfg.tz, cfg.notify, scheme)
     return create_app(services, cfg.web, secret)
 
 

@@ -234,6 +234,9 @@ class WebConfig(_Strict):
     login_max_failures: int = Field(default=5, ge=1)  # failures within the window lock the account
     login_window_minutes: float = Field(default=15.0, gt=0)
     login_lock_minutes: float = Field(default=15.0, gt=0)
+    # The public pages under /public (published assessment, 办件查询), without login.
+    public_pages: bool = True
+    public_lookups_per_minute: int = Field(default=10, ge=1)  # 办件查询 per client and process
     # Generated (mode 0600) when left at this default, absent and the state is SQLite.
     secret_file: Path = Path("data/web.secret")
     # From SUNLIGHT_WEB_SECRET only (load_config refuses it in the file).

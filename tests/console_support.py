@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from monitor.config import load_config
@@ -49,16 +50,16 @@ class Console:
     clock: Clock
     tokens: dict[str, str]
 
+    def app(self) -> FastAPI:
+        cfg = self.harness.config
+        services = Services(
+            self.harness.app.state, self.harness.app.source, self.harness.holder, cfg.tz, cfg.notify,
+            cfg.scheme_path() if cfg.scheme_path().exists() else None,
+        )  # fmt: skip
+        return create_app(services, cfg.web, SECRET, self.clock)
+
     def client(self, base_url: str = "http://127.0.0.1:8080") -> TestClient:
-        app = create_app(
-            Services(
-                self.harness.app.state, self.harness.app.source, self.harness.holder, self.harness.config.tz
-            ),
-            self.harness.config.web,
-            SECRET,
-            self.clock,
-        )
-        return TestClient(app, base_url=base_url)
+        return TestClient(self.app(), base_url=base_url)
 
     def alert_of(self, case_id: str) -> int:
         return next(int(a.id) for a in self.harness.alerts() if a.case_id == case_id)

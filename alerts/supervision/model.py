@@ -11,10 +11,10 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from monitor.access import InvalidRequestError
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig
 from monitor.engine.messages import fmt_date
-from monitor.errors import SunlightError
 
 Demand = Literal["rectify", "explain"]
 ReplyKind = Literal["rectified", "explained", "appeal"]
@@ -53,16 +53,10 @@ WEEKDAYS = "一二三四五六日"
 MAX_TEXT = 10_000  # characters of a note, reply or ruling
 
 
-class InvalidInputError(SunlightError):
+class InvalidInputError(InvalidRequestError):
     """A value the verb cannot take (an unknown demand, an empty reply); `reason` is Chinese.
 
-    The web layer answers it with 422."""
-
-    exit_code = 2
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
+    The web layer answers it with 400, as every InvalidRequestError."""
 
 
 @dataclass(frozen=True, slots=True)

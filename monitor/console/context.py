@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from monitor.config import NotifyConfig
 from monitor.daemon.reload import RuleHolder
 
 
@@ -16,3 +18,7 @@ class Services:
     source: Engine
     holder: RuleHolder
     tz: ZoneInfo
+    # Where the 督办 notices go (alerts.supervision), and the scoring scheme the public
+    # assessment is computed under (None: no public assessment).
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    scheme: Path | None = None

@@ -16,11 +16,12 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from monitor.config import WebConfig
 from monitor.console.context import Services
+from monitor.console.public import Throttle
 from monitor.timeutil import utcnow
 from monitor.users import LockPolicy
 from monitor.web import errors
 from monitor.web.routes import alerts as alert_pages
-from monitor.web.routes import api, cases, login, overview, status, users
+from monitor.web.routes import api, cases, login, overview, public, status, supervision, users
 from monitor.web.security import csrf_guard, security_headers
 
 STATIC = Path(__file__).parent / "static"
@@ -64,7 +65,11 @@ def create_app(
         cases.router,
         users.router,
         status.router,
+        supervision.router,
+        public.router,
     ):
         app.include_router(router, include_in_schema=False)
     app.include_router(api.router)
+    app.include_router(supervision.api)
+    app.state.public_throttle = Throttle(web.public_lookups_per_minute, 60.0)
     return app

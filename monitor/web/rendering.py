@@ -10,8 +10,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from alerts.supervision.model import DECISION_NAMES, DEMAND_NAMES, MEASURES, REPLY_NAMES
 from monitor.access import ROLE_NAMES, Actor
 from monitor.console.alerts import STATE_NAMES
+from monitor.engine.messages import fmt_deadline, fmt_instant
 from monitor.vocabulary import CATEGORY_NAMES
 from monitor.web.security import CSRF_FIELD, csrf_token
 
@@ -26,6 +28,12 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.globals.update(
+    SUP_DEMAND=DEMAND_NAMES,
+    SUP_REPLY=REPLY_NAMES,
+    SUP_DECISION=DECISION_NAMES,
+    SUP_MEASURES=MEASURES,
+    fmt_deadline=fmt_deadline,
+    fmt_instant=fmt_instant,
     LEVEL_NAMES=LEVEL_NAMES,
     STATE_NAMES=STATE_NAMES,
     CATEGORY_NAMES=CATEGORY_NAMES,

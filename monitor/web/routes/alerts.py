@@ -21,6 +21,12 @@ def _text(value: str | None) -> str | None:
     return value.strip() or None if value else None
 
 
+def _days(value: str | None) -> int | None:
+    """A whole number of days from the form; empty, zero or not a number: no condition."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and 0 < int(text) <= 3650 else None
+
+
 @router.get("/alerts")
 def alerts_page(
     request: Request,
@@ -33,7 +39,8 @@ def alerts_page(
     item: str | None = None,
     rule: str | None = None,
     category: str | None = None,
-    age: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    # Text, not int: the filter form sends `age=` when the field is left empty.
+    age: Annotated[str | None, Query(max_length=4)] = None,
     sort: str = "newest",
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -45,7 +52,7 @@ def alerts_page(
         item_code=_text(item),
         rule_id=_text(rule),
         category=_text(category),
-        min_age_days=age if age and age > 0 else None,
+        min_age_days=_days(age),
         sort=chosen,
         limit=PAGE_SIZE,
         offset=(page_no - 1) * PAGE_SIZE,

@@ -52,8 +52,9 @@ def public_assessment(request: Request, month: str, now: Now, services: Svc) -> 
     from monitor.assessment.score import assess
     from monitor.report import COLUMNS, cells, monthly
 
-    cfg = request.app.state.config
-    scheme = load_scheme(cfg.scheme_path())
+    if services.scheme is None:
+        raise HTTPException(404)
+    scheme = load_scheme(services.scheme)
     scores = assess(services.state, scheme, month, services.tz, now=now)
     year = year_of(services.state, scheme, month, services.tz, "department")
     rows = monthly(services.state, month, services.tz)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.supervision import Settings, service
 from alerts.supervision.letter import render_letter
-from alerts.supervision.model import DECISION_NAMES, DEMAND_NAMES, MEASURES, REPLY_NAMES
+from alerts.supervision.model import DEMAND_NAMES, MEASURES
 from monitor.web.auth import ApiActor, Now, PageActor, Svc
 from monitor.web.rendering import page
 
@@ -196,6 +196,3 @@ def ruling_form(
             reply_within_days=request.app.state.web.reply_days_default,
         )  # fmt: skip
     return _back(done.case_id)
-
-
-NAMES = {"DEMAND_NAMES": DEMAND_NAMES, "REPLY_NAMES": REPLY_NAMES, "DECISION_NAMES": DECISION_NAMES}

@@ -21,7 +21,7 @@ from monitor.timeutil import utcnow
 from monitor.users import LockPolicy
 from monitor.web import errors
 from monitor.web.routes import alerts as alert_pages
-from monitor.web.routes import api, cases, login, overview, public, status, supervision, users
+from monitor.web.routes import api, assessment, cases, login, overview, public, status, supervision, users
 from monitor.web.security import csrf_guard, security_headers
 
 STATIC = Path(__file__).parent / "static"
@@ -66,6 +66,7 @@ def create_app(
         users.router,
         status.router,
         supervision.router,
+        assessment.router,
         public.router,
     ):
         app.include_router(router, include_in_schema=False)

@@ -66,15 +66,59 @@ class RulingBody(BaseModel):
     )
 
 
-def _json(s: Any, request: Request) -> dict[str, Any]:
-    out: dict[str, Any] = s.as_json(request.app.state.services.tz)
-    return out
+class Reply(BaseModel):
+    kind: Literal["rectified", "explained", "appeal"]
+    text: str
+    by: str
+    at: str = Field(description="ISO 8601, Beijing time")
 
 
-@api.post("/alerts/{alert_id}/supervise", responses=_ERRORS)
+class Ruling(BaseModel):
+    decision: Literal["accepted", "rejected", "accountability", "revoked"]
+    note: str | None
+    by: str
+    at: str = Field(description="ISO 8601, Beijing time")
+    person: str | None = Field(description="责任追究：责任人")
+    measure: str | None = Field(description="责任追究：处理方式")
+
+
+class SupervisionOut(BaseModel):
+    """One 督办 in its current round (a rejected reply opens a new round with a new deadline)."""
+
+    id: int
+    alert_id: int
+    case_id: str
+    department: str
+    number: str = Field(description="督办函文号，如〔2026〕17号")
+    demand: Literal["rectify", "explain"]
+    note: str
+    issued_by: str
+    issued_at: str = Field(description="ISO 8601, Beijing time")
+    reply_within_days: int = Field(description="答复期限（工作日）")
+    reply_due: str = Field(description="答复截止时刻：第N个工作日24时（ISO 8601, Beijing time）")
+    reply_due_provisional: bool = Field(description="节假日安排未公布，期限暂定")
+    round: int
+    state: Literal["issued", "replied", "ruled"]
+    open: bool
+    overdue: bool = Field(description="答复期限已过而未答复")
+    reply: Reply | None
+    ruling: Ruling | None
+    overdue_alert_id: int | None = Field(description="逾期未答复时产生的督办逾期红牌")
+
+
+class SupervisionList(BaseModel):
+    total: int
+    items: list[SupervisionOut]
+
+
+def _json(s: Any, request: Request) -> SupervisionOut:
+    return SupervisionOut.model_validate(s.as_json(request.app.state.services.tz))
+
+
+@api.post("/alerts/{alert_id}/supervise", response_model=SupervisionOut, responses=_ERRORS)
 def api_supervise(
     alert_id: int, body: SuperviseBody, request: Request, actor: ApiActor, services: Svc, now: Now
-) -> dict[str, Any]:
+) -> SupervisionOut:
     """Issue a 工作督办函 on an open alert (office only): the reply deadline is counted in
     working days on the engine's calendar; the department is mailed."""
     with services.state.begin() as conn:
@@ -85,10 +129,10 @@ def api_supervise(
     return _json(done, request)
 
 
-@api.post("/alerts/{alert_id}/reply", responses=_ERRORS)
+@api.post("/alerts/{alert_id}/reply", response_model=SupervisionOut, responses=_ERRORS)
 def api_reply(
     alert_id: int, body: ReplyBody, request: Request, actor: ApiActor, services: Svc, now: Now
-) -> dict[str, Any]:
+) -> SupervisionOut:
     """Answer the alert's open 督办 (the alert's department only); the office is mailed."""
     with services.state.begin() as conn:
         done = service.reply(
@@ -97,10 +141,10 @@ def api_reply(
     return _json(done, request)
 
 
-@api.post("/alerts/{alert_id}/ruling", responses=_ERRORS)
+@api.post("/alerts/{alert_id}/ruling", response_model=SupervisionOut, responses=_ERRORS)
 def api_ruling(
     alert_id: int, body: RulingBody, request: Request, actor: ApiActor, services: Svc, now: Now
-) -> dict[str, Any]:
+) -> SupervisionOut:
     """Rule on the department's reply (office only); `revoked` keeps the alert as evidence
     but takes it out of the assessment; `accountability` records the person and measure."""
     days = body.reply_within_days or request.app.state.web.reply_days_default
@@ -112,12 +156,12 @@ def api_ruling(
     return _json(done, request)
 
 
-@api.get("/supervisions", responses=_ERRORS)
-def api_supervisions(request: Request, actor: ApiActor, services: Svc, now: Now) -> dict[str, Any]:
+@api.get("/supervisions", response_model=SupervisionList, responses=_ERRORS)
+def api_supervisions(request: Request, actor: ApiActor, services: Svc, now: Now) -> SupervisionList:
     """The open 督办 the caller may see, with their reply deadlines."""
     with services.state.connect() as conn:
         found = service.open_supervisions(conn, actor, now=now)
-    return {"total": len(found), "items": [_json(s, request) for s in found]}
+    return SupervisionList(total=len(found), items=[_json(s, request) for s in found])
 
 
 # -- pages ---------------------------------------------------------------------------------

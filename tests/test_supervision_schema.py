@@ -64,3 +64,23 @@ def test_a_revoked_card_stays_on_record_but_leaves_the_monthly_report(harness: H
     [after] = monthly(harness.app.state, "2026-11", BJ)
     assert (after["red"], after["yellow"]) == (1, 0)
     assert [a.id for a in harness.alerts()] == [alert_id, kept]  # still there, as evidence
+
+
+def test_the_revision_goes_down_to_0004_and_up_again(any_db_url: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    from monitor.state import db
+
+    h = Harness(load_config(write_config(tmp_path, any_db_url), environ={}))
+    try:
+        cfg = db._config("state")  # the same Alembic configuration `db upgrade` uses
+        with h.app.state.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0004_state_notice_context")
+        assert "sunlight_supervisions" not in inspect(h.app.state).get_table_names()
+        assert not db.is_current(h.app.state, "state")
+        db.upgrade(h.app.state, "state")
+        assert "sunlight_supervisions" in inspect(h.app.state).get_table_names()
+        assert db.is_current(h.app.state, "state")
+    finally:
+        h.app.dispose()

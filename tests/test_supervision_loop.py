@@ -176,3 +176,20 @@ def test_a_silence_holds_back_its_notices_and_is_on_record(h: Harness) -> None:
     overdue = [n for n in h.notices() if n.alert_id == raised.id]
     assert overdue and {n.status for n in overdue} == {"silenced"}
     assert h.verify().ok
+
+
+def test_the_open_supervisions_gauge_counts_the_overdue_ones(h: Harness) -> None:
+    from prometheus_client import generate_latest
+
+    _issued(h)
+    h.app.metrics.state.refresh(h.app.state, DUE - timedelta(seconds=1))
+    text = generate_latest(h.app.metrics.registry).decode()
+    assert (
+        'sunlight_supervisions_open{department="市市场监督管理局",overdue="false",state="issued"} 1.0' in text
+    )
+    h.app.metrics.state.refresh(h.app.state, DUE)
+    text = generate_latest(h.app.metrics.registry).decode()
+    assert (
+        'sunlight_supervisions_open{department="市市场监督管理局",overdue="true",state="issued"} 1.0' in text
+    )
+    assert text.count("sunlight_supervisions_open{") == 1  # no longer counted as on time

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 
 from monitor.config import load_config
 from monitor.state.schema import supervisions
-from tests.conftest import BJ, Harness, write_config
+from tests.conftest import BJ, Harness, bj, write_config
 from tests.supervision_helpers import RAISED_AT, red_alert
 
 
@@ -84,3 +84,13 @@ def test_the_revision_goes_down_to_0004_and_up_again(any_db_url: str, tmp_path: 
         assert db.is_current(h.app.state, "state")
     finally:
         h.app.dispose()
+
+
+def test_settings_come_from_the_configuration(harness: Harness) -> None:
+    from alerts.supervision import settings_for
+
+    s = settings_for(harness.config, max_reply_days=15)
+    assert (s.tz, s.max_reply_days, s.notify) == (BJ, 15, harness.config.notify)
+    assert s.calendar.is_workday(
+        bj("2026-10-10 09:00").date()
+    )  # the 调休 Saturday, from the config's calendar

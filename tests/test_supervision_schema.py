@@ -94,3 +94,25 @@ def test_settings_come_from_the_configuration(harness: Harness) -> None:
     assert s.calendar.is_workday(
         bj("2026-10-10 09:00").date()
     )  # the 调休 Saturday, from the config's calendar
+
+
+def test_a_rule_cannot_take_the_engines_supervision_category(tmp_path: Path) -> None:
+    import pytest
+
+    from monitor.engine import load_ruleset
+    from monitor.errors import RuleError
+
+    text = """\
+ruleset: sample
+title: 样例
+rules:
+  - id: sample.x
+    title: 督办
+    kind: deadline
+    category: supervision
+    clock: {start: received, stop: accepted, limit: 5, unit: working_days}
+"""
+    (tmp_path / "r.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError) as info:
+        load_ruleset(tmp_path, frozenset({"department", "discipline_office"}))
+    assert any("a rule cannot raise it" in p and "r.yaml" in p for p in info.value.problems)

@@ -20,10 +20,9 @@ supervision_app = typer.Typer(help="The 督办 (工作督办函): open ones and 
 
 
 def _settings(cfg: Config) -> Settings:
-    from alerts.supervision import Settings
-    from monitor.calendar import load_calendar
+    from alerts.supervision import settings_for
 
-    return Settings(load_calendar(cfg.path(cfg.rules.calendar)), cfg.tz, cfg.notify)
+    return settings_for(cfg)
 
 
 @supervision_app.command("list")

@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, case, func, select
 
-from monitor.state.schema import alerts, case_state, notices
+from monitor.state.schema import alerts, case_state, notices, supervisions
 
 NOTICE_STATUSES = ("pending", "sending", "held", "silenced", "digested", "sent", "failed")
 LEVEL_RANK = case((alerts.c.level == "red", 2), else_=1)
@@ -65,6 +65,12 @@ def _query(state: Engine, now: datetime) -> list[GaugeMetricFamily]:
         "unmeasured: no time limit timed the case).",
         labels=["department", "outcome"],
     )
+    supervising = GaugeMetricFamily(
+        "sunlight_supervisions_open",
+        "Open 督办 by department and state (issued: awaiting the reply, replied: awaiting the "
+        "ruling); overdue: the reply deadline has passed unanswered.",
+        labels=["department", "state", "overdue"],
+    )
     outbox = GaugeMetricFamily("sunlight_notices", "Notices in the outbox by status.", labels=["status"])
     oldest = GaugeMetricFamily(
         "sunlight_notice_oldest_pending_age_seconds", "Age of the oldest notice waiting to be sent."
@@ -104,6 +110,13 @@ def _query(state: Engine, now: datetime) -> list[GaugeMetricFamily]:
             # No outcome: no rule timed the case (monitor.daemon.outcomes.outcome). Its own label keeps
             # it in the count of closed cases and out of the on-time rates.
             cases_closed.add_metric([dept, result or "unmeasured"], n)
+        late = case(((supervisions.c.state == "issued") & (supervisions.c.reply_due <= now), 1), else_=0)
+        for dept, st, overdue, n in conn.execute(
+            select(supervisions.c.department, supervisions.c.state, late, func.count())
+            .where(supervisions.c.state.in_(("issued", "replied")))
+            .group_by(supervisions.c.department, supervisions.c.state, late)
+        ):
+            supervising.add_metric([dept, st, "true" if overdue else "false"], n)
         counts: dict[str, int] = {
             str(k): int(v)
             for k, v in conn.execute(select(notices.c.status, func.count()).group_by(notices.c.status))
@@ -114,4 +127,4 @@ def _query(state: Engine, now: datetime) -> list[GaugeMetricFamily]:
     for status in NOTICE_STATUSES:
         outbox.add_metric([status], int(counts.get(status, 0)))
     oldest.add_metric([], (now - first).total_seconds() if first else 0.0)
-    return [alerts_open, alerts_all, cases_open, cases_closed, outbox, oldest]
+    return [alerts_open, alerts_all, cases_open, cases_closed, supervising, outbox, oldest]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from alerts.supervision import Settings
+from alerts.supervision import Settings, settings_for
 from monitor.access import Actor
-from monitor.calendar import load_calendar
+from monitor.calendar import WorkCalendar, load_calendar
 from monitor.state.schema import alerts
-from tests.conftest import BJ, RULES, Harness, bj, case, event, item
+from tests.conftest import RULES, Harness, bj, case, event, item
 
 OFFICE = Actor("王监察", "office")
 DEPT = Actor("李科员", "department", "市市场监督管理局")
@@ -21,7 +22,12 @@ RAISED_AT = bj("2026-11-13 10:00")
 
 
 def settings_of(h: Harness, max_reply_days: int = 30) -> Settings:
-    return Settings(load_calendar(RULES / "calendar"), BJ, h.config.notify, max_reply_days)
+    return settings_for(h.config, max_reply_days=max_reply_days, calendar=_calendar())
+
+
+@cache
+def _calendar() -> WorkCalendar:
+    return load_calendar(RULES / "calendar")
 
 
 def red_alert(

@@ -141,3 +141,40 @@ def test_audit_verify_checks_the_actions_and_catches_an_edited_reply(harness: Ha
     forged = sunlight(config, "audit", "verify")  # history and row agree, but the HMAC does not
     assert forged.returncode == 1 and "differs from its history" not in forged.stderr
     assert "row_edited" in harness.verify().names()
+
+
+def test_run_once_raises_the_overdue_alert_and_mails_it(harness: Harness) -> None:
+    alert_id = red_alert(harness)
+    with harness.app.state.begin() as conn:
+        supervise(
+            conn,
+            OFFICE,
+            alert_id,
+            demand="explain",
+            reply_within_days=3,
+            note="",
+            now=bj("2026-11-13 11:00"),
+            settings=settings_of(harness),
+        )
+    config = _config(harness)
+    before = sunlight(config, "run", "--once", "--now", "2026-11-18T23:59:59+08:00")
+    assert before.returncode == 0, before.stderr
+    listed = json.loads(sunlight(config, "alerts", "--format", "json").stdout)
+    assert [a["category"] for a in listed] == ["time_limit"]
+    at = sunlight(config, "run", "--once", "--now", "2026-11-19T00:00:00+08:00")
+    assert at.returncode == 0, at.stderr
+    listed = json.loads(sunlight(config, "alerts", "--format", "json").stdout)
+    overdue = [a for a in listed if a["category"] == "supervision"]
+    assert [(a["level"], a["state"], a["title"]) for a in overdue] == [
+        ("red", "open", "督办〔2026〕1号逾期未答复")
+    ]
+    [s] = json.loads(sunlight(config, "supervision", "list", "--now", "2026-11-19T00:00:00+08:00").stdout)
+    assert s["overdue"] is True and s["overdue_alert_id"] == overdue[0]["id"]
+    mails = list((harness.config.base_dir / "outbox").glob("*.eml"))
+    assert any("督办〔2026〕1号逾期未答复" in _subject(m) for m in mails)  # sent in the same run
+
+
+def _subject(path: Path) -> str:
+    from email import message_from_bytes, policy
+
+    return str(message_from_bytes(path.read_bytes(), policy=policy.default)["Subject"])

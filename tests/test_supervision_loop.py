@@ -176,3 +176,35 @@ def test_a_silence_holds_back_its_notices_and_is_on_record(h: Harness) -> None:
     overdue = [n for n in h.notices() if n.alert_id == raised.id]
     assert overdue and {n.status for n in overdue} == {"silenced"}
     assert h.verify().ok
+
+
+def test_the_open_supervisions_gauge_counts_the_overdue_ones(h: Harness) -> None:
+    from prometheus_client import generate_latest
+
+    _issued(h)
+    h.app.metrics.state.refresh(h.app.state, DUE - timedelta(seconds=1))
+    text = generate_latest(h.app.metrics.registry).decode()
+    assert (
+        'sunlight_supervisions_open{department="市市场监督管理局",overdue="false",state="issued"} 1.0' in text
+    )
+    h.app.metrics.state.refresh(h.app.state, DUE)
+    text = generate_latest(h.app.metrics.registry).decode()
+    assert (
+        'sunlight_supervisions_open{department="市市场监督管理局",overdue="true",state="issued"} 1.0' in text
+    )
+    assert text.count("sunlight_supervisions_open{") == 1  # no longer counted as on time
+
+
+def test_the_message_writes_dates_as_documents_do(h: Harness) -> None:
+    from alerts.supervision import store
+    from alerts.supervision.loop import finding
+    from alerts.supervision.model import Supervision
+
+    _issued(h)
+    with h.app.state.connect() as conn:
+        s = Supervision.of_row(store.by_id(conn, 1), DUE)
+    f = finding(s, settings_of(h))
+    assert f.message.startswith(
+        "纪检监察室于2026年11月13日向市市场监督管理局发出工作督办函〔2026〕1号，要求作出书面说明，"
+    )
+    assert "答复期限为2026年11月18日（星期三）24时；市市场监督管理局至期限届满仍未答复。" in f.message

@@ -13,7 +13,7 @@ from alerts.supervision.service import get
 from monitor.access import Actor, ForbiddenError, StateConflictError
 from monitor.errors import NotFoundError
 from monitor.state.schema import alert_history
-from tests.conftest import Harness, bj
+from tests.conftest import BJ, Harness, bj
 from tests.supervision_helpers import DEPT, OFFICE, OPERATOR, OTHER, RAISED_AT, alert, red_alert, settings_of
 
 NOW = RAISED_AT + timedelta(hours=1)
@@ -200,9 +200,15 @@ def test_an_upheld_appeal_revokes_the_card_and_keeps_it(harness: Harness) -> Non
     _reply(harness, alert_id, kind="appeal", text="申请人已撤回申请，系统未同步")
     with pytest.raises(StateConflictError, match="对申诉应作出"):
         _rule(harness, alert_id, decision="accepted")
+    from monitor.report import monthly
+
+    kept = red_alert(harness, "OPEN2")
+    assert monthly(harness.app.state, "2026-11", BJ)[0]["red"] == 2
     done = _rule(harness, alert_id, decision="revoked", note="申诉理由成立")
     assert done.decision == "revoked" and not done.open
-    assert alert(harness.app.state, alert_id).state == "resolved"
+    assert alert(harness.app.state, alert_id).state == "resolved"  # kept, as evidence
+    assert monthly(harness.app.state, "2026-11", BJ)[0]["red"] == 1  # out of the assessment
+    assert alert(harness.app.state, kept).state == "open"
 
 
 def test_every_action_is_a_history_row_with_who_what_and_the_text(harness: Harness) -> None:

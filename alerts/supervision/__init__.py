@@ -13,6 +13,7 @@ from alerts.supervision.model import (
     Settings,
     Supervision,
     doc_number,
+    settings_for,
 )
 from alerts.supervision.service import get, of_alert, open_supervisions, reply, rule, supervise
 
@@ -27,5 +28,6 @@ __all__ = [
     "open_supervisions",
     "reply",
     "rule",
+    "settings_for",
     "supervise",
 ]

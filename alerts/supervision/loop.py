@@ -24,12 +24,13 @@ from alerts.lifecycle import AlertConflictError, CaseFindings
 from alerts.reminders import next_reminder
 from alerts.supervision import notices
 from alerts.supervision.model import DEMAND_NAMES, Settings, Supervision, fmt_due
+from monitor.engine.messages import fmt_date
 from monitor.model import Category, Finding, Level
 from monitor.state.schema import alerts, supervisions
 
 log = logging.getLogger(__name__)
 RULE_PREFIX = "supervision.reply_overdue"
-BASIS = "《工作督办函》要求承办单位在规定期限内整改或作出书面说明；逾期未答复的，报分管领导并可约谈"
+BASIS = "工作督办函规定的答复期限；红黄牌督办制度：督办逾期未答复的，报分管领导，可予约谈"
 
 
 class _LostRaceError(Exception):
@@ -47,7 +48,8 @@ def finding(s: Supervision, settings: Settings) -> Finding:
     due = fmt_due(s.reply_due, settings.tz)
     title = f"督办{s.number}逾期未答复"
     message = (
-        f"纪检监察室于{s.issued_at.astimezone(settings.tz):%Y年%m月%d日}向{s.department}发出工作督办函{s.number}，"
+        f"纪检监察室于{fmt_date(s.issued_at.astimezone(settings.tz).date())}向{s.department}"
+        f"发出工作督办函{s.number}，"
         f"要求{DEMAND_NAMES[s.demand]}，答复期限为{due}"
         + (f"（第{s.round}次答复期限）" if s.round > 1 else "")
         + f"；{s.department}至期限届满仍未答复。"

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.access import InvalidRequestError
 from monitor.calendar import WorkCalendar
-from monitor.config import NotifyConfig
+from monitor.config import Config, NotifyConfig
 from monitor.engine.messages import fmt_date
 
 Demand = Literal["rectify", "explain"]
@@ -69,6 +69,18 @@ class Settings:
     tz: ZoneInfo
     notify: NotifyConfig
     max_reply_days: int = 30
+
+
+def settings_for(
+    config: Config, *, max_reply_days: int = 30, calendar: WorkCalendar | None = None
+) -> Settings:
+    """The verbs' settings from the configuration; `calendar`: the one already loaded (the
+    daemon's rule holder keeps it), else the configured calendar folder is read."""
+    if calendar is None:
+        from monitor.calendar import load_calendar
+
+        calendar = load_calendar(config.path(config.rules.calendar))
+    return Settings(calendar, config.tz, config.notify, max_reply_days)
 
 
 def doc_number(year: int, seq: int) -> str:

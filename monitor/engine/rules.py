@@ -203,6 +203,16 @@ class _RuleBase(_Strict):
 
     _detail = field_validator("detail", mode="before")(_pieces)
 
+    @field_validator("category")
+    @classmethod
+    def _not_the_engines(cls, value: Category) -> Category:
+        if value is Category.SUPERVISION:
+            raise ValueError(
+                "`supervision` is the category of the engine's own alert for a 督办 left "
+                "unanswered (docs/supervision.md); a rule cannot raise it"
+            )
+        return value
+
 
 class DeadlineRule(_RuleBase):
     kind: Literal["deadline"]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from monitor.access import ROLES, StateConflictError
+from monitor.access import ROLES, InvalidRequestError, StateConflictError
 from monitor.errors import ConfigError
 from monitor.users import add_user, disable_user, list_users
 from monitor.web.auth import Now, OfficeActor, Svc
@@ -52,6 +52,8 @@ def users_add(
 
 @router.post("/users/{name}/disable")
 def users_disable(actor: OfficeActor, services: Svc, name: str) -> Response:
+    if name == actor.name:
+        raise InvalidRequestError("不能停用自己的账户")
     with services.state.begin() as conn:
         disable_user(conn, name)
     return RedirectResponse("/users", 303)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from monitor.console.alerts import may_acknowledge
 from monitor.console.cases import case_view
 from monitor.web.auth import Now, PageActor, Svc
 from monitor.web.rendering import page
@@ -15,5 +16,5 @@ router = APIRouter()
 @router.get("/cases/{case_id:path}")
 def case_page(request: Request, case_id: str, actor: PageActor, services: Svc, now: Now) -> Response:
     view = case_view(services, actor, case_id, now)
-    may_ack = actor.role == "office" or (actor.role == "department" and actor.department == view.department)
+    may_ack = may_acknowledge(actor, view.department)
     return page(request, "case.html", actor, case=view, may_ack=may_ack)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import Annotated
 
@@ -11,6 +12,12 @@ from monitor.cli_common import current_config, open_application, print_json
 from monitor.errors import ConfigError
 from monitor.terminal import cell, say
 from monitor.timeutil import utcnow
+
+
+def _operator() -> str:
+    """Who ran the command, for the history: the system account's name."""
+    return f"命令行（{getpass.getuser()}）"
+
 
 users_app = typer.Typer(help="The console's users and API tokens.", no_args_is_help=True)
 
@@ -35,8 +42,9 @@ def users_add(
     cfg = current_config()
     application = open_application(cfg)
     try:
+        application.prepare_audit()  # the account's creation is recorded in the history
         with application.state.begin() as conn:
-            user = add_user(conn, name, role, department, password, utcnow())
+            user = add_user(conn, name, role, department, password, utcnow(), by=_operator())
     finally:
         application.dispose()
     where = f" of {user.department}" if user.department else ""
@@ -96,8 +104,9 @@ def users_disable(name: str) -> None:
     cfg = current_config()
     application = open_application(cfg)
     try:
+        application.prepare_audit()
         with application.state.begin() as conn:
-            disable_user(conn, name)
+            disable_user(conn, name, utcnow(), by=_operator())
     finally:
         application.dispose()
     say(f"user {name} disabled")
@@ -111,8 +120,9 @@ def users_token(name: str) -> None:
     cfg = current_config()
     application = open_application(cfg)
     try:
+        application.prepare_audit()
         with application.state.begin() as conn:
-            token = issue_token(conn, name, utcnow())
+            token = issue_token(conn, name, utcnow(), by=_operator())
     finally:
         application.dispose()
     typer.echo(token)

@@ -76,7 +76,7 @@ def test_failures_outside_the_window_do_not_add_up(harness: Harness) -> None:
 def test_unknown_and_disabled_users_are_refused(harness: Harness) -> None:
     with harness.app.state.begin() as conn:
         add_user(conn, "zhao", "operator", None, "a long password", NOW)
-        disable_user(conn, "zhao")
+        disable_user(conn, "zhao", NOW)
     with pytest.raises(LoginRefusedError, match="用户名或密码错误"):
         authenticate(harness.app.state, "nobody", "a long password", NOW)
     with pytest.raises(LoginRefusedError, match="已停用"):
@@ -106,7 +106,7 @@ def test_tokens_are_stored_hashed_and_stop_with_their_user(harness: Harness) -> 
         assert actor_for_token(conn, token) == Actor("sun", "office")
         assert actor_for_token(conn, token + "x") is None
     with harness.app.state.begin() as conn:
-        disable_user(conn, "sun")
+        disable_user(conn, "sun", NOW)
     with harness.app.state.connect() as conn:
         assert actor_for_token(conn, token) is None
 
@@ -135,3 +135,26 @@ def test_users_cli(tmp_path: Path, sqlite_url: str) -> None:
     assert json.loads(listed.stdout)[0]["disabled"] is True
     missing = run_cli(config, "users", "disable", "nobody")
     assert missing.returncode == 1 and "nobody" in missing.stderr
+    assert run_cli(config, "audit", "anchor").returncode == 0
+    shown = run_cli(config, "audit", "verify")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+
+
+def test_account_changes_are_rows_of_the_history(harness: Harness) -> None:
+    from monitor.state.schema import alert_history
+
+    with harness.app.state.begin() as conn:
+        add_user(conn, "wu", "department", "市税务局", "a long password", NOW, by="office")
+        token = issue_token(conn, "wu", NOW, by="office")
+        disable_user(conn, "wu", NOW, by="office")
+        disable_user(conn, "wu", NOW, by="office")  # already disabled: nothing more to record
+    with harness.app.state.connect() as conn:
+        rows = list(conn.execute(select(alert_history).order_by(alert_history.c.chain_seq)))
+    assert [(r.alert_id, r.action, r.actor) for r in rows] == [
+        (0, "user_added", "office"),
+        (0, "token_issued", "office"),
+        (0, "user_disabled", "office"),
+    ]
+    assert rows[0].detail == {"user": "wu", "role": "department", "department": "市税务局"}
+    assert all(token not in str(r.detail) for r in rows)
+    assert harness.verify().ok

@@ -270,3 +270,21 @@ def test_console_on_every_backend(tmp_path: Path, any_db_url: str) -> None:
         assert "已整改" in page and "dept_a" in page and "存证记录校验通过" in page
         assert client.get("/alerts?state=acknowledged").text.count("/cases/A-2") == 1
         assert con.harness.verify().ok
+
+
+def test_a_closed_alert_cannot_be_acknowledged(con: Console) -> None:
+    from alerts.lifecycle import close
+
+    alert_id = con.alert_of("B-1")
+    with con.harness.app.state.begin() as conn:
+        close(conn, alert_id, "office", "已办结", con.clock.now)
+    auth = {"Authorization": f"Bearer {con.tokens['dept_b']}"}
+    r = con.client().post(f"/api/alerts/{alert_id}/ack", json={"note": "x"}, headers=auth)
+    assert r.status_code == 409 and r.json() == {"detail": "该预警已解除，不能再确认"}
+
+
+def test_the_office_cannot_disable_itself(con: Console) -> None:
+    client = con.client()
+    csrf = login(client, "office")
+    r = client.post("/users/office/disable", data={"csrf_token": csrf})
+    assert r.status_code == 400 and "不能停用自己的账户" in r.text

@@ -62,6 +62,17 @@ def test_bearer_requests_need_no_csrf_token_and_ignore_the_cookie(con: Console) 
     assert r.status_code == 200
 
 
+def test_pages_do_not_take_a_token_in_place_of_the_session(con: Console) -> None:
+    client = con.client()
+    login(client, "office")  # the cookie is there, but a request with a token is judged by it alone
+    alert_id = con.alert_of("A-1")
+    auth = {"Authorization": f"Bearer {con.tokens['office']}"}
+    r = client.post(f"/alerts/{alert_id}/ack", data={"note": "x"}, headers=auth, follow_redirects=False)
+    assert r.status_code == 401
+    assert client.get("/alerts", headers=auth).status_code == 401
+    assert {a.state for a in con.harness.alerts() if a.id == alert_id} == {"open"}
+
+
 def test_logout_and_login_need_csrf_too(con: Console) -> None:
     client = con.client()
     r = client.post("/login", data={"username": "office", "password": "office-password"})
@@ -158,6 +169,7 @@ def test_hostile_names_are_escaped_in_every_page(con: Console) -> None:
         hostile.get("/alerts"),
         hostile.get("/cases/H-1"),
         office.get("/alerts", params={"item": SCRIPT, "rule": IMG}),  # reflected filters
+        office.get("/login", params={"next": f"/{SCRIPT}"}),  # a reflected next
     ]
     for r in pages:
         assert r.status_code == 200, r.url
@@ -166,6 +178,10 @@ def test_hostile_names_are_escaped_in_every_page(con: Console) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in case_page  # the applicant's name, escaped
     assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;局" in case_page  # the department's
     assert "&lt;img" in pages[0].text  # the overview's table of departments
+    anonymous = con.client()
+    csrf = csrf_of(anonymous.get("/login").text)
+    refused = anonymous.post("/login", data={"username": SCRIPT, "password": "x", "csrf_token": csrf})
+    assert refused.status_code == 401 and SCRIPT not in refused.text and "&lt;script&gt;" in refused.text
 
 
 def test_security_headers_on_every_answer(con: Console) -> None:

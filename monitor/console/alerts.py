@@ -148,12 +148,19 @@ def get_alert(conn: Connection, actor: Actor, alert_id: int) -> AlertItem:
     return item_of(row)
 
 
+def may_acknowledge(actor: Actor, department: str) -> bool:
+    """The office acknowledges any alert, a department its own; an operator none."""
+    return actor.role == "office" or (actor.role == "department" and actor.department == department)
+
+
 def acknowledge_alert(conn: Connection, actor: Actor, alert_id: int, note: str, now: datetime) -> AlertItem:
     """The office or the alert's own department acknowledges an open alert; the history row
     names the person."""
     if actor.role == "operator":
         raise ForbiddenError("运维人员不能确认预警")
     current = get_alert(conn, actor, alert_id)
+    if not may_acknowledge(actor, current.department):
+        raise ForbiddenError("无权确认该预警")
     if current.state != "open":
         raise StateConflictError(f"该预警{STATE_NAMES.get(current.state, current.state)}，不能再确认")
     note = note.strip()

@@ -13,7 +13,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
-from monitor.access import ROLES, Actor, Role, StateConflictError
+from alerts import history
+from alerts.silences import SYSTEM_ALERT
+from monitor.access import ROLES, SYSTEM, Actor, Role, StateConflictError
 from monitor.errors import ConfigError, NotFoundError
 from monitor.state.schema import api_tokens, users
 
@@ -59,10 +61,23 @@ def check_new_user(name: str, role: str, department: str | None, password: str) 
         raise ConfigError(f"密码至少{MIN_PASSWORD}个字符")
 
 
+def _record(conn: Connection, action: str, by: str, now: datetime, **detail: Any) -> None:
+    """An account's change as a row of the hash-chained history (about no single alert)."""
+    history.append(conn, SYSTEM_ALERT, action, now, actor=by, detail=detail)
+
+
 def add_user(
-    conn: Connection, name: str, role: str, department: str | None, password: str, now: datetime
+    conn: Connection,
+    name: str,
+    role: str,
+    department: str | None,
+    password: str,
+    now: datetime,
+    *,
+    by: str = SYSTEM.name,
 ) -> UserInfo:
-    """A new account; StateConflictError when the name is taken."""
+    """A new account; StateConflictError when the name is taken. `by`: who added it, for
+    the history."""
     department = department.strip() if department else None
     check_new_user(name, role, department, password)
     try:
@@ -80,6 +95,7 @@ def add_user(
             )
     except IntegrityError as exc:
         raise StateConflictError(f"用户名 {name} 已存在") from exc
+    _record(conn, "user_added", by, now, user=name, role=role, department=department)
     return get_user(conn, name)
 
 
@@ -101,20 +117,22 @@ def list_users(conn: Connection) -> list[UserInfo]:
     return [_info(r) for r in conn.execute(select(users).order_by(users.c.role, users.c.name))]
 
 
-def disable_user(conn: Connection, name: str) -> UserInfo:
+def disable_user(conn: Connection, name: str, now: datetime, *, by: str = SYSTEM.name) -> UserInfo:
     """Disable an account (kept, never deleted: the history names its actions); its tokens
     stop working with it."""
-    done = conn.execute(update(users).where(users.c.name == name).values(disabled=True))
-    if done.rowcount != 1:
-        raise NotFoundError(f"no user named {name!r}")
-    return get_user(conn, name)
+    done = conn.execute(
+        update(users).where(users.c.name == name, users.c.disabled.is_(False)).values(disabled=True)
+    )
+    if done.rowcount == 1:
+        _record(conn, "user_disabled", by, now, user=name)
+    return get_user(conn, name)  # NotFoundError for no such user; a second disable changes nothing
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(conn: Connection, name: str, now: datetime) -> str:
+def issue_token(conn: Connection, name: str, now: datetime, *, by: str = SYSTEM.name) -> str:
     """A new personal API token for `name`; only its SHA-256 is kept, so it is shown once."""
     row = conn.execute(select(users.c.id, users.c.disabled).where(users.c.name == name)).first()
     if row is None:
@@ -123,4 +141,5 @@ def issue_token(conn: Connection, name: str, now: datetime) -> str:
         raise StateConflictError(f"用户 {name} 已停用，不能签发令牌")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     conn.execute(api_tokens.insert().values(user_id=row.id, token_hash=token_hash(token), created_at=now))
+    _record(conn, "token_issued", by, now, user=name)  # never the token, nor its hash
     return token

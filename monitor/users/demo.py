@@ -30,6 +30,7 @@ NAMES = {"office": "纪检监察室", "department": "办理部门", "operator": 
 def create(cfg: Config) -> list[str]:
     """The accounts made now, with their passwords, and those already there; one line each."""
     application = open_application(cfg)
+    application.prepare_audit()
     kept = cfg.path(Path("data/demo-accounts.txt"))
     lines: list[str] = []
     made: list[str] = []
@@ -44,7 +45,7 @@ def create(cfg: Config) -> list[str]:
                 except NotFoundError:
                     pass
                 password = secrets.token_urlsafe(9)
-                add_user(conn, name, role, department, password, utcnow())
+                add_user(conn, name, role, department, password, utcnow(), by="演示数据")
                 made.append(f"{name} {password}")
                 lines.append(f"  {name:8} 密码 {password}  {who}")
     finally:

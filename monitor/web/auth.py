@@ -69,6 +69,11 @@ def api_actor(request: Request) -> Actor:
 
 
 def page_actor(request: Request) -> Actor:
+    """The person of a page or a form: the session only. A request with an Authorization
+    header is refused here, since the CSRF check lets such requests through on the promise
+    that the token alone authenticates them."""
+    if uses_token(request):
+        raise HTTPException(401, "网页需要登录；令牌只能用于 /api")
     actor = _session_actor(request)
     if actor is None:
         target = quote(request.url.path)

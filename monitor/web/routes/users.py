@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from monitor.access import ROLES, StateConflictError
+from monitor.access import ROLES, InvalidRequestError, StateConflictError
 from monitor.errors import ConfigError
 from monitor.users import add_user, disable_user, list_users
 from monitor.web.auth import Now, OfficeActor, Svc
@@ -43,7 +43,7 @@ def users_add(
 ) -> Response:
     try:
         with services.state.begin() as conn:
-            add_user(conn, name.strip(), role, department.strip() or None, password, now)
+            add_user(conn, name.strip(), role, department.strip() or None, password, now, by=actor.name)
     except (ConfigError, StateConflictError) as exc:
         form = {"name": name, "role": role, "department": department}
         return _users_page(request, actor, services, now, error=str(exc), form=form)
@@ -51,7 +51,9 @@ def users_add(
 
 
 @router.post("/users/{name}/disable")
-def users_disable(actor: OfficeActor, services: Svc, name: str) -> Response:
+def users_disable(actor: OfficeActor, services: Svc, now: Now, name: str) -> Response:
+    if name == actor.name:
+        raise InvalidRequestError("不能停用自己的账户")
     with services.state.begin() as conn:
-        disable_user(conn, name)
+        disable_user(conn, name, now, by=actor.name)
     return RedirectResponse("/users", 303)

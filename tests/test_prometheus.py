@@ -217,6 +217,8 @@ def populated(folder: Path) -> Harness:
         case("ONTIME", "XK-2", other),
         event("ONTIME", "accepted", "2026-11-02 09:00"),
         event("ONTIME", "decided", "2026-11-09 09:00", result="approved"),
+        # Published in time: a case whose disclosure is late is not on time.
+        event("ONTIME", "disclosed", "2026-11-09 09:30", what="decision"),
         event("ONTIME", "closed", "2026-11-09 10:00"),
         case("LATE", "XK-2", other),
         event("LATE", "accepted", "2026-11-02 09:00"),

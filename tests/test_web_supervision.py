@@ -145,3 +145,19 @@ def test_the_open_supervisions_api_lists_what_the_caller_may_see(c: Console) -> 
 
         assert listed("office") == {"A-1", "B-1"}
         assert listed("dept_a") == {"A-1"}
+
+
+def test_the_overview_counts_open_and_overdue_supervisions(c: Console) -> None:
+    from datetime import timedelta
+
+    for case_id in ("A-1", "B-1"):
+        assert _api(c, "office", f"/api/alerts/{c.alert_of(case_id)}/supervise", SUPERVISE).status_code == 200
+    _api(c, "dept_b", f"/api/alerts/{c.alert_of('B-1')}/reply", {"kind": "rectified", "text": "已整改"})
+    c.clock.now = c.clock.now + timedelta(days=4)  # Friday 27 November: A-1's 3 working days are over
+    with c.client() as office:
+        login(office, "office")
+        page = office.get("/").text
+        assert "逾期未答复督办（共2件未办结）" in page and '<a href="/supervisions">1</a>' in page
+    with c.client() as dept:
+        login(dept, "dept_b")
+        assert "逾期未答复督办（共1件未办结）" in dept.get("/").text  # its own only, answered

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, select
 from alerts.lifecycle import OPEN_STATES
 from monitor.access import Actor, ForbiddenError
 from monitor.console.alerts import visible
-from monitor.state.schema import alerts
+from monitor.state.schema import alerts, supervisions
 from monitor.timeutil import local_date, start_of_day
 
 TREND_DAYS = 14
@@ -41,6 +41,8 @@ class Overview:
     today_yellow: int
     today_red: int
     trend: tuple[DayCount, ...]
+    open_supervisions: int = 0  # 督办 not yet ruled on for good
+    overdue_supervisions: int = 0  # of those, past their reply deadline unanswered
 
 
 def _by_level(conn: Connection, actor: Actor, start: datetime, end: datetime) -> dict[str, int]:
@@ -81,4 +83,17 @@ def overview(conn: Connection, actor: Actor, now: datetime, tz: ZoneInfo) -> Ove
         trend[-1].yellow,
         trend[-1].red,
         tuple(trend),
+        *_supervisions(conn, actor, now),
     )
+
+
+def _supervisions(conn: Connection, actor: Actor, now: datetime) -> tuple[int, int]:
+    """Open 督办 and the overdue among them, of the departments the actor may see."""
+    s = supervisions.c
+    query = select(func.count(), func.count().filter(s.state == "issued", s.reply_due <= now)).where(
+        s.state.in_(("issued", "replied"))
+    )
+    if actor.role != "office":
+        query = query.where(s.department == actor.department)
+    opened, overdue = conn.execute(query).one()
+    return int(opened), int(overdue)

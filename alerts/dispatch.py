@@ -27,12 +27,15 @@ def deliver(
     tz: ZoneInfo,
     *,
     limit: int = 100,
+    console_url: str | None = None,
 ) -> DrainResult:
+    """Digests, reminders and overdue 督办 queued, then one batch sent; `console_url`
+    (web.base_url): the overdue alert's notices link to the console's case page."""
     build_digests(engine, cfg, now, tz)
     send_reminders(engine, cfg, calendar, now, tz)
     # With the reminders, as often as the sender runs: a 督办's deadline is an instant, and
     # its alert should go out in the same send.
-    raise_overdue(engine, Settings(calendar, tz, cfg), now)
+    raise_overdue(engine, Settings(calendar, tz, cfg, console_url=console_url), now)
     return drain(engine, notifier, cfg, now, limit=limit)
 
 
@@ -46,12 +49,15 @@ def deliver_all(
     *,
     batch: int = 100,
     limit: int = 10_000,
+    console_url: str | None = None,
 ) -> DrainResult:
     """`deliver`, then batch after batch while the last one got somewhere (sent or gave up),
     up to `limit` notices tried: for `run --once`, with one batch of built messages in memory
     at a time however long the queue a first start leaves. A batch that only has to retry
     (the server is down) ends it: the rest would wait for the same server."""
-    last = total = deliver(engine, notifier, cfg, calendar, now, tz, limit=min(batch, limit))
+    last = total = deliver(
+        engine, notifier, cfg, calendar, now, tz, limit=min(batch, limit), console_url=console_url
+    )
     while (last.sent or last.failed) and _tried(total) < limit:
         last = drain(engine, notifier, cfg, now, limit=min(batch, limit - _tried(total)))
         total = DrainResult(

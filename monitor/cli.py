@@ -77,7 +77,9 @@ def run(
     daemon = _daemon(cfg, application, at)
     result = poll_once(daemon.pipeline, at)
     calendar = daemon.holder.calendar()
-    sent = deliver_all(application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz)
+    sent = deliver_all(
+        application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz, console_url=cfg.web.base_url
+    )
     daemon.anchor()
     say(
         f"pass as of {at.astimezone(cfg.tz).isoformat()}: {result.events_read} events, "

@@ -161,3 +161,16 @@ def test_the_overview_counts_open_and_overdue_supervisions(c: Console) -> None:
     with c.client() as dept:
         login(dept, "dept_b")
         assert "逾期未答复督办（共1件未办结）" in dept.get("/").text  # its own only, answered
+
+
+def test_the_supervision_notices_link_to_the_console_and_say_only_what_happens(c: Console) -> None:
+    alert_id = c.alert_of("A-1")
+    _api(c, "office", f"/api/alerts/{alert_id}/supervise", SUPERVISE)
+    [letter] = [n for n in c.harness.notices() if "工作督办函" in n.subject]
+    link = f"{c.harness.config.web.base_url}/cases/A-1"
+    assert f"在电子监察平台办理（需登录）：{link}" in letter.body_text
+    assert link in letter.body_html
+    # What an unanswered 督办 leads to, as the system does it: the overdue red to the
+    # department's head and the office (nothing is sent to 分管领导 by the system).
+    assert "“督办逾期”红牌，通报你单位负责人和纪检监察室" in letter.body_text
+    assert "分管领导" not in letter.body_text

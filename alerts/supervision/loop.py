@@ -30,7 +30,7 @@ from monitor.state.schema import alerts, supervisions
 
 log = logging.getLogger(__name__)
 RULE_PREFIX = "supervision.reply_overdue"
-BASIS = "工作督办函规定的答复期限；红黄牌督办制度：督办逾期未答复的，报分管领导，可予约谈"
+BASIS = "工作督办函规定的答复期限（红黄牌督办制度）"
 
 
 class _LostRaceError(Exception):

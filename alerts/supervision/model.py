@@ -69,6 +69,7 @@ class Settings:
     tz: ZoneInfo
     notify: NotifyConfig
     max_reply_days: int = 30
+    console_url: str | None = None  # web.base_url: the notices link to the console's case page
 
 
 def settings_for(
@@ -80,7 +81,7 @@ def settings_for(
         from monitor.calendar import load_calendar
 
         calendar = load_calendar(config.path(config.rules.calendar))
-    return Settings(calendar, config.tz, config.notify, max_reply_days)
+    return Settings(calendar, config.tz, config.notify, max_reply_days, config.web.base_url)
 
 
 def doc_number(year: int, seq: int) -> str:

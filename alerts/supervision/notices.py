@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from alerts.audit.keys import has_keys
 from alerts.digest import next_slot
 from alerts.outbox import message_tag
-from alerts.render import LEVEL_NAMES, case_link
+from alerts.render import LEVEL_NAMES, case_link, console_link
 from alerts.supervision.model import (
     DECISION_NAMES,
     DEMAND_ACTIONS,
@@ -75,6 +75,8 @@ def context(s: Supervision, alert: Any, settings: Settings, conn: Connection) ->
         "person": s.person or "",
         "measure": s.measure or "",
         "case_link": case_link(settings.notify.case_url, s.case_id),
+        # Where the department answers and the office rules: the console's case page.
+        "console_link": console_link(settings.console_url, s.case_id) if settings.console_url else "",
         "evidence": has_keys(conn),
     }
 

@@ -175,8 +175,9 @@ class Daemon:
         try:
             cfg = self.app.config
             result = deliver(
-                self.app.state, self.notifier, cfg.notify, self.holder.calendar(), self.clock(), cfg.tz
-            )
+                self.app.state, self.notifier, cfg.notify, self.holder.calendar(), self.clock(), cfg.tz,
+                console_url=cfg.web.base_url,
+            )  # fmt: skip
         except Exception as exc:
             if self.diagnose():
                 log.warning("sending notices failed, they stay queued: %s", _line(exc))

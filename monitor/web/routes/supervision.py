@@ -34,7 +34,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def settings(request: Request) -> Settings:
     services = request.app.state.services
     web = request.app.state.web
-    return Settings(services.holder.calendar(), services.tz, services.notify, web.reply_days_max)
+    return Settings(
+        services.holder.calendar(), services.tz, services.notify, web.reply_days_max, web.base_url
+    )
 
 
 class SuperviseBody(BaseModel):

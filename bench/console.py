@@ -39,45 +39,18 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import func, make_url, select
 
 # Appended, not prepended: an installed build (a compiled one, see setup.py) comes first.
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from province import NOW, _naive, app_for, case_rows, items, scratch, timed_pass
+from province import NOW, app_for, copy_load, scratch, timed_pass
 
 from monitor.state.schema import alerts, case_state, cases
 
 ROOT = Path(__file__).resolve().parent.parent
 SUNLIGHT = str(Path(sys.executable).with_name("sunlight"))
-
-
-def copy_cases(url: str, n: int, seed: int, mix: str, with_items: bool) -> None:
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
-        if with_items:
-            with cur.copy(
-                "COPY power_items (item_code, name, item_type, department, legal_limit, promised_limit, "
-                "limit_unit, fee_standard, attributes, updated_at) FROM STDIN"
-            ) as cp:
-                for row in items():
-                    cp.write_row(row)
-        with cur.copy(
-            "COPY cases (case_id, item_code, department, applicant_name, applicant_id_number, "
-            "applicant_phone, attributes, updated_at) FROM STDIN"
-        ) as cp:
-            for case, _ in case_rows(n, seed, mix):
-                cp.write_row(_naive(case))
-        with cur.copy(
-            "COPY case_events (event_id, case_id, kind, at, actors, attributes, ingested_at) FROM STDIN"
-        ) as cp:
-            for _, events in case_rows(n, seed, mix):
-                for ev in events:
-                    cp.write_row(_naive(ev))
-        conn.commit()
-        cur.execute("ANALYZE")
 
 
 def free_port() -> int:
@@ -159,14 +132,14 @@ def main() -> None:
     app = app_for(url, work)
     if not args.reuse:
         t = time.perf_counter()
-        copy_cases(url, args.evaluated, 1, "realistic", with_items=True)
+        copy_load(url, args.evaluated, 1, "realistic")
         print(f"loaded {args.evaluated:,} realistic cases in {time.perf_counter() - t:.0f}s")
         t = time.perf_counter()
         while timed_pass(app, NOW, max_cases=200_000)[1]:
             pass
         print(f"first start over them in {time.perf_counter() - t:.0f}s")
         t = time.perf_counter()
-        copy_cases(url, args.cases - args.evaluated, 2, "quiet", with_items=False)
+        copy_load(url, args.cases - args.evaluated, 2, "quiet", with_items=False)
         print(f"loaded {args.cases - args.evaluated:,} more cases in {time.perf_counter() - t:.0f}s")
     with app.state.connect() as conn:
         n_alerts = int(conn.execute(select(func.count()).select_from(alerts)).scalar_one())

@@ -151,15 +151,17 @@ def case_rows(
         )
 
 
-def copy_load(url: str, n: int, seed: int, mix: str = "quiet") -> None:
+def copy_load(url: str, n: int, seed: int, mix: str = "quiet", with_items: bool = True) -> None:
+    """`n` cases of `seed` with their events (and, `with_items`, the catalogue) by COPY."""
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
-        with cur.copy(
-            "COPY power_items (item_code, name, item_type, department, legal_limit, promised_limit, "
-            "limit_unit, fee_standard, attributes, updated_at) FROM STDIN"
-        ) as cp:
-            for row in items():
-                cp.write_row(row)
+        if with_items:
+            with cur.copy(
+                "COPY power_items (item_code, name, item_type, department, legal_limit, promised_limit, "
+                "limit_unit, fee_standard, attributes, updated_at) FROM STDIN"
+            ) as cp:
+                for row in items():
+                    cp.write_row(row)
         # Two streams from the same seed: nothing of the data set is held in memory.
         with cur.copy(
             "COPY cases (case_id, item_code, department, applicant_name, applicant_id_number, "

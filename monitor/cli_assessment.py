@@ -77,7 +77,7 @@ def publish(cfg: Config, state: Engine, source: Engine, p: Publication) -> None:
     if p.proposed is not None and cfg.scheme_path().exists():
         current = load_scheme(cfg.scheme_path())
         baseline = {s.unit: s for s in assess(state, current, p.month, cfg.tz, unit, source)}
-    rows = monthly(state, p.month, cfg.tz) if p.by in (None, "type") else []
+    rows = monthly(state, p.month, cfg.tz, total=True) if p.by in (None, "type") else []
     if p.fmt == "csv":
         if ranking and p.by is not None and scheme is not None:
             _write(output.to_csv(scheme, unit, scores, baseline), p.out)
@@ -101,7 +101,10 @@ def publish(cfg: Config, state: Engine, source: Engine, p: Publication) -> None:
         from monitor.report import CSV_COLUMNS, csv_values
 
         assert scheme is not None
-        sheet = ([h for _, h in CSV_COLUMNS], [csv_values(r) for r in monthly(state, p.month, cfg.tz)])
+        sheet = (
+            [h for _, h in CSV_COLUMNS],
+            [csv_values(r) for r in monthly(state, p.month, cfg.tz, total=True)],
+        )
         _write(to_xlsx(scheme, unit, p.month, scores, sheet), p.out)
     else:
         if ranking and scheme is not None:

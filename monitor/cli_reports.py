@@ -81,7 +81,7 @@ def _mail(cfg: Config, state: Engine, month: str) -> None:
 
     if not cfg.notify.report_recipients:
         raise ConfigError("notify.report_recipients is empty: nobody to mail the report to")
-    subject, text, html = to_html(monthly(state, month, cfg.tz), month)
+    subject, text, html = to_html(monthly(state, month, cfg.tz, total=True), month)
     at = utcnow()
     with state.begin() as conn:
         for recipient in cfg.notify.report_recipients:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +31,8 @@ from monitor import vocabulary
 from monitor.errors import ConfigError
 from monitor.state.schema import alerts, case_state, supervisions
 
-ITEM_TYPE_NAMES = {**vocabulary.ITEM_TYPE_NAMES, "unlisted": "清单外"}
+ITEM_TYPE_NAMES = {**vocabulary.ITEM_TYPE_NAMES, "unlisted": "清单外", "all": "全部"}
+TOTAL = "合计"  # the department column of the totals row
 
 
 @dataclass
@@ -98,7 +100,9 @@ def counted() -> ColumnElement[bool]:
     return alerts.c.id.not_in(revoked)
 
 
-def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:
+def monthly(state: Engine, month: str, tz: ZoneInfo, *, total: bool = False) -> list[dict[str, Any]]:
+    """One row per department and item type; with `total`, a last row (合计, 全部) of every
+    count, its rates computed from the summed counts (not averaged over the rows)."""
     start, end = month_bounds(month, tz)
     rows: dict[tuple[str, str], Row] = {}
 
@@ -142,7 +146,19 @@ def monthly(state: Engine, month: str, tz: ZoneInfo) -> list[dict[str, Any]]:
             r.yellow += level == "yellow"
             r.red += level == "red"
             r.cured += level == "yellow" and resolved_at is not None and closed_by is None
-    return [rows[k].as_dict() for k in sorted(rows)]
+    out = [rows[k].as_dict() for k in sorted(rows)]
+    if total and rows:
+        out.append(_summed(rows.values()).as_dict())
+    return out
+
+
+def _summed(rows: Iterable[Row]) -> Row:
+    total = Row(TOTAL, "all")
+    for r in rows:
+        for f in fields(Row):
+            if f.name not in ("department", "item_type"):
+                setattr(total, f.name, getattr(total, f.name) + getattr(r, f.name))
+    return total
 
 
 def _pct(value: float | None) -> str:

@@ -40,6 +40,7 @@ def test_the_shipped_scheme_loads_and_its_weights_fit_the_base() -> None:
         "yellow_cards",
         "disclosed_on_time",
         "replied_on_time",
+        "complaints_on_time",
     ]
 
 
@@ -81,6 +82,7 @@ def test_scores_take_weighted_rates_and_capped_counts_off_the_base() -> None:
         "on_time": 15.0, "early": 7.5, "overdue": 4.0, "red_cards": 30.0, "yellow_cards": 1.5,
         "disclosed_on_time": 0.0,  # no disclosure measured: not assessed
         "replied_on_time": 0.0,  # no 督办 due: not assessed
+        "complaints_on_time": 0.0,  # no complaint measured: not assessed
     }  # fmt: skip
     assert score == 42.0
     assert score_of(SCHEME, Tally(red=Counter({"fee": 100}), overdue=50))[0] == 50.0  # caps hold
@@ -347,3 +349,33 @@ def test_the_supervision_reply_rate_counts_replies_by_their_deadline(harness: Ha
         service.reply(conn, DEPT, second, kind="explained", text="情况说明", now=bj("2026-11-20 10:00"),
                       settings=settings)  # fmt: skip
     assert rate("2026-11-21 09:00") == 0.5  # answered late is still late
+
+
+def test_a_rate_of_one_item_type_counts_those_cases_alone(harness: Harness) -> None:
+    from monitor.assessment.score import assess
+
+    harness.load(
+        item(),
+        item("TS-1", item_type="complaint", promised=None, legal=15, unit="natural_days"),
+        *_closed("LIC", "2026-11-02", "2026-11-12"),  # a late licence: not a complaint
+        case("TS1", "TS-1"),
+        event("TS1", "received", "2026-11-02 09:00"),
+        event("TS1", "accepted", "2026-11-02 10:00"),
+        event("TS1", "replied", "2026-11-05 10:00"),
+        event("TS1", "followed_up", "2026-11-06 10:00"),  # 回访 within its limit too
+        event("TS1", "closed", "2026-11-06 11:00"),
+    )
+    harness.poll(bj("2026-11-20 10:00"))
+    [market] = assess(harness.app.state, SCHEME, "2026-11", BJ)
+    parts = {p.indicator: p.value for p in market.parts}
+    assert parts["on_time"] == 0.5  # the licence late, the complaint in time
+    assert parts["complaints_on_time"] == 1.0  # the complaint alone
+
+
+def test_item_types_are_for_the_case_rates_only(tmp_path: Path) -> None:
+    path = tmp_path / "scheme.yaml"
+    path.write_text(RATE.replace("measure: on_time", "measure: replied_on_time") + "    weight: 5\n"
+                    "    item_types: [complaint]\n", encoding="utf-8")  # fmt: skip
+    with pytest.raises(RuleError) as caught:
+        load_scheme(path)
+    assert "item_types applies to the on_time and early rates only" in caught.value.problems[0]

@@ -187,3 +187,32 @@ def test_a_case_decided_early_but_disclosed_late_is_not_on_time(harness: Harness
     [row] = monthly(harness.app.state, "2026-11", BJ)
     assert (row["closed"], row["on_time"], row["early"], row["overdue"]) == (1, 0, 0, 1)
     assert row["on_time_rate"] == 0.0
+
+
+def test_the_totals_row_sums_the_counts_and_rates_them_from_the_sums(harness: Harness) -> None:
+    from monitor.report import monthly
+
+    harness.load(
+        item(),
+        item("GT-1", department="市公安局"),
+        *_closed("EARLY", "2026-11-04"),
+        *_closed("LATE", "2026-11-12"),
+        {**case("GA1"), "item_code": "GT-1", "department": "市公安局"},
+        event("GA1", "accepted", "2026-11-02 09:00"),
+        event("GA1", "decided", "2026-11-09 15:00", result="approved"),
+        event("GA1", "delivered", "2026-11-09 16:00"),
+        event("GA1", "disclosed", "2026-11-09 16:30", what="decision"),
+        event("GA1", "closed", "2026-11-09 17:00"),
+    )
+    harness.poll(bj("2026-11-13 10:00"))
+    *rows, total = monthly(harness.app.state, "2026-11", BJ, total=True)
+    assert len(rows) == 2 and (total["department"], total["item_type"]) == ("合计", "all")
+    assert (total["closed"], total["measured"], total["on_time"], total["early"], total["overdue"]) == (
+        3,
+        3,
+        2,
+        1,
+        1,
+    )
+    assert total["on_time_rate"] == 0.6667 and total["red"] == sum(r["red"] for r in rows)
+    assert monthly(harness.app.state, "2026-10", BJ, total=True) == []  # nothing: no totals row

@@ -35,6 +35,9 @@ class Tally:
     disclosed_on_time: int = 0
     supervised: int = 0  # 督办 whose reply deadline fell in the period and has passed
     replied_on_time: int = 0  # answered by that deadline (督办按时反馈)
+    # The closed cases' outcomes by item type, "complaint measured", "complaint on_time"…,
+    # for the rates of one kind of case (投诉按时办结率).
+    typed: Counter[str] = field(default_factory=Counter)
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(
@@ -49,10 +52,22 @@ class Tally:
             self.disclosed_on_time + other.disclosed_on_time,
             self.supervised + other.supervised,
             self.replied_on_time + other.replied_on_time,
+            self.typed + other.typed,
         )
 
 
 Key = tuple[str, str]  # (department, item_code)
+
+
+def _outcome_parts(outcome: str | None) -> tuple[str, ...]:
+    """What a closed case's outcome counts towards: measured, on_time (early included), early."""
+    if outcome == "early":
+        return ("measured", "on_time", "early")
+    if outcome == "on_time":
+        return ("measured", "on_time")
+    if outcome == "overdue":
+        return ("measured",)
+    return ()
 
 
 def tallies(state: Engine, start: datetime, end: datetime, now: datetime | None = None) -> dict[Key, Tally]:
@@ -60,16 +75,20 @@ def tallies(state: Engine, start: datetime, end: datetime, now: datetime | None 
     counts once its reply deadline (24:00 of its last day) has passed as of `now`."""
     now = now or utcnow()
     closed: dict[Key, Counter[str]] = {}
+    typed: dict[Key, Counter[str]] = {}  # outcomes by item type
     cards: dict[Key, tuple[Counter[str], Counter[str]]] = {}
     s = case_state.c
     with state.connect() as conn:
         rows = conn.execute(
-            select(s.department, s.item_code, s.outcome, s.disclosure, func.count())
+            select(s.department, s.item_code, s.item_type, s.outcome, s.disclosure, func.count())
             .where(s.closed_at >= start, s.closed_at < end)
-            .group_by(s.department, s.item_code, s.outcome, s.disclosure)
+            .group_by(s.department, s.item_code, s.item_type, s.outcome, s.disclosure)
         )
-        for dept, item, outcome, disclosed, n in rows:
+        for dept, item, kind, outcome, disclosed, n in rows:
             counts = closed.setdefault((dept, item), Counter())
+            kinds = typed.setdefault((dept, item), Counter())
+            for part in _outcome_parts(outcome):
+                kinds[f"{kind} {part}"] += int(n)
             counts[outcome or "unmeasured"] += int(n)
             counts["closed"] += int(n)
             counts[f"disclosure {disclosed}"] += int(n)
@@ -108,6 +127,7 @@ def tallies(state: Engine, start: datetime, end: datetime, now: datetime | None 
             disclosed_on_time=c["disclosure on_time"],
             supervised=c["supervised"],
             replied_on_time=c["replied on time"],
+            typed=typed.get(key, Counter()),
         )
     return out
 
@@ -176,26 +196,26 @@ def by_officer(state: Engine, source: Engine, start: datetime, end: datetime) ->
     end): a case counts for each person or post its steps name (`actors`), so a case two
     officers handled is on both their records; a case whose steps name nobody counts for no
     one here (it still counts for its department)."""
-    outcomes: dict[str, tuple[str, str | None, str | None]] = {}
+    outcomes: dict[str, tuple[str, str | None, str | None, str]] = {}
     cards: dict[str, list[tuple[str, str]]] = {}
     with state.connect() as conn:
         s = case_state.c
-        for case_id, dept, outcome, disclosed in conn.execute(
-            select(s.case_id, s.department, s.outcome, s.disclosure).where(
+        for case_id, dept, outcome, disclosed, kind in conn.execute(
+            select(s.case_id, s.department, s.outcome, s.disclosure, s.item_type).where(
                 s.closed_at >= start, s.closed_at < end
             )
         ):
-            outcomes[case_id] = (dept, outcome, disclosed)
+            outcomes[case_id] = (dept, outcome, disclosed, kind)
         for case_id, dept, level, category in conn.execute(
             select(alerts.c.case_id, alerts.c.department, alerts.c.level, alerts.c.category).where(
                 began_in(start, end), counted()
             )
         ):
             cards.setdefault(case_id, []).append((level, category))
-            outcomes.setdefault(case_id, (dept, "card only", None))
+            outcomes.setdefault(case_id, (dept, "card only", None, ""))
     people = officers(source, outcomes)
     out: dict[Key, Tally] = {}
-    for case_id, (dept, outcome, disclosed) in outcomes.items():
+    for case_id, (dept, outcome, disclosed, kind) in outcomes.items():
         red, yellow = Counter[str](), Counter[str]()
         for level, category in cards.get(case_id, ()):
             (red if level == "red" else yellow)[category] += 1
@@ -211,6 +231,7 @@ def by_officer(state: Engine, source: Engine, start: datetime, end: datetime) ->
             yellow=yellow,
             disclosure_measured=int(disclosed in ("on_time", "late")),
             disclosed_on_time=int(disclosed == "on_time"),
+            typed=Counter(f"{kind} {part}" for part in _outcome_parts(outcome)),
         )
         for person in people.get(case_id, ()):
             key = (dept, person)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from monitor.engine.positions import positions, where
 from monitor.errors import RuleError
-from monitor.model import Category
+from monitor.model import Category, ItemType
 
 
 class _Strict(BaseModel):
@@ -38,6 +38,14 @@ class RateIndicator(_Strict):
     # replied_on_time (督办按时反馈率): of the 督办 whose reply deadline fell in the period.
     measure: Literal["on_time", "early", "disclosed_on_time", "replied_on_time"]
     weight: float = Field(gt=0)
+    # on_time and early only: the cases of these item types alone (投诉按时办结率: complaint).
+    item_types: tuple[ItemType, ...] = ()
+
+    @model_validator(mode="after")
+    def _types_for_case_rates(self) -> RateIndicator:
+        if self.item_types and self.measure not in ("on_time", "early"):
+            raise ValueError("item_types applies to the on_time and early rates only")
+        return self
 
 
 class CountIndicator(_Strict):

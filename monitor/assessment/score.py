@@ -50,6 +50,14 @@ def score_of(scheme: Scheme, tally: Tally) -> tuple[float, tuple[Part, ...]]:
     parts = []
     for ind in scheme.indicators:
         if isinstance(ind, RateIndicator):
+            if ind.item_types:
+                kinds = [t.value for t in ind.item_types]
+                of = sum(tally.typed[f"{k} measured"] for k in kinds)
+                hits = sum(tally.typed[f"{k} {ind.measure}"] for k in kinds)
+                rate = hits / of if of else None
+                lost = ind.weight * (1 - rate) if rate is not None else 0.0
+                parts.append(Part(ind.id, ind.name, rate, lost))
+                continue
             hits, of = {
                 "on_time": (tally.on_time, tally.measured),
                 "early": (tally.early, tally.measured),

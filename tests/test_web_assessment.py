@@ -25,6 +25,7 @@ def test_the_ranking_and_what_each_score_rests_on(c: Console) -> None:
         text = page.text
         assert "2026年11月部门绩效评估" in text and A in text and B in text and text.count("<svg") == 3
         assert "得分依据" in text
+        assert "按承办单位、事项类型统计" in text and "合计" in text  # the same tables as the report
         opened = office.get("/assessment/2026-11/behind", params={"department": A})
         assert opened.status_code == 200
         assert "A-1" in opened.text and "A-2" in opened.text and "红牌" in opened.text

@@ -19,7 +19,7 @@ from monitor.assessment.scheme import load_scheme
 from monitor.assessment.score import UNIT_NAMES, By, assess
 from monitor.engine.messages import fmt_deadline, fmt_instant
 from monitor.errors import ConfigError, NotFoundError
-from monitor.report import month_bounds
+from monitor.report import COLUMNS, cells, month_bounds, monthly
 from monitor.vocabulary import CATEGORY_NAMES
 from monitor.web.auth import Now, PageActor, Svc
 from monitor.web.rendering import page
@@ -75,6 +75,8 @@ def assessment_page(
         ranking_chart=charts.bars(f"{chosen} 得分排名", [(s.unit, s.score) for s in scores], scheme.base),
         trend_chart=charts.line(f"{chosen[:4]}年各月平均得分", year.months, year.average),
         category_chart=charts.bars(f"{chosen} 红黄牌按类别分布", categories(scores), unit="张"),
+        type_headers=[h for _, h in COLUMNS],
+        type_rows=[cells(r) for r in monthly(services.state, chosen, services.tz, total=True)],
     )
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start on the embedded default (SQLite under ./data, notices as .eml files):
 # install into .venv, create data/sunlight.db with demo data relative to today (`demo` is one
-# of the commands that may create a database), create the demo accounts, start the console
+# of the commands that may create a database), run a first pass, create the demo accounts
+# and three 督办 (one awaiting the reply, one the ruling, one ruled), start the console
 # (`sunlight web`) and run the daemon beside it.
 # Run again, it keeps the data and accounts of the first time (`sunlight demo --reset`
 # replaces the data; the accounts' passwords stay in data/demo-accounts.txt).
@@ -14,6 +15,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
 .venv/bin/sunlight demo --if-empty
+# A first pass, so that the demo accounts find alerts to show the 督办 loop on.
+.venv/bin/sunlight run --once
 .venv/bin/python -m monitor.users.demo
 .venv/bin/sunlight web &
 web_pid=$!

@@ -90,3 +90,35 @@ def test_demo_accounts_are_made_once_and_printed(tmp_path: Path, sqlite_url: str
         assert (actor.role, actor.department) == ("department", "市市场监督管理局")
     finally:
         h.app.dispose()
+
+
+def test_the_demo_shows_the_loop_in_its_three_states_once(tmp_path: Path, sqlite_url: str) -> None:
+    from sqlalchemy import select
+
+    from monitor.state.schema import supervisions
+    from monitor.users.demo import create
+    from monitor.users.demo import supervisions as demo_loop
+    from tests.conftest import case, event, item
+
+    config = load_config(upgraded(write_config(tmp_path, sqlite_url)), environ={})
+    h = Harness(config)
+    try:
+        h.load(
+            item(),
+            item("XK-2", department="市自然资源和规划局"),
+            *(x for n in (1, 2) for x in (case(f"M{n}"), event(f"M{n}", "accepted", "2026-11-02 09:00"))),
+            case("Z1", "XK-2", "市自然资源和规划局"),
+            event("Z1", "accepted", "2026-11-02 09:00"),
+        )
+        h.poll(bj("2026-11-23 10:00"))
+        create(config)
+        lines = demo_loop(config, bj("2026-11-23 10:05"))
+        assert [line.split("：")[-1] for line in lines] == ["待答复", "已答复，待裁定", "已裁定"]
+        assert "〔2026〕1号 市市场监督管理局" in lines[0]
+        assert demo_loop(config, bj("2026-11-23 10:10")) == []  # once
+        with h.app.state.connect() as conn:
+            states = [r.state for r in conn.execute(select(supervisions).order_by(supervisions.c.id))]
+        assert states == ["issued", "replied", "ruled"]
+        assert h.verify().ok
+    finally:
+        h.app.dispose()

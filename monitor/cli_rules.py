@@ -150,8 +150,31 @@ def test_rules(
         for line in o.wrong_words:
             say(f"  wrong words: {line}", err=True)
     say(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
-    if failed:
+    scheme_failed = _test_scheme(cfg) if path is None else False
+    if failed or scheme_failed:
         raise typer.Exit(1)
+
+
+def _test_scheme(cfg: Config) -> bool:
+    """The scoring scheme's fixtures (assessment/tests/*.yaml), when it has any; whether one failed."""
+    from monitor.assessment.scheme import load_scheme
+    from monitor.assessment.schemetest import run, scheme_fixtures
+    from monitor.errors import RuleError
+
+    files = scheme_fixtures(cfg.scheme_path())
+    if not files:
+        return False
+    try:
+        outcomes = run(load_scheme(cfg.scheme_path()), files)
+    except RuleError as exc:
+        for problem in exc.problems:
+            say(problem, err=True)
+        raise typer.Exit(2) from exc
+    bad = [o for o in outcomes if not o.ok]
+    for o in bad:
+        say(f"FAIL {o.file.name}: {o.name}: {'; '.join(o.problems)}", err=True)
+    say(f"scoring scheme: {len(outcomes) - len(bad)} passed, {len(bad)} failed")
+    return bool(bad)
 
 
 @rules_commands.command()

@@ -379,3 +379,44 @@ def test_item_types_are_for_the_case_rates_only(tmp_path: Path) -> None:
     with pytest.raises(RuleError) as caught:
         load_scheme(path)
     assert "item_types applies to the on_time and early rates only" in caught.value.problems[0]
+
+
+def test_the_scheme_s_own_fixtures_pass_and_a_wrong_one_fails(tmp_path: Path) -> None:
+    from monitor.assessment.schemetest import run, scheme_fixtures
+
+    shipped = scheme_fixtures(RULES / "assessment" / "scheme.yaml")
+    assert shipped and all(o.ok for o in run(SCHEME, shipped))
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(
+        "- name: 红牌两张\n  figures: {red: {fee: 2}}\n  score: 97\n  lost: {red_cards: 3}\n",
+        encoding="utf-8",
+    )
+    [outcome] = run(SCHEME, [wrong])
+    assert outcome.problems == ("score 94, expected 97", "red_cards takes off 6, expected 3")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- name: x\n  figures: {reds: 1}\n  score: 1\n", encoding="utf-8")
+    with pytest.raises(RuleError) as caught:
+        run(SCHEME, [bad])
+    assert caught.value.problems[0].startswith(f"{bad}:2:")
+
+
+def test_test_rules_runs_the_scheme_fixtures_and_fails_on_one(harness: Harness, tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    config = harness.config.base_dir / "config.yaml"
+    folder = tmp_path / "assessment"
+    shutil.copytree(RULES / "assessment", folder)
+    ok = sunlight(config, "test-rules")
+    assert ok.returncode == 0 and "scoring scheme: 5 passed, 0 failed" in ok.stdout
+    (folder / "tests" / "scheme.yaml").write_text(
+        "- name: 改了扣分标准却没改测试\n  figures: {red: {fee: 1}}\n  score: 95\n", encoding="utf-8"
+    )
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["assessment"] = {"scheme": str(folder / "scheme.yaml")}
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    failed = sunlight(config, "test-rules")
+    assert failed.returncode == 1
+    assert "FAIL scheme.yaml: 改了扣分标准却没改测试: score 97, expected 95" in failed.stderr
+    assert "scoring scheme: 0 passed, 1 failed" in failed.stdout

@@ -140,7 +140,9 @@ def _table(
     return table
 
 
-def show_behind(state: Engine, month: str, unit: str, tz: ZoneInfo) -> None:
+def show_behind(
+    state: Engine, month: str, unit: str, tz: ZoneInfo, *, by_post: bool = False, source: Engine | None = None
+) -> None:
     """What a unit's score was computed from: every card and closed case, by time."""
     from rich.table import Table
 
@@ -151,7 +153,11 @@ def show_behind(state: Engine, month: str, unit: str, tz: ZoneInfo) -> None:
 
     department, _, item = unit.partition("/")
     start, end = month_bounds(month, tz)
-    found = behind(state, start, end, department.strip(), item.strip() or None)
+    second = item.strip() or None
+    if by_post:  # DEPARTMENT/OFFICER: the cases whose steps name that person or post
+        found = behind(state, start, end, department.strip(), officer=second, source=source)
+    else:
+        found = behind(state, start, end, department.strip(), second)
     table = Table(title=cell(f"{month} {unit} 得分依据（{len(found)}项）"))
     for header in ("时间", "类别", "办件编号", "事项编码", "预警编号", "预警类型", "内容"):
         table.add_column(cell(header))

@@ -41,7 +41,8 @@ def report(
         str | None,
         typer.Option(
             "--open",
-            help="A department (or DEPARTMENT/ITEM_CODE): list the cards and closed cases behind its score",
+            help="A department, DEPARTMENT/ITEM_CODE, or with --by post DEPARTMENT/OFFICER: "
+            "list the cards and closed cases behind its score",
         ),
     ] = None,
     public: Annotated[
@@ -63,7 +64,9 @@ def report(
     application = open_application(cfg)
     try:
         if open_unit is not None:
-            show_behind(application.state, month, open_unit, cfg.tz)
+            show_behind(
+                application.state, month, open_unit, cfg.tz, by_post=by == "post", source=application.source
+            )
         elif mail:
             _mail(cfg, application.state, month)
         else:

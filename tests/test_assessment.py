@@ -296,6 +296,12 @@ def test_scores_by_post_count_a_case_for_every_officer_its_steps_name(harness: H
     config = harness.config.base_dir / "config.yaml"
     refused = sunlight(config, "report", "--month", "2026-11", "--by", "post", "--public", "--format", "html")
     assert refused.returncode == 2 and "personal data" in refused.stderr
+    opened = sunlight(
+        config, "report", "--month", "2026-11", "--by", "post", "--open", "市市场监督管理局/李芳"
+    )
+    assert opened.returncode == 0, opened.stderr
+    assert "LATE" in opened.stdout and "EARLY" not in opened.stdout and "NOBODY" not in opened.stdout
+    assert "超期办结" in opened.stdout and "红牌" in opened.stdout
 
 
 def test_the_disclosure_rate_counts_decisions_published_in_time(harness: Harness) -> None:

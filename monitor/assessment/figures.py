@@ -149,9 +149,18 @@ OUTCOME_NAMES = {"overdue": "超期办结", "on_time": "按时办结", "early": 
 
 
 def behind(
-    state: Engine, start: datetime, end: datetime, department: str, item_code: str | None = None
+    state: Engine,
+    start: datetime,
+    end: datetime,
+    department: str,
+    item_code: str | None = None,
+    *,
+    officer: str | None = None,
+    source: Engine | None = None,
 ) -> list[Behind]:
-    """The cards and closed cases a unit's score in [start, end) was computed from, by time."""
+    """The cards and closed cases a unit's score in [start, end) was computed from, by time:
+    a department's, one of its items', or (`officer`, read from the `source`'s steps) those
+    of the cases whose steps name that person or post."""
     out = []
     with state.connect() as conn:
         q = select(alerts).where(began_in(start, end), counted(), alerts.c.department == department)
@@ -188,6 +197,11 @@ def behind(
                     c.closed_at,
                 )
             )
+    if officer is not None:
+        if source is None:
+            raise ValueError("an officer's cases are found in the source database's steps")
+        people = officers(source, {b.case_id for b in out})
+        out = [b for b in out if officer in people.get(b.case_id, ())]
     return sorted(out, key=lambda b: (b.at, b.case_id, b.alert_id or 0))
 
 

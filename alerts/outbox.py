@@ -76,11 +76,7 @@ def enqueue(
                 now,
                 level=f.level.value,
                 actor=silence.created_by,
-                detail={
-                    "silence": silence.id,
-                    "reason": silence.reason,
-                    "until": silence.ends_at.isoformat(),
-                },
+                detail=silences.detail(silence),
             )
     evidence = has_keys(conn)
     rows: dict[str, dict[str, Any]] = {}  # by Message-ID: a recipient listed twice gets one

@@ -84,3 +84,8 @@ def pick(rows: list[Any], case_id: str, rule_id: str, department: str) -> Any | 
     wanted = {("case", case_id), ("rule", rule_id), ("department", department)}
     covering = [r for r in rows if (r.scope, r.value) in wanted]
     return max(covering, key=lambda r: r.ends_at) if covering else None
+
+
+def detail(silence: Any) -> dict[str, Any]:
+    """What the history row of a notice held back by `silence` records of it."""
+    return {"silence": silence.id, "reason": silence.reason, "until": silence.ends_at.isoformat()}

@@ -159,11 +159,7 @@ def _raise_one(engine: Engine, sid: int, settings: Settings, now: datetime) -> i
                 now,
                 level=f.level.value,
                 actor=silence.created_by,
-                detail={
-                    "silence": silence.id,
-                    "reason": silence.reason,
-                    "until": silence.ends_at.isoformat(),
-                },
+                detail=silences.detail(silence),
             )
         journal.flush(conn)
         ctx = _context(s, source, f, transition, settings, conn)

@@ -172,7 +172,11 @@ def _status(outcome: Outcome, cfg: NotifyConfig, now: datetime, rng: random.Rand
         return "sent", now
     if error.permanent or attempt >= cfg.max_attempts:
         return "failed", now
-    return "pending", now + backoff(attempt, cfg, rng)
+    wait = backoff(attempt, cfg, rng)
+    asked = getattr(error, "retry_after", None)  # a server's Retry-After (429) is honoured
+    if asked:
+        wait = max(wait, timedelta(seconds=float(asked)))
+    return "pending", now + wait
 
 
 def record(
@@ -291,7 +295,8 @@ def fail_alone(engine: Engine, c: Claimed, reason: str, now: datetime) -> None:
 
 
 def release(engine: Engine, rest: list[Claimed], now: datetime) -> None:
-    """Hand back claimed notices that were never tried: due now, the attempt not counted."""
+    """Hand back claimed notices that were never tried: due at `now` (the present, or the
+    end of their channel's quiet hours), the attempt not counted."""
     if not rest:
         return
     params = [

@@ -8,6 +8,7 @@ import hashlib
 import html
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from alerts import history, silences
 from alerts.audit.keys import has_keys
+from alerts.channels.address import parse
 from alerts.digest import next_slot
 from alerts.lifecycle import Transition
 from alerts.render import case_link, console_link, mask_id, mask_name, mask_phone
@@ -27,6 +29,12 @@ from monitor.state.schema import notices
 
 NOTIFYING_ACTIONS = frozenset({"raised", "escalated", "reopened"})
 ROUTE_GREETINGS = {"discipline_office": "纪检监察室（效能监察科）", "operators": "系统运维人员"}
+
+
+@lru_cache(maxsize=4096)
+def channel_of(recipient: str) -> str:
+    """The channel a recipient is reached on (the routes' recipients are checked on load)."""
+    return parse(recipient).channel
 
 
 def message_tag(recipient: str) -> str:
@@ -114,6 +122,8 @@ def enqueue(
                 "applicant_phone": mask_phone(case.applicant.phone),
                 "case_link": case_link(cfg.case_url, case.case_id),
                 "console_link": console_link(console_url, case.case_id) if console_url else "",
+                # For an SMS: the console's short address of the alert (monitor.web: /s/ID).
+                "short_link": f"{console_url.rstrip('/')}/s/{transition.alert_id}" if console_url else "",
                 "timeline": explanation,
                 # True when the change this notice reports is written to the keyed chain
                 # (the connection carries the key); the footer claims only what holds.
@@ -127,6 +137,7 @@ def enqueue(
                 "kind": transition.action,
                 "route": route_name,
                 "recipient": recipient,
+                "channel": channel_of(recipient),
                 # Rendered by the sender (alerts.render.with_content), outside this transaction.
                 "subject": "",
                 "body_text": "",
@@ -179,6 +190,7 @@ def notify_operators(engine: Engine, cfg: NotifyConfig, title: str, lines: list[
                 kind="operations",
                 route="operators",
                 recipient=recipient,
+                channel=channel_of(recipient),
                 subject=f"【阳光监察·运维】{title}",
                 body_text=f"{title}：\n\n{body}\n",
                 body_html=f"<p>{html.escape(title)}：</p><pre>{html.escape(body)}</pre>",

@@ -10,13 +10,14 @@ a subject that says how long it has waited.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, and_, select, update
 
 from alerts import history
-from alerts.outbox import insert_notice, message_id
+from alerts.outbox import channel_of, insert_notice, message_id
 from alerts.render import one_line, with_content
 from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig
@@ -78,6 +79,14 @@ def send_reminders(
     return queued
 
 
+def _for_channel(original: Any, channel: str, **extra: Any) -> str | None:
+    """A channel message is rendered from its context by the sender: the original's, saying
+    what this copy is; an e-mail copy carries its own subject and bodies instead."""
+    if channel == "email" or not original.context:
+        return None
+    return json.dumps({**json.loads(original.context), **extra}, ensure_ascii=False)
+
+
 def _reminder(conn: Connection, original: Any, alert: Any, waited: int, now: dt.datetime) -> int:
     original = with_content(original)
     return insert_notice(
@@ -86,6 +95,8 @@ def _reminder(conn: Connection, original: Any, alert: Any, waited: int, now: dt.
         kind="reminder",
         route=original.route,
         recipient=original.recipient,
+        channel=original.channel,
+        context=_for_channel(original, original.channel, action="reminder", waited=waited),
         subject=one_line(f"【再次提醒·已{waited}个工作日未处理】{original.subject}")[:500],
         body_text=f"本预警自 {alert.raised_at:%Y-%m-%d} 起已{waited}个工作日未确认处理，再次提醒。\n\n"
         + original.body_text,
@@ -133,6 +144,8 @@ def _escalate_above(
                     kind="above",
                     route=name,
                     recipient=recipient,
+                    channel=channel_of(recipient),
+                    context=_for_channel(first, channel_of(recipient), action="above", waited=waited),
                     subject=one_line(f"【提请督办·红牌已{waited}个工作日未处理】{original.subject}")[:500],
                     body_text=f"以下红牌预警自{fmt_date(alert.raised_at.astimezone(tz).date())}起已{waited}个工作日未确认处理，"
                     f"按规定报送上级督办。\n\n{original.body_text}",

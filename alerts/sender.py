@@ -33,17 +33,24 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
+from alerts.channels.messages import ChannelMessage
 from alerts.claims import CLAIMABLE, LAPSED, Claimed, Outcome, backoff, claim, fail_alone, record, release
+from alerts.flood import collapse_floods
 from alerts.notify.base import Notifier, build_message
 from alerts.notify.mime import Mail
 from alerts.outbox import notify_operators
+from alerts.outlets import Outlets, outlets_of
 from alerts.render import mask_address, mask_addresses, with_content
+from alerts.timing import level_of, quiet_until
+from monitor.calendar import WorkCalendar
 from monitor.config import NotifyConfig
-from monitor.errors import DeliveryError
+from monitor.errors import ConfigError, DeliveryError
 from monitor.state.schema import notices
+from monitor.timeutil import DEFAULT_TZ
 
 __all__ = ["CLAIMABLE", "LAPSED", "DrainResult", "OutboxStats", "backoff", "drain", "stats"]
 
@@ -58,6 +65,8 @@ class DrainResult:
     retrying: int
     lapsed: int = 0  # claims of a sender that stopped, taken again
     set_aside: int = 0  # notices that could not become a message
+    # (channel, outcome, count): sent, failed or retrying per channel, for the metrics
+    by_channel: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def worked(self) -> bool:
@@ -70,45 +79,63 @@ class _LeaseSpentError(Exception):
 
 def drain(
     engine: Engine,
-    notifier: Notifier,
+    notifier: Notifier | Outlets,
     cfg: NotifyConfig,
     now: datetime,
     *,
     limit: int = 100,
     rng: random.Random | None = None,
     clock: Callable[[], float] = time.monotonic,
+    tz: ZoneInfo = DEFAULT_TZ,
+    calendar: WorkCalendar | None = None,
 ) -> DrainResult:
-    """Claim up to `limit` due notices and send them in one batch (one SMTP connection).
+    """Claim up to `limit` due notices and send them in one batch: one SMTP connection for
+    the e-mails, one client per other channel (`alerts.outlets`). A notice claimed in its
+    channel's quiet hours goes back, due when they end (`alerts.timing`).
 
     `clock` measures how much of the lease the batch has used (seconds, any origin)."""
     rng = rng or random.Random()
+    outlets = outlets_of(notifier, cfg.channels)
     lease = cfg.claim_lease_seconds
     tally: Counter[str] = Counter()
     started = clock()  # the lease runs from the claim
+    collapse_floods(engine, cfg, now)
     claimed = claim(engine, cfg, now, limit, now + timedelta(seconds=lease), tally)
+    claimed = _out_of_quiet(engine, cfg, claimed, now, tz, calendar)
     batch: list[Claimed] = []
-    messages: list[Mail] = []
+    messages: list[Mail | ChannelMessage] = []
+    groups: dict[str, list[int]] = {}
     for c in claimed:
+        channel = c.row.channel
         try:
             # Rendered here, after the claim's commit and outside any transaction.
-            c = Claimed(with_content(c.row), c.attempt)
-            messages.append(build_message(c.row, cfg.smtp.sender))
+            message: Mail | ChannelMessage
+            if channel == "email":
+                c = Claimed(with_content(c.row), c.attempt)
+                message = build_message(c.row, cfg.smtp.sender)
+            else:
+                message, row = outlets.message(c.row)
+                c = Claimed(row, c.attempt)
         except Exception as exc:  # noqa: BLE001 - whatever it is, it is this notice's alone
             _set_aside(engine, cfg, c, exc, now)
             tally.update(("failed", "set_aside"))
             continue
+        groups.setdefault(channel, []).append(len(batch))
         batch.append(c)
-    # Over SMTP each outcome is recorded before the next message goes out, so a kill re-sends
-    # at most the message in flight. A notifier for which sending again changes nothing (the
-    # .eml folder: the same file, the same bytes) has its outcomes recorded together once
-    # the batch is written: one transaction instead of one a message.
-    together = bool(getattr(notifier, "idempotent", False))
+        messages.append(message)
+    # Over SMTP (and every HTTP channel) each outcome is recorded before the next message
+    # goes out, so a kill re-sends at most the message in flight. A notifier for which
+    # sending again changes nothing (the .eml folder: the same file, the same bytes) has its
+    # outcomes recorded together once its part of the batch is written.
     heard: set[int] = set()
     waiting: list[Outcome] = []
+    together = False
 
     def flush() -> None:
         if waiting:
-            tally.update(record(engine, cfg, waiting, now, rng))
+            for o, word in zip(waiting, record(engine, cfg, waiting, now, rng), strict=True):
+                tally[word] += 1
+                tally[f"{o.claimed.row.channel}:{word}"] += 1
             waiting.clear()
 
     def keep(index: int, error: DeliveryError | None) -> None:
@@ -121,11 +148,31 @@ def drain(
         if index in heard:
             return
         keep(index, error)
-        if index + 1 < len(batch) and clock() - started > lease * LEASE_SHARE:
+        if len(heard) < len(batch) and clock() - started > lease * LEASE_SHARE:
             raise _LeaseSpentError
 
     try:
-        outcomes = notifier.send_batch(messages, on_result) if messages else []
+        for channel, indices in groups.items():
+            try:
+                out = outlets.notifier(channel)
+            except ConfigError as exc:  # not set up: each waits, the other channels go on
+                for index in indices:
+                    on_result(index, DeliveryError(f"{channel}: {exc}", permanent=False))
+                continue
+            together = bool(getattr(out, "idempotent", False))
+            part = [messages[i] for i in indices]
+
+            def heard_of(j: int, error: DeliveryError | None, indices: list[int] = indices) -> None:
+                on_result(indices[j], error)
+
+            outcomes = out.send_batch(part, heard_of)  # type: ignore[arg-type]
+            if len(outcomes) != len(part):
+                raise RuntimeError(f"{out.name}: {len(outcomes)} results for {len(part)} messages")
+            for j, error in enumerate(outcomes):  # a notifier that did not call on_result
+                if indices[j] not in heard:
+                    keep(indices[j], error)
+            flush()
+            together = False
     except _LeaseSpentError:
         flush()
         rest = [c for i, c in enumerate(batch) if i not in heard]
@@ -140,17 +187,43 @@ def drain(
             len(rest),
         )
         return _result(tally)
-    if len(outcomes) != len(messages):
-        raise RuntimeError(f"{notifier.name}: {len(outcomes)} results for {len(messages)} messages")
-    for index, error in enumerate(outcomes):  # a notifier that did not call on_result
-        if index not in heard:
-            keep(index, error)
+    finally:
+        if outlets is not notifier:
+            outlets.close()
     flush()
     return _result(tally)
 
 
+def _out_of_quiet(
+    engine: Engine,
+    cfg: NotifyConfig,
+    claimed: list[Claimed],
+    now: datetime,
+    tz: ZoneInfo,
+    calendar: WorkCalendar | None,
+) -> list[Claimed]:
+    """The claimed notices whose channel may speak now; the others are handed back, due
+    when their channel's quiet hours end (the attempt not counted)."""
+    kept: list[Claimed] = []
+    later: dict[datetime, list[Claimed]] = {}
+    for c in claimed:
+        until = quiet_until(cfg, c.row.channel, level_of(c.row), now, tz, calendar)
+        if until is None:
+            kept.append(c)
+        else:
+            later.setdefault(until, []).append(c)
+    for until, rest in later.items():
+        release(engine, rest, until)
+    return kept
+
+
 def _result(tally: Counter[str]) -> DrainResult:
-    return DrainResult(tally["sent"], tally["failed"], tally["retrying"], tally["lapsed"], tally["set_aside"])
+    by_channel = tuple(
+        sorted((key.split(":", 1)[0], key.split(":", 1)[1], n) for key, n in tally.items() if ":" in key)
+    )
+    return DrainResult(
+        tally["sent"], tally["failed"], tally["retrying"], tally["lapsed"], tally["set_aside"], by_channel
+    )
 
 
 def _set_aside(engine: Engine, cfg: NotifyConfig, c: Claimed, exc: Exception, now: datetime) -> None:

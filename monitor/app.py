@@ -8,13 +8,16 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from alerts.audit.keys import AuditKeyError, Keyring, ensure_key, keyed, load_keyring
+from alerts.ladder import Reach
 from alerts.notify.base import Notifier
 from alerts.notify.eml import EmlNotifier
 from alerts.notify.smtp import SmtpNotifier
+from alerts.outlets import Outlets
 from monitor.config import Config
 from monitor.daemon.poll import Pipeline
 from monitor.daemon.reload import RuleHolder
 from monitor.metrics import Metrics
+from monitor.people.reach import DirectoryReach
 from monitor.source.reader import SourceReader
 from monitor.state.db import make_engine, upgrade
 
@@ -74,6 +77,15 @@ class App:
         if n.smtp.url:
             return SmtpNotifier(n.smtp)
         return EmlNotifier(self.config.path(n.eml_dir))
+
+    def outlets(self, email: Notifier | None = None) -> Outlets:
+        """The e-mail notifier and the other channels (alerts.outlets), built when first used."""
+        return Outlets(email or self.notifier(), self.config.notify.channels)
+
+    def reach(self) -> Reach:
+        """Who holds a role for a case, from the people directory in the source (read once
+        per send, when the ladder first asks)."""
+        return DirectoryReach(self.source)
 
     def dispose(self) -> None:
         self.source.dispose()

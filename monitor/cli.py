@@ -78,7 +78,14 @@ def run(
     result = poll_once(daemon.pipeline, at)
     calendar = daemon.holder.calendar()
     sent = deliver_all(
-        application.state, daemon.notifier, cfg.notify, calendar, at, cfg.tz, console_url=cfg.web.base_url
+        application.state,
+        daemon.outlets,
+        cfg.notify,
+        calendar,
+        at,
+        cfg.tz,
+        console_url=cfg.web.base_url,
+        reach=application.reach(),
     )
     daemon.anchor()
     say(

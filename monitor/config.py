@@ -10,21 +10,16 @@ itself may not hold.
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import os
-import re
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -32,24 +27,19 @@ from pydantic import (
     model_validator,
 )
 
-from alerts.notify.headers import parse_address
 from monitor import urls
 from monitor.errors import ConfigError
-from monitor.model import Category, Level
+
+# The `notify` section lives in its own module; re-exported, as callers import it from here.
+from monitor.notifyconfig import Mailbox as Mailbox
+from monitor.notifyconfig import NotifyConfig as NotifyConfig
+from monitor.notifyconfig import QuietHours as QuietHours
+from monitor.notifyconfig import Route as Route
+from monitor.notifyconfig import Rung as Rung
+from monitor.notifyconfig import SmtpConfig as SmtpConfig
+from monitor.notifyconfig import Strict as _Strict
 
 DEFAULT_CONFIG = Path("config.yaml")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _address(value: str) -> str:
-    parse_address(value)  # as the notices' headers parse it, so a bad one fails here, not there
-    return value
-
-
-Mailbox = Annotated[str, AfterValidator(_address)]  # one e-mail address, validated on load
 
 
 class DatabaseConfig(_Strict):
@@ -123,80 +113,6 @@ class MetricsConfig(_Strict):
     port: int = Field(default=9308, ge=0, le=65535)
     # The gauges summarising stored state group every open case: at most this often.
     state_refresh_seconds: float = Field(default=30.0, ge=0)
-
-
-class Route(_Strict):
-    """Who receives the notices of one route name that rules list under `notify`, and how."""
-
-    recipients: tuple[Mailbox, ...] = ()
-    by_department: dict[str, tuple[Mailbox, ...]] = Field(default_factory=dict)
-    levels: tuple[Level, ...] = (Level.YELLOW, Level.RED)
-    categories: tuple[Category, ...] = ()  # empty: every category
-    # immediate: one mail per notice; hourly / daily: one digest per recipient per slot.
-    mode: Literal["immediate", "hourly", "daily"] = "immediate"
-    daily_at: dt.time = dt.time(9, 0)
-    work_hours: tuple[dt.time, dt.time] = (dt.time(8, 30), dt.time(17, 30))  # hourly digests only then
-    digest_on_rest_days: bool = False  # no digest at night, on weekends or holidays unless set
-    # A route for the office above: it hears of a red alert only once it has stayed
-    # unacknowledged this many working days (e.g. 5), not when it is raised.
-    escalate_after_working_days: int | None = Field(default=None, ge=1)
-
-    def recipients_for(self, department: str) -> tuple[str, ...]:
-        return self.by_department.get(department, self.recipients)
-
-
-class SmtpConfig(_Strict):
-    url: str | None = None  # smtp://host:25, smtps://host:465, smtp+starttls://host:587
-    sender: Mailbox = "阳光监察 <sunlight@localhost>"
-    timeout_seconds: float = Field(default=30.0, gt=0)
-    username_env: str = "SUNLIGHT_SMTP_USERNAME"
-    password_env: str = "SUNLIGHT_SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a password
-
-    @field_validator("url")
-    @classmethod
-    def _smtp_url(cls, value: str | None) -> str | None:
-        return None if value is None else urls.smtp_url(value)
-
-
-class NotifyConfig(_Strict):
-    case_url: str = "https://zwfw.example.gov.cn/cases/{case_id}"
-    eml_dir: Path = Path("data/outbox")
-    smtp: SmtpConfig = SmtpConfig()
-    max_attempts: int = Field(default=12, ge=1)
-    # How long a sender's claim on a batch of notices holds: a sender that dies mid-batch
-    # leaves its unrecorded notices claimed this long, then any sender takes them again.
-    claim_lease_seconds: float = Field(default=600.0, gt=0)
-    reminder_working_days: int = Field(default=3, ge=1)  # remind of an unacknowledged red alert
-    reminder_at: dt.time = dt.time(9, 0)  # reminders go out at this time of a working day
-    report_recipients: tuple[Mailbox, ...] = ()  # who `sunlight report --mail` sends the monthly table to
-    retry_base_seconds: float = Field(default=30.0, gt=0)
-    retry_max_seconds: float = Field(default=3600.0, gt=0)
-    routes: dict[str, Route] = Field(
-        default_factory=lambda: {
-            "department": Route(levels=(Level.YELLOW, Level.RED)),
-            "discipline_office": Route(levels=(Level.RED,)),
-        }
-    )
-
-    @field_validator("routes")
-    @classmethod
-    def _route_names(cls, value: dict[str, Route]) -> dict[str, Route]:
-        for name in value:
-            if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
-                raise ValueError(
-                    f"route name {name!r}: letters, digits, _ and - only (it is part of every "
-                    "notice's Message-ID)"
-                )
-        return value
-
-    @field_validator("case_url")
-    @classmethod
-    def _case_url(cls, value: str) -> str:
-        try:
-            value.format(case_id="C1")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"{value!r}: the only placeholder it may hold is {{case_id}} ({exc})") from None
-        return urls.web_url(value)
 
 
 class AuditConfig(_Strict):
@@ -338,6 +254,8 @@ _KNOWN = sorted(
     | set(NotifyConfig.model_fields)
     | set(SmtpConfig.model_fields)
     | set(Route.model_fields)
+    | set(Rung.model_fields)
+    | set(QuietHours.model_fields)
     | set(AuditConfig.model_fields) - {"key"}
     | set(WebConfig.model_fields) - {"secret"}
 )

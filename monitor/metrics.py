@@ -67,7 +67,17 @@ class Metrics:
             registry=r,
         )
         self.notices_sent = Counter(
-            "sunlight_notices_sent_total", "Notices accepted by the mail server.", registry=r
+            "sunlight_notices_sent_total",
+            "Notices accepted: by the mail server, the SMS gateway, a robot API or a webhook.",
+            registry=r,
+        )
+        # Per channel (email, sms, dingtalk, wecom, feishu, webhook) and outcome (sent,
+        # retrying, failed): never per recipient, whose address is personal data.
+        self.channel_notices = Counter(
+            "sunlight_channel_notices_total",
+            "Notice attempts by channel and outcome (sent, retrying, failed).",
+            ["channel", "outcome"],
+            registry=r,
         )
         self.notices_failed = Counter(
             "sunlight_notices_failed_total",
@@ -106,6 +116,9 @@ class Metrics:
             self.passes.labels(result)
         for permanent in ("true", "false"):
             self.notices_failed.labels(permanent)
+        for channel in ("email", "sms", "dingtalk", "wecom", "feishu", "webhook"):
+            for outcome in ("sent", "retrying", "failed"):
+                self.channel_notices.labels(channel, outcome)
         self.source_fault = Gauge(
             "sunlight_source_fault",
             "1 while a source table is at fault (evaluation paused), else 0.",

@@ -59,6 +59,7 @@ class Daemon:
         self.holder: RuleHolder = app.holder()
         self.pipeline = app.pipeline(self.holder)
         self.notifier = app.notifier()
+        self.outlets = app.outlets(self.notifier)  # e-mail and the other channels
         self.scheduler = BlockingScheduler(timezone=app.config.timezone)
         self._reload_wanted = threading.Event()
         self._stopping = threading.Event()
@@ -175,8 +176,8 @@ class Daemon:
         try:
             cfg = self.app.config
             result = deliver(
-                self.app.state, self.notifier, cfg.notify, self.holder.calendar(), self.clock(), cfg.tz,
-                console_url=cfg.web.base_url,
+                self.app.state, self.outlets, cfg.notify, self.holder.calendar(), self.clock(), cfg.tz,
+                console_url=cfg.web.base_url, reach=self.app.reach(),
             )  # fmt: skip
         except Exception as exc:
             if self.diagnose():
@@ -191,6 +192,8 @@ class Daemon:
         if result.retrying:
             m.notices_failed.labels("false").inc(result.retrying)
         m.claims_lapsed.inc(result.lapsed)
+        for channel, outcome, n in result.by_channel:
+            m.channel_notices.labels(channel, outcome).inc(n)
         m.notices_set_aside.inc(result.set_aside)
         smtp = self.notifier if isinstance(self.notifier, SmtpNotifier) else None
         if result.retrying and smtp is not None and not self.deps.check("smtp", smtp.probe):

@@ -9,72 +9,32 @@ the ingest cursor), which only Sunlight writes. Both are created and upgraded by
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     Float,
     Index,
     Integer,
-    MetaData,
     Numeric,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import mysql
-from sqlalchemy.types import TypeDecorator
 
-# SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere ids are 64-bit.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def stored(value: datetime) -> datetime:
-    """An instant as the state and canonical tables hold it: naive UTC."""
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stored as naive UTC on every backend; always read back as an aware UTC datetime."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> Any:
-        if dialect.name in ("mysql", "mariadb"):
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))  # default drops microseconds
-        return dialect.type_descriptor(DateTime())
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else stored(value)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        return None if value is None else aware(value)
-
-
-def aware(value: datetime | str) -> datetime:
-    """A stored instant (naive UTC, or text from a platform view) as an aware UTC datetime."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _ts() -> UTCDateTime:
-    return UTCDateTime()
-
-
-source_metadata = MetaData()
+# The outbox's tables and the shared types, re-exported: callers import every table from here.
+from monitor.state.outbox_tables import ladder_steps as ladder_steps
+from monitor.state.outbox_tables import notice_attempts as notice_attempts
+from monitor.state.outbox_tables import notices as notices
+from monitor.state.types import BigId as BigId
+from monitor.state.types import UTCDateTime as UTCDateTime
+from monitor.state.types import aware as aware
+from monitor.state.types import source_metadata as source_metadata
+from monitor.state.types import state_metadata as state_metadata
+from monitor.state.types import stored as stored
+from monitor.state.types import ts as _ts
 
 power_items = Table(
     "power_items",
@@ -134,8 +94,6 @@ demo_marks = Table(
     Column("event_rows", BigInteger, nullable=False),
 )
 
-
-state_metadata = MetaData()
 
 case_state = Table(
     "sunlight_case_state",
@@ -248,47 +206,6 @@ chain_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
     Column("key_id", String(16)),  # the key of the newest row (NULL before the keyed chain)
-)
-
-notices = Table(
-    "sunlight_notices",
-    state_metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("alert_id", BigInteger),
-    Column("kind", String(16), nullable=False),  # raised, escalated, reopened, reminder, above, digest
-    Column("route", String(64), nullable=False),
-    Column("recipient", String(255), nullable=False),
-    Column("subject", String(512), nullable=False),
-    Column("body_text", Text, nullable=False),
-    Column("body_html", Text, nullable=False),
-    # What a notice queued by a pass is to say (its template context, JSON): the sender
-    # renders it outside the pass's transaction and writes the subject and bodies (empty
-    # until then). NULL for notices rendered when queued (digests, reminders, reports).
-    Column("context", Text),
-    Column("message_id", String(255), nullable=False, unique=True),
-    # pending (to send), sending (claimed by a sender until `next_attempt_at`, its lease),
-    # held (for a digest), digested (sent inside digest `digest_id`), silenced (recorded,
-    # never mailed), sent, failed
-    Column("status", String(16), nullable=False),
-    Column("digest_id", BigInteger),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("created_at", _ts(), nullable=False),
-    Column("next_attempt_at", _ts(), nullable=False),
-    Column("sent_at", _ts()),
-    Column("last_error", Text),
-    Index("ix_notices_status_next", "status", "next_attempt_at"),
-)
-
-notice_attempts = Table(
-    "sunlight_notice_attempts",
-    state_metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("notice_id", BigInteger, nullable=False),
-    Column("at", _ts(), nullable=False),
-    Column("ok", Boolean, nullable=False),
-    Column("permanent", Boolean, nullable=False, default=False),
-    Column("error", Text),
-    Index("ix_notice_attempts_notice", "notice_id"),
 )
 
 silences = Table(

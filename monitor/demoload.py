@@ -22,8 +22,8 @@ from sqlalchemy import Connection, Engine, Row, Table, func, insert, select, upd
 from alerts.history import GENESIS
 from monitor.demo import demo_records
 from monitor.errors import RefusedError
-from monitor.source.importer import ImportReport, import_records
-from monitor.source.records import CaseRecord, EventRecord, ItemRecord, parse_line
+from monitor.source.importer import ImportReport, SourceRecord, import_records
+from monitor.source.records import parse_line
 from monitor.state.schema import (
     case_events,
     cases,
@@ -125,8 +125,6 @@ def _remove(source: Engine, state: Engine) -> None:
                     conn.execute(table.delete())
 
 
-def _records(
-    now: datetime, cases_: int, seed: int
-) -> Iterator[tuple[str, ItemRecord | CaseRecord | EventRecord]]:
+def _records(now: datetime, cases_: int, seed: int) -> Iterator[tuple[str, SourceRecord]]:
     for i, rec in enumerate(demo_records(now, cases_, seed), start=1):
         yield f"demo:{i}", parse_line(json.dumps(rec, ensure_ascii=False, default=str))

@@ -15,12 +15,13 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Table, func, insert, select, update
 
 from alerts.history import GENESIS
-from monitor.demo import demo_records
+from monitor.demo import demo_people, demo_records
 from monitor.errors import RefusedError
 from monitor.source.importer import ImportReport, SourceRecord, import_records
 from monitor.source.records import parse_line
@@ -126,5 +127,6 @@ def _remove(source: Engine, state: Engine) -> None:
 
 
 def _records(now: datetime, cases_: int, seed: int) -> Iterator[tuple[str, SourceRecord]]:
-    for i, rec in enumerate(demo_records(now, cases_, seed), start=1):
+    records = chain(demo_records(now, cases_, seed), demo_people(now, seed))
+    for i, rec in enumerate(records, start=1):
         yield f"demo:{i}", parse_line(json.dumps(rec, ensure_ascii=False, default=str))

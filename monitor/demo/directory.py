@@ -19,8 +19,6 @@ from monitor.demo.base import Staff
 from monitor.demo.catalogue import CATALOGUE, DEPARTMENTS, _Data, read_data
 from monitor.demo.scenarios import Demo
 
-HANDLING_OFFICERS = 2  # of each department's enforcement officers, the ones listed as handlers
-
 
 class Leader(_Data):
     name: str
@@ -79,7 +77,7 @@ def demo_people(now: datetime, seed: int = 1) -> Iterator[dict[str, Any]]:
 
 def _department(department: str, staff: Staff, numbers: _Numbers) -> Iterator[dict[str, Any]]:
     code = DIRECTORY.codes[department]
-    handlers = staff.reviewers + staff.officers[:HANDLING_OFFICERS]
+    handlers = staff.reviewers + staff.officers
     items = [i.code for i in CATALOGUE if i.department == department]
     persons: list[tuple[str, str]] = [(name, "handler") for name in handlers]
     persons += [(staff.heads[0], "department_head"), (staff.publishers[0], "liaison")]

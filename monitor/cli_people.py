@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from monitor.cli_common import current_config, open_application
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StartupError
 from monitor.terminal import cell, say
 
 people_commands = typer.Typer()
@@ -34,6 +34,7 @@ def people_(
     """The directory of responsible persons (承办人, 部门负责人, 分管领导, 联络员), contacts masked."""
     from rich.console import Console
     from rich.table import Table
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from monitor.people import ROLE_NAMES, ROLES, Directory
     from monitor.people.check import check_directory
@@ -46,6 +47,12 @@ def people_(
         with application.source.connect() as conn:
             directory = Directory.load(conn)
             warnings = check_directory(conn, directory) if check else ()
+    except (OperationalError, ProgrammingError) as exc:
+        # A platform's source made before the directory: no `people` view (yet).
+        raise StartupError(
+            "the source has no readable `people` table or view (docs/data-model.md, "
+            f"the directory of responsible persons): {type(exc.orig).__name__}"
+        ) from exc
     finally:
         application.dispose()
     if check:

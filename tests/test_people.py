@@ -412,3 +412,20 @@ def test_the_demo_directory_names_the_officers_of_the_demo_cases() -> None:
     assert len(listed) >= by_officer
     mobiles = [r.mobile for r in persons if r.type == "person" and r.mobile]
     assert all(m.startswith("+861380000") for m in mobiles) and len(set(mobiles)) == len(mobiles)
+
+
+def test_a_source_without_the_people_table_is_one_line_naming_it(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from monitor.state.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'sunlight.db'}"
+    config = upgraded(write_config(tmp_path, url))
+    engine = make_engine(url)
+    with engine.begin() as conn:  # as a platform's views made before the directory
+        conn.execute(text("DROP TABLE people"))
+    engine.dispose()
+    out = run_cli(config, "people")
+    assert out.returncode == 2
+    assert "the source has no readable `people` table or view" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -20,6 +20,7 @@ from monitor.cli_alerts import alerts_app
 from monitor.cli_calendar import calendar_app
 from monitor.cli_common import ConfigOpt, NowOpt, current_config, now_from, open_application, remember_config
 from monitor.cli_data import data_commands, source_app
+from monitor.cli_people import people_commands
 from monitor.cli_reports import report_commands
 from monitor.cli_rules import rules_commands
 from monitor.cli_supervision import supervision_app
@@ -132,11 +133,12 @@ def db_upgrade() -> None:
 
 
 # Nameless groups add their commands to the top level: run, import, demo, check, test-rules,
-# backtest, report, explain, web; then the named groups.
+# backtest, report, explain, web, people; then the named groups.
 app.add_typer(data_commands)
 app.add_typer(rules_commands)
 app.add_typer(report_commands)
 app.add_typer(web_commands)
+app.add_typer(people_commands)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
 app.add_typer(calendar_app, name="calendar")

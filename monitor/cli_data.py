@@ -46,8 +46,9 @@ def import_(
         for err in report.errors:
             say(err, err=True)
         total_errors += len(report.errors)
+        persons = f"; {report.persons} persons loaded" if report.persons else ""
         say(
-            f"{path}: {report.items} items, {report.cases} cases, {report.events} events loaded; "
+            f"{path}: {report.items} items, {report.cases} cases, {report.events} events loaded{persons}; "
             f"{report.unchanged} unchanged; {len(report.errors)} bad lines"
         )
     application.dispose()
@@ -118,7 +119,7 @@ def demo(
             say(f"the history restarted; the earlier demo's anchors are kept in {aside}")
     say(
         f"demo data as of {at.astimezone(cfg.tz):%Y-%m-%d %H:%M}: {report.items} items, "
-        f"{report.cases} cases, {report.events} events loaded"
+        f"{report.cases} cases, {report.events} events loaded; {report.persons} persons in the directory"
     )
     if report.errors:
         raise typer.Exit(1)

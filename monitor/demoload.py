@@ -15,15 +15,16 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Table, func, insert, select, update
 
 from alerts.history import GENESIS
-from monitor.demo import demo_records
+from monitor.demo import demo_people, demo_records
 from monitor.errors import RefusedError
-from monitor.source.importer import ImportReport, import_records
-from monitor.source.records import CaseRecord, EventRecord, ItemRecord, parse_line
+from monitor.source.importer import ImportReport, SourceRecord, import_records
+from monitor.source.records import parse_line
 from monitor.state.schema import (
     case_events,
     cases,
@@ -125,8 +126,7 @@ def _remove(source: Engine, state: Engine) -> None:
                     conn.execute(table.delete())
 
 
-def _records(
-    now: datetime, cases_: int, seed: int
-) -> Iterator[tuple[str, ItemRecord | CaseRecord | EventRecord]]:
-    for i, rec in enumerate(demo_records(now, cases_, seed), start=1):
+def _records(now: datetime, cases_: int, seed: int) -> Iterator[tuple[str, SourceRecord]]:
+    records = chain(demo_records(now, cases_, seed), demo_people(now, seed))
+    for i, rec in enumerate(records, start=1):
         yield f"demo:{i}", parse_line(json.dumps(rec, ensure_ascii=False, default=str))

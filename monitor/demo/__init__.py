@@ -14,12 +14,14 @@ red card without the cards swamping the dashboards.
 Deadlines are placed with the real working-day calendar (调休 included): the start day is
 not counted and a day-based limit ends at 24:00 Beijing time on its last day. Everything is
 a function of (now, cases, seed): no wall clock, no global random state. All applicants are
-invented; identity numbers and credit codes only look valid.
+invented; identity numbers and credit codes only look valid. `demo_people` adds the directory
+of responsible persons: the staff who sign the steps, with invented contacts.
 """
 
 from __future__ import annotations
 
 from monitor.demo.catalogue import CATALOGUE, DEPARTMENTS, Item
+from monitor.demo.directory import demo_people
 from monitor.demo.records import demo_records
 
-__all__ = ["CATALOGUE", "DEPARTMENTS", "Item", "demo_records"]
+__all__ = ["CATALOGUE", "DEPARTMENTS", "Item", "demo_people", "demo_records"]

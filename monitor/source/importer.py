@@ -1,8 +1,9 @@
 """`sunlight import`: load exchange-format JSON lines into the canonical source tables.
 
-Idempotent: an item or case whose content is unchanged is not touched (its `updated_at`
-stays, so the daemon does not re-evaluate it), and an event already present (by event id,
-or by its digest when it has none) is skipped. Bad lines are reported with their line
+Idempotent: an item, case or person whose content is unchanged is not touched (its
+`updated_at` stays, so the daemon does not re-evaluate it), and an event already present (by
+event id, or by its digest when it has none) is skipped. Nothing is ever deleted: a person
+who left is a `person` record with `active: false`. Bad lines are reported with their line
 number and reason; the good ones load.
 """
 
@@ -20,10 +21,12 @@ from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from monitor.errors import RecordError
+from monitor.people.record import PersonRecord
 from monitor.source.records import CaseRecord, EventRecord, ItemRecord, parse_line
-from monitor.state.schema import case_events, cases, power_items
+from monitor.state.schema import case_events, cases, people, power_items
 
 BATCH = 1000
+SourceRecord = ItemRecord | CaseRecord | EventRecord | PersonRecord
 # Bytes that are not UTF-8, as the "surrogateescape" error handler lets them through.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
@@ -33,24 +36,24 @@ class ImportReport:
     items: int = 0
     cases: int = 0
     events: int = 0
+    persons: int = 0
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
-        return self.items + self.cases + self.events
+        return self.items + self.cases + self.events + self.persons
 
     def add(self, part: ImportReport) -> None:
         """Count what a committed write of one batch (or one record) loaded."""
         self.items += part.items
         self.cases += part.cases
         self.events += part.events
+        self.persons += part.persons
         self.unchanged += part.unchanged
 
 
-def read_lines(
-    lines: Iterable[str], origin: str
-) -> Iterator[tuple[str, ItemRecord | CaseRecord | EventRecord | str]]:
+def read_lines(lines: Iterable[str], origin: str) -> Iterator[tuple[str, SourceRecord | str]]:
     """(where, record) for each non-blank line; a bad line yields (where, reason)."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -67,11 +70,11 @@ def read_lines(
 
 def import_records(
     engine: Engine,
-    records: Iterable[tuple[str, ItemRecord | CaseRecord | EventRecord | str]],
+    records: Iterable[tuple[str, SourceRecord | str]],
     now: datetime,
 ) -> ImportReport:
     report = ImportReport()
-    batch: list[tuple[str, ItemRecord | CaseRecord | EventRecord]] = []
+    batch: list[tuple[str, SourceRecord]] = []
     for where, rec in records:
         if isinstance(rec, str):
             report.errors.append(f"{where}: {rec}")
@@ -87,7 +90,7 @@ def import_records(
 
 def _flush(
     engine: Engine,
-    batch: list[tuple[str, ItemRecord | CaseRecord | EventRecord]],
+    batch: list[tuple[str, SourceRecord]],
     now: datetime,
     report: ImportReport,
 ) -> None:
@@ -106,12 +109,13 @@ def _flush(
             report.errors.append(f"{where}: the database refused the record: {reason}")
 
 
-def _write(engine: Engine, batch: list[ItemRecord | CaseRecord | EventRecord], now: datetime) -> ImportReport:
+def _write(engine: Engine, batch: list[SourceRecord], now: datetime) -> ImportReport:
     part = ImportReport()
     with engine.begin() as conn:
         _upsert_items(conn, [r for r in batch if isinstance(r, ItemRecord)], now, part)
         _upsert_cases(conn, [r for r in batch if isinstance(r, CaseRecord)], now, part)
         _insert_events(conn, [r for r in batch if isinstance(r, EventRecord)], now, part)
+        _upsert_people(conn, [r for r in batch if isinstance(r, PersonRecord)], now, part)
     return part
 
 
@@ -178,6 +182,31 @@ def _upsert_cases(conn: Connection, records: list[CaseRecord], now: datetime, re
     report.unchanged += same
 
 
+def _person_values(rec: PersonRecord) -> dict[str, Any]:
+    return {
+        "name": rec.name,
+        "department": rec.department,
+        "roles": list(rec.roles),
+        "officer": rec.officer_name,
+        "items": rec.items,
+        "covers": rec.covers,
+        "mobile": rec.mobile,
+        "email": rec.email,
+        "dingtalk": rec.dingtalk,
+        "wecom": rec.wecom,
+        "feishu": rec.feishu,
+        "active": rec.active,
+    }
+
+
+def _upsert_people(
+    conn: Connection, records: list[PersonRecord], now: datetime, report: ImportReport
+) -> None:
+    written, same = _upsert(conn, people, "person_id", {r.person_id: _person_values(r) for r in records}, now)
+    report.persons += written
+    report.unchanged += same
+
+
 def _insert_events(conn: Connection, records: list[EventRecord], now: datetime, report: ImportReport) -> None:
     wanted = {r.identity(): r for r in records}
     if not wanted:
@@ -207,7 +236,7 @@ def _insert_events(conn: Connection, records: list[EventRecord], now: datetime, 
 def _differs(old: Any, new: dict[str, Any]) -> bool:
     for key, value in new.items():
         current = old[key]
-        if isinstance(value, dict) and isinstance(current, str):
+        if isinstance(value, dict | list) and isinstance(current, str):
             current = json.loads(current)  # JSON columns come back as text on MariaDB
         if isinstance(value, Decimal) or isinstance(current, Decimal):
             if Decimal(str(current or 0)) != Decimal(str(value or 0)):

@@ -10,71 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError, field_validator
 
 from monitor.errors import RecordError
 from monitor.model import Applicant, Case, Event, ItemType, LimitUnit, PowerItem
-
-# What the source tables can hold, checked before the database sees a record: one line
-# that would overflow a column must be refused alone, not abort its whole batch.
-MAX_LIMIT = 3650  # a time limit of ten years is far beyond any law's; INTEGER holds the rest
-EARLIEST, LATEST = datetime(1980, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
-# No control character in any text; in names and keys not even a line break, since they
-# reach mail headers, the terminal and log lines. U+0085, U+2028 and U+2029 break lines too.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LINE_BREAK = re.compile(r"[\t\n\r\x85\u2028\u2029]")
-_NAMES = frozenset({"item_code", "name", "department", "case_id", "event_id", "kind", "id_number", "phone"})
+from monitor.people.record import PersonRecord
+from monitor.source.recordbase import EARLIEST, LATEST, MAX_LIMIT, BaseRecord
 
 
-def _text_problem(value: object, where: str, single_line: bool) -> str | None:
-    """What is wrong with the texts in `value` (walking lists and objects), if anything."""
-    if isinstance(value, str):
-        bad = _CONTROL.search(value) or (_LINE_BREAK.search(value) if single_line else None)
-        return f"{where}: a control character (U+{ord(bad.group()):04X}) in text" if bad else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _text_problem(key, where, True) or _text_problem(item, f"{where}.{key}", False)
-            if found:
-                return found
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _text_problem(item, f"{where}[{i}]", single_line)
-            if found:
-                return found
-    return None
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _plain_text(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key, value in data.items():
-                found = _text_problem(value, str(key), key in _NAMES or key == "actors")
-                if found:
-                    raise ValueError(found)
-        return data
-
-
-class ItemRecord(_Record):
+class ItemRecord(BaseRecord):
     type: Literal["item"]
     item_code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=255)
@@ -88,13 +38,13 @@ class ItemRecord(_Record):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
-class ApplicantRecord(_Record):
+class ApplicantRecord(BaseRecord):
     name: str | None = Field(default=None, max_length=255)
     id_number: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, max_length=64)
 
 
-class CaseRecord(_Record):
+class CaseRecord(BaseRecord):
     type: Literal["case"]
     case_id: str = Field(min_length=1, max_length=64)
     item_code: str = Field(min_length=1, max_length=64)
@@ -103,7 +53,7 @@ class CaseRecord(_Record):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
-class EventRecord(_Record):
+class EventRecord(BaseRecord):
     type: Literal["event"]
     event_id: str | None = Field(default=None, min_length=1, max_length=128)
     case_id: str = Field(min_length=1, max_length=64)
@@ -141,11 +91,11 @@ class EventRecord(_Record):
         return "h:" + hashlib.sha256(body.encode()).hexdigest()[:40]
 
 
-Record = Annotated[ItemRecord | CaseRecord | EventRecord, Field(discriminator="type")]
+Record = Annotated[ItemRecord | CaseRecord | EventRecord | PersonRecord, Field(discriminator="type")]
 _RECORD = TypeAdapter(Record)
 
 
-def parse_line(line: str) -> ItemRecord | CaseRecord | EventRecord:
+def parse_line(line: str) -> ItemRecord | CaseRecord | EventRecord | PersonRecord:
     """One exchange-format line; RecordError says what is wrong with it."""
     try:
         data = json.loads(line)
@@ -158,7 +108,7 @@ def parse_line(line: str) -> ItemRecord | CaseRecord | EventRecord:
     except ValidationError as exc:
         parts = []
         for err in exc.errors()[:3]:
-            loc = ".".join(str(x) for x in err["loc"] if x not in ("item", "case", "event"))
+            loc = ".".join(str(x) for x in err["loc"] if x not in ("item", "case", "event", "person"))
             msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
             msg = msg.removeprefix("Value error, ")
             if err["type"] == "value_error" and not loc:

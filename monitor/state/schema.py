@@ -80,6 +80,29 @@ case_events = Table(
     Index("ix_case_events_case_id", "case_id", "at"),
 )
 
+# The directory of responsible persons (monitor.people): source data like the catalogue,
+# imported (`person` records) or a view over a platform's staff table. `roles`, `items` and
+# `covers` are JSON lists of strings; contacts are NULL when the person has none.
+people = Table(
+    "people",
+    source_metadata,
+    Column("person_id", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("department", String(128), nullable=False),
+    Column("roles", JSON, nullable=False, default=list),  # handler, department_head, leader, liaison
+    Column("officer", String(255), nullable=False),  # as case steps' actors name the person
+    Column("items", JSON, nullable=False, default=list),  # item codes a handler is posted to
+    Column("covers", JSON, nullable=False, default=list),  # departments a leader oversees
+    Column("mobile", String(16)),  # E.164: +86 and 11 digits
+    Column("email", String(254)),
+    Column("dingtalk", String(128)),
+    Column("wecom", String(128)),
+    Column("feishu", String(128)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", _ts(), nullable=False),
+    Index("ix_people_department", "department"),
+)
+
 # What `sunlight demo` loaded, so that `--reset` replaces only a database the demo filled
 # (monitor/demoload.py): one row, absent from a platform's source.
 demo_marks = Table(

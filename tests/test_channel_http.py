@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -398,3 +399,19 @@ def test_work_notice_without_credentials_or_with_refused_ones_is_transient(serve
     assert not error.permanent and "dk-secret" not in str(error)
     server.error({"errcode": 33012, "errmsg": "无效的USERID"}, path="/topapi")
     assert fate(robot("dingtalk", server, APP_ENV), message("dingtalk://user/u1")).permanent
+
+
+def test_the_receiver_snippet_in_the_docs_verifies_a_real_request(server: ChannelServer) -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "notifications.md").read_text()
+    snippet = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)
+    notifier = WebhookNotifier(WebhookConfig(), {"SUNLIGHT_WEBHOOK_SECRET": SECRET})  # the real clock
+    assert notifier.send_batch([message(f"webhook+{server.base}/hook")]) == [None]
+    (req,) = server.on("/hook")
+    headers = {
+        "X-Sunlight-Timestamp": req.headers["x-sunlight-timestamp"],
+        "X-Sunlight-Signature": req.headers["x-sunlight-signature"],
+    }
+    assert namespace["verified"](SECRET.encode(), headers, req.body)
+    assert not namespace["verified"](SECRET.encode(), headers, req.body.replace(b"red", b"yellow"))

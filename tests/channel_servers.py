@@ -166,14 +166,10 @@ class ChannelServer:
             key = key or recorded.query.get("outId")
         elif recorded.path.startswith("/hook"):
             key = recorded.headers.get("x-sunlight-delivery")
-        with server_lock(self):
+        with self._lock:
             self.accepted += 1
             if key and key not in self.delivered:
                 self.delivered[key] = recorded
-
-
-def server_lock(server: ChannelServer) -> threading.Lock:
-    return server._lock
 
 
 @contextmanager

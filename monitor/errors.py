@@ -54,8 +54,10 @@ class NotFoundError(SunlightError):
 
 
 class DeliveryError(SunlightError):
-    """A notice could not be delivered; `permanent` says whether retrying can help."""
+    """A notice could not be delivered; `permanent` says whether retrying can help, and
+    `retry_after` (seconds) how long the service asked us to wait before trying again."""
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
         self.permanent = permanent
+        self.retry_after = retry_after
         super().__init__(message)

@@ -1,0 +1,174 @@
+"""SMS through the city's gateway (or a cloud SMS service behind one): the request is the
+configured template (channels.sms), so any gateway that takes JSON or a query string fits.
+
+Template values: `mobile` (E.164, +8613800000000), `mobile_national` (13800000000 for +86,
+else the E.164 digits), `text`, `message_id` (the notice's Message-ID: send it as the
+gateway's idempotency key, `outId` by default) and `token` (from `token_env`).
+
+Fates (beyond alerts/channels/http.py's rules for transport, 429, 5xx and unreadable replies):
+a reply whose `accepted.field` equals `accepted.value` is accepted; a code in `permanent_codes`
+refuses this number or text for good; one in `rate_limit_codes` is retried after
+`rate_limit_seconds`; any other code is transient (balance, signature, template approval and
+credentials are all fixed by someone, after which the same notice goes). Without `accepted`,
+any 2xx is accepted, 401/403/404 are transient (configuration) and another 4xx is permanent.
+The defaults are Aliyun's codes (help.aliyun.com/document_detail/101346: OK,
+isv.MOBILE_NUMBER_ILLEGAL, isv.BLACK_KEY_CONTROL_LIMIT, isv.SMS_CONTENT_ILLEGAL,
+isv.BUSINESS_LIMIT_CONTROL, isv.DAY_LIMIT_CONTROL).
+
+The mobile number is personal data: errors name it masked, and a gateway's reply that quotes
+it is cleaned before it is quoted in turn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
+
+from alerts.channels.address import masked
+from alerts.channels.config import SmsGatewayConfig
+from alerts.channels.http import Fates, json_object, new_client, request, scrub, status_error
+from alerts.channels.messages import ChannelMessage
+from alerts.notify.base import OnResult
+from monitor.errors import ConfigError, DeliveryError
+
+
+def _environment() -> Environment:
+    env = Environment(undefined=StrictUndefined, autoescape=False)  # noqa: S701 - JSON and URLs, not HTML
+    env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
+    return env
+
+
+class SmsNotifier:
+    name = "sms"
+
+    def __init__(
+        self,
+        cfg: SmsGatewayConfig,
+        environ: Mapping[str, str] = os.environ,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not cfg.url:
+            raise ConfigError("channels.sms.url is not set")
+        self.cfg = cfg
+        self.clock = clock
+        env = _environment()
+        sources = {"url": cfg.url, **{f"headers.{k}": v for k, v in cfg.headers.items()}}
+        if cfg.method == "POST":
+            sources["body"] = cfg.body
+        uses_token = False
+        self.templates: dict[str, Template] = {}
+        for key, source in sources.items():
+            try:
+                uses_token |= "token" in meta.find_undeclared_variables(env.parse(source))
+                self.templates[key] = env.from_string(source)
+            except TemplateError as exc:
+                raise ConfigError(f"channels.sms.{key}: {exc}") from None
+        self.token = environ.get(cfg.token_env, "")
+        if uses_token and not self.token:
+            raise ConfigError(
+                f"channels.sms: the request uses {{{{ token }}}} but {cfg.token_env} is not set"
+            )
+
+    def send_batch(
+        self, messages: Sequence[ChannelMessage], on_result: OnResult | None = None
+    ) -> list[DeliveryError | None]:
+        fates = Fates(on_result)
+        if not messages:
+            return fates.out
+        with new_client(self.cfg.timeout_seconds) as client:
+            for message in messages:
+                fates.add(self._send_one(client, message))
+        return fates.out
+
+    def close(self) -> None:
+        """Nothing is held between batches."""
+
+    def _send_one(self, client: httpx2.Client, message: ChannelMessage) -> DeliveryError | None:
+        address = message.address
+        where = f"SMS gateway, {masked(address)}"
+        if address.channel != "sms":
+            return DeliveryError(f"{masked(address)} is not an SMS number", permanent=True)
+        mobile = address.target
+        national = mobile[3:] if mobile.startswith("+86") else mobile[1:]
+        values = {
+            "mobile": mobile,
+            "mobile_national": national,
+            "text": message.text,
+            "message_id": message.message_id,
+            "token": self.token,
+        }
+        secrets = (mobile, national, self.token)
+        try:
+            url = self.templates["url"].render(values)
+            headers = {
+                k[len("headers.") :]: t.render(values)
+                for k, t in self.templates.items()
+                if k.startswith("headers.")
+            }
+            body = self.templates["body"].render(values).encode() if "body" in self.templates else None
+        except TemplateError as exc:
+            return DeliveryError(
+                f"{where}: the request template failed: {scrub(str(exc), secrets)}", permanent=False
+            )
+        if urlsplit(url).scheme not in ("http", "https"):
+            return DeliveryError(
+                f"{where}: channels.sms.url does not render to an http(s) URL", permanent=False
+            )
+        if body is not None:
+            headers.setdefault("Content-Type", self.cfg.content_type)
+        response = request(client, where, secrets, self.cfg.method, url, content=body, headers=headers)
+        if isinstance(response, DeliveryError):
+            return response
+        return self._fate(response, where, secrets)
+
+    def _fate(self, response: httpx2.Response, where: str, secrets: tuple[str, ...]) -> DeliveryError | None:
+        if (error := status_error(response, where, self.clock())) is not None:
+            return error
+        status = response.status_code
+        accepted = self.cfg.accepted
+        if accepted is None:
+            if response.is_success:
+                return None
+            permanent = 400 <= status < 500 and status not in (401, 403, 404)
+            return DeliveryError(f"{where}: HTTP {status}", permanent=permanent)
+        data = json_object(response, where)
+        if isinstance(data, DeliveryError):
+            return data
+        code = _at(data, accepted.field)
+        if code is not None and str(code) == accepted.value:
+            return None
+        text = scrub(_reply_message(data), secrets)[:200]
+        detail = f"{where}: HTTP {status}, {accepted.field}={code!s} {text}".rstrip()
+        if code is None:
+            return DeliveryError(f"{where}: HTTP {status}, a reply without {accepted.field}", permanent=False)
+        if str(code) in self.cfg.permanent_codes:
+            return DeliveryError(f"{detail} (refused for good)", permanent=True)
+        if str(code) in self.cfg.rate_limit_codes:
+            return DeliveryError(
+                f"{detail} (rate limited)", permanent=False, retry_after=self.cfg.rate_limit_seconds
+            )
+        return DeliveryError(detail, permanent=False)
+
+
+def _at(data: Mapping[str, Any], path: str) -> Any:
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _reply_message(data: Mapping[str, Any]) -> str:
+    for key in ("message", "Message", "msg", "errmsg"):
+        if isinstance(data.get(key), str):
+            return str(data[key])
+    return ""

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from alerts import history
+from alerts.channels.address import masked
 from alerts.history import ChainConflictError
 from alerts.render import mask_address, mask_addresses
 from monitor.config import NotifyConfig
@@ -315,21 +316,23 @@ def _attempt_row(
 def log_failure(row: Any, attempt: int, reason: str, *, permanent: bool) -> None:
     """One line per failed send: the recipient masked, never the message; the reason too,
     since a server's reply quotes the address."""
-    recipient = mask_address(row.recipient)
-    masked = mask_addresses(reason)
+    recipient = (
+        masked(row.recipient) if getattr(row, "channel", "email") != "email" else mask_address(row.recipient)
+    )
+    masked_reason = mask_addresses(reason)
     log.warning(
         "notice %d to %s not sent (attempt %d, %s): %s",
         row.id,
         recipient,
         attempt,
         "given up" if permanent else "will retry",
-        masked,
+        masked_reason,
         extra={
             "notice": row.id,
             "recipient": recipient,
             "attempt": attempt,
             "permanent": permanent,
-            "reason": masked,
+            "reason": masked_reason,
         },
     )
 

@@ -1,8 +1,8 @@
 """Flood control: a first start, or a rule change that raises many alerts at once, must not
 send a person hundreds of SMS or robot messages.
 
-Before each claim, the notices due now on a channel other than e-mail are counted per
-recipient; a recipient with more than `notify.flood_after` of them gets one digest instead
+Before each claim, the notices due now on each of `notify.flood_channels` (SMS and the
+robots: people read them, not machines) are counted per recipient; a recipient with more than `notify.flood_after` of them gets one digest instead
 (kind `digest`, its context the count and one line per notice, the most severe level first).
 The notices it stands for become `digested` with the digest's id, as a digest route's held
 notices do, so each stays in the outbox, in its alert's history once the digest is sent, and
@@ -29,14 +29,24 @@ _LEVEL_ORDER = {"red": 0, "yellow": 1}
 def collapse_floods(engine: Engine, cfg: NotifyConfig, now: datetime) -> int:
     """Replace each flood of due channel notices to one recipient by one digest; returns the
     digests queued."""
-    due = (notices.c.status == "pending", notices.c.next_attempt_at <= now, notices.c.channel != "email")
+    if not cfg.flood_channels:
+        return 0
+    due = (
+        notices.c.status == "pending",
+        notices.c.next_attempt_at <= now,
+        notices.c.channel.in_(cfg.flood_channels),
+    )
+    count = (
+        select(notices.c.channel, notices.c.recipient, func.count())
+        .where(*due, notices.c.kind != "digest")
+        .group_by(notices.c.channel, notices.c.recipient)
+        .having(func.count() > cfg.flood_after)
+    )
+    with engine.connect() as conn:  # read first: most sends find no flood and write nothing
+        if not conn.execute(count.limit(1)).first():
+            return 0
     with engine.begin() as conn:
-        floods = conn.execute(
-            select(notices.c.channel, notices.c.recipient, func.count())
-            .where(*due, notices.c.kind != "digest")
-            .group_by(notices.c.channel, notices.c.recipient)
-            .having(func.count() > cfg.flood_after)
-        ).all()
+        floods = conn.execute(count).all()
         made = 0
         for channel, recipient, _ in floods:
             rows = conn.execute(

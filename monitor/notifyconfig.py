@@ -32,9 +32,12 @@ def _address(value: str) -> str:
 
 
 def _recipient(value: str) -> str:
-    address = parse(value)  # its scheme and form, as the sender reads it: ValueError if unknown
+    if not _SCHEME.match(value):
+        parse_address(value)  # a plain e-mail address, as the notices' headers parse it
+        return value
+    address = parse(value)  # a channel URL, as the sender reads it: ValueError for an unknown scheme
     if address.channel == "email":
-        parse_address(address.target)  # and an e-mail address as the headers will parse it
+        parse_address(address.target)  # mailto:
     return value
 
 
@@ -43,6 +46,8 @@ Recipient = Annotated[str, AfterValidator(_recipient)]  # an e-mail address or a
 Role = Literal["handler", "department_head", "leader", "liaison"]  # 承办人 部门负责人 分管领导 联络员
 PersonChannel = Literal["email", "sms", "dingtalk", "wecom", "feishu"]
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
+# A URL's scheme (sms:+86…, mailto:…, dingtalk://…); not a display name with a colon in it.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?://|\+|[^\s<>]+$)")
 
 
 class Route(Strict):
@@ -146,9 +151,16 @@ class NotifyConfig(Strict):
     ladder: tuple[Rung, ...] = ()
     # Per channel (sms, dingtalk, wecom, feishu, webhook, email): no message in these hours.
     quiet_hours: dict[str, QuietHours] = Field(default_factory=lambda: {"sms": QuietHours()})
-    # More notices than this due at once to one recipient of a channel other than e-mail
-    # (a first start, a rule change) go out as one digest message to that recipient.
+    # More notices than this due at once to one recipient on one of `flood_channels` (a first
+    # start, a rule change) go out as one digest message to that recipient. E-mail has its
+    # own digests (a route's mode); a webhook feeds a machine, which wants every notice.
     flood_after: int = Field(default=10, ge=1)
+    flood_channels: tuple[Literal["sms", "dingtalk", "wecom", "feishu", "webhook"], ...] = (
+        "sms",
+        "dingtalk",
+        "wecom",
+        "feishu",
+    )
 
     @field_validator("routes")
     @classmethod

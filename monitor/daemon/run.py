@@ -175,6 +175,7 @@ class Daemon:
     def send_notices(self) -> bool:
         try:
             cfg = self.app.config
+            self.outlets.email = self.notifier  # the e-mail notifier of the moment (tests swap it)
             result = deliver(
                 self.app.state, self.outlets, cfg.notify, self.holder.calendar(), self.clock(), cfg.tz,
                 console_url=cfg.web.base_url, reach=self.app.reach(),

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from monitor.people.directory import Directory, officers_of
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.people.directory import Directory, officers_of
 from monitor.source.reader import SourceReader
 
 log = logging.getLogger(__name__)

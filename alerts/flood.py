@@ -2,8 +2,9 @@
 send a person hundreds of SMS or robot messages.
 
 Before each claim, the notices due now on each of `notify.flood_channels` (SMS and the
-robots: people read them, not machines) are counted per recipient; a recipient with more than `notify.flood_after` of them gets one digest instead
-(kind `digest`, its context the count and one line per notice, the most severe level first).
+robots: people read them, not machines) are counted per recipient; a recipient with more
+than `notify.flood_after` of them gets one digest instead (kind `digest`, its context the
+count and one line per notice, the most severe level first).
 The notices it stands for become `digested` with the digest's id, as a digest route's held
 notices do, so each stays in the outbox, in its alert's history once the digest is sent, and
 none is sent twice. E-mail keeps its own digests (routes with `mode: hourly` or `daily`).

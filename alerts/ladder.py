@@ -3,9 +3,9 @@
 Each rung names levels, categories, roles from the people directory (承办人, 部门负责人,
 分管领导, 联络员) and fixed recipients, and a number of working days. When an alert reaches
 a level, every rung for that level and category becomes a scheduled step of the alert
-(`sunlight_ladder_steps`): due `after_working_days` working days after the alert reached
-the level, at `notify.reminder_at`, counted on the same working calendar as the time
-limits (0: due at once). The sender's every run (`alerts.dispatch.deliver`) schedules the
+(`sunlight_ladder_steps`): due once `after_working_days` whole working days have passed
+since the alert reached the level (the day it began not counted), at `notify.reminder_at`
+of the next working day, on the same working calendar as the time limits (0: at once). The sender's every run (`alerts.dispatch.deliver`) schedules the
 new steps and fires the due ones: a step fires if the alert still waits — open and
 unacknowledged, or with `unless: answered` also while a 督办 of it awaits its reply — and is
 stopped otherwise. Firing queues one notice per recipient (kind `ladder`, over the
@@ -30,8 +30,7 @@ from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select, tr
 
 from alerts import history
 from alerts.channels.address import parse
-from alerts.outbox import insert_notice, message_id
-from alerts.render import LEVEL_NAMES
+from alerts.outbox import message_id
 from monitor.calendar import WorkCalendar
 from monitor.engine.messages import fmt_date, fmt_deadline
 from monitor.notifyconfig import NotifyConfig, Rung
@@ -57,10 +56,12 @@ def nobody(
 
 
 def due_at(rung: Rung, since: dt.datetime, cfg: NotifyConfig, cal: WorkCalendar, tz: ZoneInfo) -> dt.datetime:
-    """When a rung of an alert that reached its level at `since` comes due."""
+    """When a rung of an alert that reached its level at `since` comes due: at once, or once
+    N whole working days have passed without an answer — `reminder_at` of the working day
+    after the Nth (the day it began not counted), never on a rest day."""
     if rung.after_working_days == 0:
         return since
-    day = cal.add_working_days(since.astimezone(tz).date(), rung.after_working_days)
+    day = cal.add_working_days(since.astimezone(tz).date(), rung.after_working_days + 1)
     return dt.datetime.combine(day, cfg.reminder_at, tzinfo=tz)
 
 
@@ -88,6 +89,7 @@ def climb(
         return 0
     schedule(engine, cfg, cal, tz)
     queued = 0
+    rungs = {r.name: r for r in cfg.ladder}
     while True:
         with engine.begin() as conn:
             query = (
@@ -99,10 +101,18 @@ def climb(
             if engine.dialect.name != "sqlite":
                 query = query.with_for_update(skip_locked=True)
             due = conn.execute(query).all()
+            batch = _Batch.read(conn, due, console_url, tz)
+            prefetch = getattr(reach, "prefetch", None)
+            if prefetch is not None:  # one read of the cases' steps for the whole batch
+                prefetch(sorted({a.case_id for a in batch.alerts.values()}))
             journal = history.Journal()
+            rows: list[dict[str, Any]] = []
             for step in due:
-                queued += _settle(conn, journal, cfg, cal, step, now, tz, reach, console_url)
+                rows += _settle(conn, journal, batch, rungs.get(step.rung), step, cal, now, tz, reach)
+            if rows:
+                conn.execute(insert(notices), rows)
             journal.flush(conn)
+            queued += len(rows)
         if len(due) < BATCH:
             return queued
 
@@ -132,8 +142,7 @@ def schedule(engine: Engine, cfg: NotifyConfig, cal: WorkCalendar, tz: ZoneInfo)
             ).all()
             values = []
             for a in rows:
-                # A red reached by escalation counts from then; other alerts from their raising.
-                since = a.escalated_at if a.level == "red" and a.escalated_at is not None else a.raised_at
+                since = _since(a)
                 for rung in _rungs_for(cfg, a.level, a.category):
                     values.append(
                         {
@@ -152,41 +161,76 @@ def schedule(engine: Engine, cfg: NotifyConfig, cal: WorkCalendar, tz: ZoneInfo)
             return made
 
 
-def _waiting(conn: Connection, alert: Any, rung: Rung) -> bool:
-    """Whether the alert still waits for what the rung is about."""
+class _Batch:
+    """What a batch of due steps reads once: their alerts, the 督办 awaiting a reply, and
+    each alert's newest notice context (the evidence as it was sent)."""
+
+    def __init__(
+        self, alerts_: dict[int, Any], unanswered: dict[int, Any], contexts: dict[int, dict[str, Any]]
+    ) -> None:
+        self.alerts, self.unanswered, self.contexts = alerts_, unanswered, contexts
+
+    @classmethod
+    def read(cls, conn: Connection, due: Sequence[Any], console_url: str | None, tz: ZoneInfo) -> _Batch:
+        ids = sorted({int(s.alert_id) for s in due})
+        if not ids:
+            return cls({}, {}, {})
+        found = {int(a.id): a for a in conn.execute(select(alerts).where(alerts.c.id.in_(ids)))}
+        unanswered = {
+            int(v.alert_id): v
+            for v in conn.execute(
+                select(supervisions.c.alert_id, supervisions.c.issued_at).where(
+                    supervisions.c.alert_id.in_(ids), supervisions.c.state == "issued"
+                )
+            )
+        }
+        contexts: dict[int, dict[str, Any]] = {}
+        for n in conn.execute(
+            select(notices.c.alert_id, notices.c.context)
+            .where(
+                notices.c.alert_id.in_(ids),
+                notices.c.kind.in_(("raised", "escalated", "reopened")),
+                notices.c.context.is_not(None),
+            )
+            .order_by(notices.c.id)
+        ):
+            contexts[int(n.alert_id)] = dict(json.loads(n.context))  # the newest wins
+        for alert_id, alert in found.items():
+            if alert_id not in contexts:
+                contexts[alert_id] = _bare_context(alert, console_url, tz)
+        return cls(found, unanswered, contexts)
+
+
+def _why_not(alert: Any, step: Any, rung: Rung | None, batch: _Batch) -> str | None:
+    """None when the alert still waits for what the rung is about; else why it does not."""
+    if rung is None:
+        return "rung no longer configured"
+    if alert is None:
+        return "alert gone"
+    if alert.level != step.level:
+        return "level changed"
     if alert.state == "open":
-        return True
-    if rung.unless != "answered" or alert.state != "acknowledged":
-        return False
-    unanswered = conn.execute(
-        select(supervisions.c.id).where(supervisions.c.alert_id == alert.id, supervisions.c.state == "issued")
-    ).first()
-    return unanswered is not None
+        return None
+    if rung.unless == "answered" and alert.state == "acknowledged" and int(alert.id) in batch.unanswered:
+        return None
+    return str(alert.state)
 
 
 def _settle(
     conn: Connection,
     journal: history.Journal,
-    cfg: NotifyConfig,
-    cal: WorkCalendar,
+    batch: _Batch,
+    rung: Rung | None,
     step: Any,
+    cal: WorkCalendar,
     now: dt.datetime,
     tz: ZoneInfo,
     reach: Reach,
-    console_url: str | None,
-) -> int:
-    rung = next((r for r in cfg.ladder if r.name == step.rung), None)
-    alert = conn.execute(select(alerts).where(alerts.c.id == step.alert_id)).first()
-    if rung is None or alert is None or alert.level != step.level or not _waiting(conn, alert, rung):
-        why = (
-            "rung no longer configured"
-            if rung is None
-            else "alert gone"
-            if alert is None
-            else "level changed"
-            if alert.level != step.level
-            else str(alert.state)
-        )
+) -> list[dict[str, Any]]:
+    """Fire or stop one due step; the notice rows it queues."""
+    alert = batch.alerts.get(int(step.alert_id))
+    why = _why_not(alert, step, rung, batch)
+    if why is not None or rung is None or alert is None:
         _done(conn, step, "stopped", now, 0)
         if alert is not None:
             journal.add(
@@ -196,35 +240,29 @@ def _settle(
                 level=step.level,
                 detail={"rung": step.rung, "reason": why},
             )
-        return 0
-    since = alert.escalated_at if alert.level == "red" and alert.escalated_at is not None else alert.raised_at
-    waited = cal.working_days_between(since.astimezone(tz).date(), now.astimezone(tz).date())
+        return []
     targets: dict[str, str] = {}
     for role in rung.roles:
         for url, greeting in reach(role, alert.department, alert.case_id, alert.item_code, rung.channels):
             targets.setdefault(url, greeting or ROLE_NAMES[role])
     for url in rung.recipients:
         targets.setdefault(url, alert.department)
-    context = _context(conn, alert, console_url, tz)
-    roles = "、".join(ROLE_NAMES[r] for r in rung.roles) or "有关人员"
-    note = (
-        f"本预警自{fmt_date(since.astimezone(tz).date())}起已{waited}个工作日未确认处理，按预警分级报送规定报送{roles}"
-        if rung.after_working_days
-        else f"按预警分级报送规定告知{roles}"
-    )
-    queued = 0
-    for url, greeting in targets.items():
-        queued += insert_notice(
-            conn,
-            alert_id=alert.id,
-            kind="ladder",
-            route=f"ladder-{rung.name}",
-            recipient=url,
-            channel=parse(url).channel,
-            subject="",
-            body_text="",
-            body_html="",
-            context=json.dumps(
+    since = _since(alert)
+    waited = full_working_days(cal, since, now, tz)
+    note = _note(rung, alert, batch, since, waited, tz)
+    context = batch.contexts[int(alert.id)]
+    route = f"ladder-{rung.name}"
+    rows = [
+        {
+            "alert_id": alert.id,
+            "kind": "ladder",
+            "route": route,
+            "recipient": url,
+            "channel": parse(url).channel,
+            "subject": "",
+            "body_text": "",
+            "body_html": "",
+            "context": json.dumps(
                 {
                     **context,
                     "action": "ladder",
@@ -234,12 +272,16 @@ def _settle(
                 },
                 ensure_ascii=False,
             ),
-            message_id=message_id(alert.id, int(step.id), f"ladder-{rung.name}", url),
-            status="pending",
-            created_at=now,
-            next_attempt_at=now,
-        )
-    _done(conn, step, "fired", now, queued)
+            # Unique per step and recipient: a step fires once (its row moves from `scheduled`).
+            "message_id": message_id(alert.id, int(step.id), route, url),
+            "status": "pending",
+            "created_at": now,
+            "next_attempt_at": now,
+            "attempts": 0,
+        }
+        for url, greeting in targets.items()
+    ]
+    _done(conn, step, "fired", now, len(rows))
     journal.add(
         int(alert.id),
         "ladder_rung",
@@ -248,11 +290,39 @@ def _settle(
         detail={
             "rung": rung.name,
             "roles": list(rung.roles),
-            "recipients": queued,
+            "recipients": len(rows),
             "working_days_open": waited,
         },
     )
-    return queued
+    return rows
+
+
+def _since(alert: Any) -> dt.datetime:
+    """When the alert reached its level: a red reached by escalation counts from then."""
+    if alert.level == "red" and alert.escalated_at is not None:
+        return alert.escalated_at  # type: ignore[no-any-return]
+    return alert.raised_at  # type: ignore[no-any-return]
+
+
+def full_working_days(cal: WorkCalendar, since: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> int:
+    """Working days wholly past between `since` and `now`: the day it began is not counted
+    (期间开始之日不计算在内), nor today, which is not over."""
+    start = since.astimezone(tz).date()
+    yesterday = now.astimezone(tz).date() - dt.timedelta(days=1)
+    return max(cal.working_days_between(start, yesterday), 0) if yesterday > start else 0
+
+
+def _note(rung: Rung, alert: Any, batch: _Batch, since: dt.datetime, waited: int, tz: ZoneInfo) -> str:
+    """Why this person hears of the alert, in words that hold on the day they are read."""
+    roles = "、".join(ROLE_NAMES[r] for r in rung.roles) or "有关人员"
+    if not rung.after_working_days:
+        return f"按预警分级报送规定告知{roles}"
+    card = "红牌" if alert.level == "red" else "黄牌预警"
+    if alert.state == "acknowledged":  # fired for the 督办 still awaiting its reply
+        issued = batch.unanswered[int(alert.id)].issued_at.astimezone(tz).date()
+        return f"本{card}的督办函于{fmt_date(issued)}发出，至今未收到答复，按预警分级报送规定报送{roles}"
+    day = fmt_date(since.astimezone(tz).date())
+    return f"本{card}自{day}发出，已满{waited}个工作日未确认处理，按预警分级报送规定报送{roles}"
 
 
 def _done(conn: Connection, step: Any, state: str, now: dt.datetime, recipients: int) -> None:
@@ -263,26 +333,13 @@ def _done(conn: Connection, step: Any, state: str, now: dt.datetime, recipients:
     )
 
 
-def _context(conn: Connection, alert: Any, console_url: str | None, tz: ZoneInfo) -> dict[str, Any]:
-    """What the alert's newest notice said (the evidence as sent), else the alert itself."""
-    row = conn.execute(
-        select(notices.c.context)
-        .where(
-            notices.c.alert_id == alert.id,
-            notices.c.kind.in_(("raised", "escalated", "reopened")),
-            notices.c.context.is_not(None),
-        )
-        .order_by(notices.c.id.desc())
-        .limit(1)
-    ).first()
-    if row is not None:
-        return dict(json.loads(row.context))
+def _bare_context(alert: Any, console_url: str | None, tz: ZoneInfo) -> dict[str, Any]:
+    """The notice context of an alert that had no notice of its own (no route took it)."""
     base = console_url.rstrip("/") if console_url else ""
     return {
         "recipient_greeting": alert.department,
         "alert_id": alert.id,
         "level": alert.level,
-        "level_name": LEVEL_NAMES.get(alert.level, alert.level),
         "category": alert.category,
         "rule_id": alert.rule_id,
         "title": alert.title,

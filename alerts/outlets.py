@@ -5,7 +5,10 @@ other channel (SMS gateway, DingTalk, WeCom, Feishu, the signed webhook), each b
 A channel that is not configured (no SMS gateway URL, no webhook secret) is a transient
 failure of each of its notices, not of the batch: configuring it makes the same notices
 deliverable, so they wait with backoff (up to `notify.max_attempts`) while the e-mail and the
-other channels go on. `sunlight check` names such channels before anything is queued.
+other channels go on. `sunlight check` names such channels before anything is queued. In
+the embedded default (no SMTP server: notices are `.eml` files) such a channel's messages are
+files in the same folder instead (`alerts.channels.folder`), so a trial installation shows
+what each SMS or robot card would say.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from alerts.channels import ChannelNotifier, notifier_for
 from alerts.channels.address import parse
 from alerts.channels.config import ChannelsConfig
+from alerts.channels.folder import FolderNotifier
 from alerts.channels.messages import ChannelMessage, Templates
 from alerts.notify.base import Notifier
 from monitor.errors import ConfigError
@@ -75,11 +80,13 @@ class Outlets:
         *,
         environ: Mapping[str, str] | None = None,
         factory: Callable[[str, ChannelsConfig, Mapping[str, str]], ChannelNotifier] = notifier_for,
+        folder: Path | None = None,
     ) -> None:
         self.email = email
         self.config = channels or ChannelsConfig()
         self._environ = os.environ if environ is None else environ
         self._factory = factory
+        self._folder = folder  # where an unconfigured channel's messages go (embedded default)
         self._built: dict[str, ChannelNotifier | ConfigError] = {}
         self._templates: Templates | None = None
 
@@ -98,7 +105,7 @@ class Outlets:
             try:
                 built = self._factory(channel, self.config, self._environ)
             except ConfigError as exc:
-                built = exc
+                built = exc if self._folder is None else FolderNotifier(channel, self._folder)
             self._built[channel] = built
         if isinstance(built, ConfigError):
             raise built

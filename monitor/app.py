@@ -80,7 +80,11 @@ class App:
 
     def outlets(self, email: Notifier | None = None) -> Outlets:
         """The e-mail notifier and the other channels (alerts.outlets), built when first used."""
-        return Outlets(email or self.notifier(), self.config.notify.channels)
+        n = self.config.notify
+        # Without an SMTP server (the embedded default) an unconfigured channel writes files
+        # beside the .eml ones; with one, it waits for its configuration (`sunlight check`).
+        folder = None if n.smtp.url else self.config.path(n.eml_dir)
+        return Outlets(email or self.notifier(), n.channels, folder=folder)
 
     def reach(self) -> Reach:
         """Who holds a role for a case, from the people directory in the source (read once

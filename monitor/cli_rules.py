@@ -53,6 +53,15 @@ def check(
             say(problem, err=True)
         say(f"{len(key_errors)} error(s) in the audit key configuration", err=True)
         raise typer.Exit(2)
+    from monitor.channelcheck import channel_problems
+
+    channel_errors, channel_notes = channel_problems(cfg)
+    if channel_errors:
+        for problem in channel_errors:
+            say(problem, err=True)
+        say(f"{len(channel_errors)} error(s) in the notice channels", err=True)
+        raise typer.Exit(2)
+    key_notes = [*key_notes, *channel_notes]
     scheme_line = _check_scheme(cfg)
     overlays, covered = read_overlays(cfg.path(cfg.rules.calendar))
     calendar = build_calendar(overlays, covered)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class Reply:
     body: bytes | dict[str, Any] | None = None  # None: the path's documented success
     headers: dict[str, str] = field(default_factory=dict)
     path: str | None = None  # only for requests whose path starts with this
+    delay: float = 0.0  # seconds between taking the request and answering: a reply in flight
 
 
 class ChannelServer:
@@ -149,6 +151,8 @@ class ChannelServer:
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 if 200 <= reply.status < 300 and reply.body is None:
                     server._count(recorded)
+                if reply.delay:
+                    time.sleep(reply.delay)  # accepted, the answer not yet sent
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

@@ -114,10 +114,8 @@ def test_one_red_reaches_mail_sms_dingtalk_and_the_webhook(h: Harness, server: C
     assert robot.json["msgtype"] == "markdown" and "C1" in robot.json["markdown"]["text"]
     # The webhook: its signature verifies over the timestamp and the very body received.
     [hook] = server.on("/hook")
-    assert verify(
-        SECRET.encode(), hook.headers["x-sunlight-timestamp"], hook.body, hook.headers["x-sunlight-signature"],
-        float(hook.headers["x-sunlight-timestamp"]),
-    )  # fmt: skip
+    stamp, signature = hook.headers["x-sunlight-timestamp"], hook.headers["x-sunlight-signature"]
+    assert verify(SECRET.encode(), stamp, hook.body, signature, float(stamp))
     assert hook.json["case_id"] == "C1" and hook.json["level"] == "red"
     assert hook.headers["x-sunlight-delivery"] == next(n.message_id for n in channels["webhook"])
     # What each channel message said is kept with its notice, as an e-mail's is.
@@ -212,3 +210,66 @@ def test_a_channel_not_configured_waits_while_the_others_go(tmp_path: Path, sqli
             assert sms.status == "pending" and "not" in (sms.last_error or "")
         finally:
             h.app.dispose()
+
+
+CHILD = """
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from alerts.dispatch import deliver_all
+from monitor.app import build
+from monitor.calendar import load_calendar
+from monitor.config import load_config
+
+cfg = load_config(Path(sys.argv[1]), environ={})
+app = build(cfg)
+app.prepare_audit()
+calendar = load_calendar(cfg.path(cfg.rules.calendar))
+deliver_all(app.state, app.outlets(), cfg.notify, calendar, datetime.fromisoformat(sys.argv[2]), cfg.tz)
+"""
+
+
+def test_no_sms_is_lost_or_doubled_across_a_kill_mid_send(h: Harness, server: ChannelServer) -> None:
+    """The sender is killed (SIGKILL) while the gateway has taken the third SMS and not yet
+    answered: the two before are recorded sent, the one in flight is sent again once the
+    claim lapses and the gateway drops it by its outId, the rest go out; nothing is lost."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.channel_servers import Reply
+
+    overdue(h, "C1", "C2", "C3", "C4", "C5")
+    at = bj("2026-11-23 10:00")
+    h.poll(at)
+    assert len(by_channel(h)["sms"]) == 5
+    server.then(Reply(path="/sms"), Reply(path="/sms"), Reply(path="/sms", delay=10.0))
+    config = Path(str(h.config.file))
+    child = subprocess.Popen(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", CHILD, str(config), (at + timedelta(minutes=1)).isoformat()],
+        cwd=str(config.parent),
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    deadline = time.monotonic() + 60
+    while len(server.on("/sms")) < 3:  # waiting for the child, not for time to pass
+        assert child.poll() is None and time.monotonic() < deadline, "the sender never reached the third SMS"
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    statuses = sorted(n.status for n in by_channel(h)["sms"])
+    assert statuses == ["sending", "sending", "sending", "sent", "sent"]  # the claim held all five
+    lease = timedelta(seconds=h.config.notify.claim_lease_seconds)
+    send(h, at + timedelta(minutes=1) + lease + timedelta(seconds=1))
+    assert [n.status for n in by_channel(h)["sms"]] == ["sent"] * 5
+    assert len(server.on("/sms")) == 6  # the one in flight went twice ...
+    sms_ids = {n.message_id for n in by_channel(h)["sms"]}
+    assert sms_ids <= set(server.delivered)  # ... and reached the phone once: each outId once
+    with h.app.state.connect() as conn:
+        sent = [
+            r.detail["message_id"]
+            for r in conn.execute(select(alert_history).where(alert_history.c.action == "notice_sent"))
+        ]
+    assert sorted(m for m in sent if m in sms_ids) == sorted(sms_ids)  # each once in the history

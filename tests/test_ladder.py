@@ -109,16 +109,20 @@ def test_the_leader_hears_after_three_working_days_counted_on_the_calendar(h: Ha
     run(h, "2026-11-23 10:00")
     with h.app.state.connect() as conn:
         step = conn.execute(select(ladder_steps).where(ladder_steps.c.rung == "leader")).one()
-    assert step.due_at == bj("2026-11-26 09:00")  # Mon + 3 working days, at reminder_at
-    assert run(h, "2026-11-26 08:59") == 0
-    assert run(h, "2026-11-26 09:00") == 2
+    # Raised Monday: Tuesday, Wednesday and Thursday must pass whole; due Friday morning.
+    assert step.due_at == bj("2026-11-27 09:00")
+    assert run(h, "2026-11-27 08:59") == 0
+    assert run(h, "2026-11-27 09:00") == 2
     leader = ladder_notices(h, "leader")
     assert sorted((n.channel, n.recipient) for n in leader) == [
         ("email", "qianqi@example.gov.cn"),
         ("sms", "sms:+8613800000004"),
     ]
     mail = next(n for n in leader if n.channel == "email")
-    assert "已3个工作日未确认处理，按预警分级报送规定报送分管领导" in mail.body_text
+    assert (
+        "本红牌自2026年11月23日发出，已满3个工作日未确认处理，按预警分级报送规定报送分管领导"
+        in mail.body_text
+    )
     [rung] = [r for r in history(h, "ladder_rung") if r.detail["rung"] == "leader"]
     assert rung.detail["working_days_open"] == 3 and rung.detail["recipients"] == 2
 
@@ -140,7 +144,7 @@ def test_acknowledging_stops_the_ladder(tmp_path: Path, sqlite_url: str) -> None
                 "acknowledged",
                 ("open",),
             )
-        assert run(h, "2026-11-26 09:00") == 0
+        assert run(h, "2026-11-27 09:00") == 0
         assert not ladder_notices(h, "leader")
         [stopped] = history(h, "ladder_stopped")
         assert stopped.detail == {"rung": "leader", "reason": "acknowledged"}
@@ -174,7 +178,13 @@ def test_an_acknowledged_red_whose_supervision_waits_for_its_reply_still_climbs(
             "acknowledged",
             ("open",),
         )
-    assert run(h, "2026-11-26 09:00") == 2  # unless: answered — the 督办 has no reply yet
+    assert run(h, "2026-11-27 09:00") == 2  # unless: answered — the 督办 has no reply yet
+    mail = next(n for n in ladder_notices(h, "leader") if n.channel == "email")
+    # Acknowledged: the notice must not say it was not; it says what is still missing.
+    assert "未确认处理" not in mail.body_text
+    assert (
+        "本红牌的督办函于2026年11月24日发出，至今未收到答复，按预警分级报送规定报送分管领导" in mail.body_text
+    )
 
 
 def test_a_yellow_that_turns_red_gets_the_red_rungs_from_its_escalation(
@@ -201,8 +211,8 @@ def test_a_yellow_that_turns_red_gets_the_red_rungs_from_its_escalation(
             ("red", "head"),
             ("red", "leader"),
         }
-        # Three working days from the day it turned red, not from its first yellow.
-        assert steps[("red", "leader")].due_at == bj("2026-11-30 09:00")
+        # Three whole working days from the day it turned red (Wednesday), not from its first yellow.
+        assert steps[("red", "leader")].due_at == bj("2026-12-01 09:00")
     finally:
         h.app.dispose()
 
@@ -212,8 +222,8 @@ def test_the_ladder_runs_on_each_database(tmp_path: Path, any_db_url: str) -> No
     try:
         overdue(h)
         assert run(h, "2026-11-23 10:00") == 2
-        assert run(h, "2026-11-26 09:00") == 2
-        assert run(h, "2026-11-27 09:00") == 0
+        assert run(h, "2026-11-27 09:00") == 2
+        assert run(h, "2026-11-30 09:00") == 0
         assert len(history(h, "ladder_rung")) == 3
     finally:
         h.app.dispose()

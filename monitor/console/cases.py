@@ -35,7 +35,28 @@ ACTION_NAMES = {
     "reopened": "再次发出",
     "acknowledged": "确认",
     "closed": "关闭",
+    "reminded": "再次提醒",
+    "escalated_above": "报送上级督办",
+    "ladder_rung": "逐级报送",
+    "ladder_stopped": "逐级报送停止",
+    "notice_sent": "通知已发出",
+    "notice_failed": "通知发送失败",
+    "silenced": "已静默",
 }
+ROLE_NAMES = {"handler": "承办人", "department_head": "部门负责人", "leader": "分管领导", "liaison": "联络员"}
+
+
+def _note(action: str, detail: dict[str, Any]) -> str:
+    """What a history row says beside its action; a ladder row names its rung and roles and
+    counts the people (their contacts stay in the notices)."""
+    if action == "ladder_rung":
+        roles = "、".join(ROLE_NAMES.get(r, r) for r in detail.get("roles", [])) or "指定接收人"
+        waited = int(detail.get("working_days_open", 0))
+        after = f"，已等待{waited}个工作日" if waited else ""
+        return f"{roles}（{detail.get('recipients', 0)}条通知{after}）"
+    if action == "ladder_stopped":
+        return "预警已确认或已解除，不再报送" if detail.get("reason") in ("acknowledged", "resolved") else ""
+    return str(detail.get("note") or detail.get("message") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +224,7 @@ def _alerts(conn: Connection, case_id: str, tz: Any) -> tuple[tuple[AlertView, .
                     h.action,
                     ACTION_NAMES.get(h.action, h.action),
                     "系统" if h.actor == "sunlight" else h.actor,
-                    str((h.detail or {}).get("note") or (h.detail or {}).get("message") or ""),
+                    _note(h.action, h.detail or {}),
                 )
                 for h in history[int(r.id)]
             ),

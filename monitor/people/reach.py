@@ -38,6 +38,16 @@ class DirectoryReach:
                 self._directory = Directory(())
         return self._directory
 
+    def prefetch(self, case_ids: Sequence[str]) -> None:
+        """The steps of a batch of cases in one read (alerts.ladder calls it per batch)."""
+        wanted = [c for c in case_ids if c not in self._officers]
+        if not wanted or not len(self.directory()):
+            return
+        for case in SourceReader(self.source).load_cases(wanted):
+            self._officers[case.case_id] = officers_of(case)
+        for case_id in wanted:
+            self._officers.setdefault(case_id, ())
+
     def officers(self, case_id: str) -> tuple[str, ...]:
         if case_id not in self._officers:
             cases = list(SourceReader(self.source).load_cases([case_id]))

@@ -248,7 +248,7 @@ def test_no_sms_is_lost_or_doubled_across_a_kill_mid_send(h: Harness, server: Ch
     assert len(by_channel(h)["sms"]) == 5
     server.then(Reply(path="/sms"), Reply(path="/sms"), Reply(path="/sms", delay=10.0))
     config = Path(str(h.config.file))
-    child = subprocess.Popen(  # noqa: S603 - this interpreter, our own script
+    child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(config), (at + timedelta(minutes=1)).isoformat()],
         cwd=str(config.parent),
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},

@@ -5,8 +5,9 @@ Each rung names levels, categories, roles from the people directory (承办人, 
 a level, every rung for that level and category becomes a scheduled step of the alert
 (`sunlight_ladder_steps`): due once `after_working_days` whole working days have passed
 since the alert reached the level (the day it began not counted), at `notify.reminder_at`
-of the next working day, on the same working calendar as the time limits (0: at once). The sender's every run (`alerts.dispatch.deliver`) schedules the
-new steps and fires the due ones: a step fires if the alert still waits — open and
+of the next working day, on the same working calendar as the time limits (0: at once).
+The sender's every run (`alerts.dispatch.deliver`) schedules the new steps and fires the
+due ones: a step fires if the alert still waits — open and
 unacknowledged, or with `unless: answered` also while a 督办 of it awaits its reply — and is
 stopped otherwise. Firing queues one notice per recipient (kind `ladder`, over the
 recipient's channel) and writes `ladder_rung` to the alert's history with the rung, the

@@ -62,6 +62,7 @@ def collapse_floods(engine: Engine, cfg: NotifyConfig, now: datetime) -> int:
             ).all()
             facts = [_fact(r) for r in rows]
             facts.sort(key=lambda f: (_LEVEL_ORDER.get(f["level"], 2), f["id"]))
+            departments = {f["department"] for f in facts}
             ids = [r.id for r in rows]
             tag = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
             context = {
@@ -72,7 +73,9 @@ def collapse_floods(engine: Engine, cfg: NotifyConfig, now: datetime) -> int:
                 "reds": sum(1 for f in facts if f["level"] == "red"),
                 "lines": [f["line"] for f in facts[:LINES]],
                 "more": max(len(facts) - LINES, 0),
-                "short_link": facts[0]["short_link"] if len(facts) == 1 else "",
+                # One department's notices name it; a leader's, across departments, do not.
+                "department": departments.pop() if len(departments) == 1 else "",
+                "short_link": _alert_list(facts),
             }
             inserted = conn.execute(
                 notices.insert().values(
@@ -110,4 +113,16 @@ def _fact(row: Any) -> dict[str, Any]:
     what = ctx.get("title") or row.subject
     case = ctx.get("case_id", "")
     line = "｜".join(x for x in (mark, str(case), str(what)) if x)
-    return {"id": row.id, "level": level, "line": line, "short_link": ctx.get("short_link", "")}
+    return {
+        "id": row.id,
+        "level": level,
+        "line": line,
+        "short_link": ctx.get("short_link", ""),
+        "department": ctx.get("department", ""),
+    }
+
+
+def _alert_list(facts: list[dict[str, Any]]) -> str:
+    """The console's alert list, from a notice's short link (…/s/ID): where a digest points."""
+    link = next((str(f["short_link"]) for f in facts if f["short_link"]), "")
+    return link.rsplit("/s/", 1)[0] + "/alerts" if "/s/" in link else ""

@@ -135,7 +135,8 @@ def test_markdown_card_has_the_facts_and_links(address: str) -> None:
         "2026年3月2日",
     ):
         assert fact in message.text
-    assert "9 个工作日" in message.text
+    # Said as how long it has gone unacknowledged (what `waited` counts), never as time worked.
+    assert "已9个工作日" in message.text.replace("**", "") and "未确认处理" in message.text
     assert "(https://zwfw.example.gov.cn/cases/XK-2026-000123)" in message.text
     assert "(https://jc.example.gov.cn/cases/XK-2026-000123)" in message.text
     assert message.title == "红牌预警：超过承诺时限未作出决定"
@@ -172,7 +173,7 @@ def test_links_cannot_break_out_of_markdown() -> None:
         ("reopened", "再次出现"),
         ("reminder", "再次提醒"),
         ("above", "报上级"),
-        ("ladder", "逐级督办"),
+        ("ladder", "逐级报送"),
     ],
 )
 def test_kinds_are_told(kind: str, note: str) -> None:

@@ -34,7 +34,7 @@ KIND_NOTES = {
     "reopened": "（再次出现）",
     "reminder": "（尚未处理，再次提醒）",
     "above": "（报上级）",
-    "ladder": "（逐级督办）",
+    "ladder": "（逐级报送）",
 }
 SMS_KIND_NOTES = {
     "escalated": "（升级）",
@@ -65,6 +65,8 @@ OPTIONAL: Mapping[str, Any] = {
     "console_link": "",
     "short_link": "",
     "waited": None,
+    "ladder_note": "",  # why a ladder rung's recipient hears of it (alerts.ladder), a sentence
+    "reds": 0,  # of a digest: how many of its notices are reds
     "count": 0,
     "lines": (),
 }
@@ -253,7 +255,8 @@ def _facts(context: Mapping[str, Any]) -> dict[str, Any]:
 def _title(facts: Mapping[str, Any]) -> str:
     """The plain-text headline: a card's header, a notification's preview."""
     if facts["kind"] == "digest":
-        return f"预警汇总：{facts['count']}条待处理"
+        reds = int(facts["reds"] or 0)
+        return f"预警汇总：{facts['count']}条待处理" + (f"（红牌{reds}条）" if reds else "")
     return _one_line(f"{facts['level_name']}{facts['kind_note']}：{facts['title']}")
 
 

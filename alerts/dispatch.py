@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from alerts.digest import build_digests
+from alerts.flood import collapse_floods
 from alerts.ladder import Reach, climb, nobody
 from alerts.notify.base import Notifier
 from alerts.outlets import Outlets
@@ -42,6 +43,8 @@ def deliver(
     # its alert should go out in the same send.
     raise_overdue(engine, Settings(calendar, tz, cfg, console_url=console_url), now)
     climb(engine, cfg, calendar, now, tz, reach, console_url=console_url)
+    # Once a send, after everything that queues: the batches after it send what it left.
+    collapse_floods(engine, cfg, now)
     return drain(engine, notifier, cfg, now, limit=limit, tz=tz, calendar=calendar)
 
 

@@ -47,19 +47,23 @@ def collapse_floods(engine: Engine, cfg: NotifyConfig, now: datetime) -> int:
         if not conn.execute(count.limit(1)).first():
             return 0
     with engine.begin() as conn:
-        floods = conn.execute(count).all()
+        flooded = {(c, r) for c, r, _ in conn.execute(count)}
+        # One read of every due notice on the flood channels, grouped here: a query per
+        # recipient would scan the outbox once each (recipient is not indexed).
+        by_recipient: dict[tuple[str, str], list[Any]] = {}
+        for row in conn.execute(
+            select(
+                notices.c.id, notices.c.channel, notices.c.recipient, notices.c.context, notices.c.subject,
+                notices.c.route,
+            )
+            .where(*due, notices.c.kind != "digest")
+            .order_by(notices.c.id)
+        ):  # fmt: skip
+            key = (row.channel, row.recipient)
+            if key in flooded:
+                by_recipient.setdefault(key, []).append(row)
         made = 0
-        for channel, recipient, _ in floods:
-            rows = conn.execute(
-                select(notices.c.id, notices.c.context, notices.c.subject, notices.c.route)
-                .where(
-                    *due,
-                    notices.c.kind != "digest",
-                    notices.c.recipient == recipient,
-                    notices.c.channel == channel,
-                )
-                .order_by(notices.c.id)
-            ).all()
+        for (channel, recipient), rows in sorted(by_recipient.items()):
             facts = [_fact(r) for r in rows]
             facts.sort(key=lambda f: (_LEVEL_ORDER.get(f["level"], 2), f["id"]))
             departments = {f["department"] for f in facts}

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select, true, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, insert, or_, select, true, update
 
 from alerts import history
 from alerts.channels.address import parse
@@ -112,6 +112,8 @@ def climb(
                 rows += _settle(conn, journal, batch, rungs.get(step.rung), step, cal, now, tz, reach)
             if rows:
                 conn.execute(insert(notices), rows)
+            if batch.done:
+                conn.execute(_DONE, [{**d, "b_at": now} for d in batch.done])
             journal.flush(conn)
             queued += len(rows)
         if len(due) < BATCH:
@@ -170,6 +172,7 @@ class _Batch:
         self, alerts_: dict[int, Any], unanswered: dict[int, Any], contexts: dict[int, dict[str, Any]]
     ) -> None:
         self.alerts, self.unanswered, self.contexts = alerts_, unanswered, contexts
+        self.done: list[dict[str, Any]] = []  # the steps settled, written together
 
     @classmethod
     def read(cls, conn: Connection, due: Sequence[Any], console_url: str | None, tz: ZoneInfo) -> _Batch:
@@ -232,7 +235,7 @@ def _settle(
     alert = batch.alerts.get(int(step.alert_id))
     why = _why_not(alert, step, rung, batch)
     if why is not None or rung is None or alert is None:
-        _done(conn, step, "stopped", now, 0)
+        batch.done.append({"b_id": step.id, "b_state": "stopped", "b_n": 0})
         if alert is not None:
             journal.add(
                 int(alert.id),
@@ -282,7 +285,7 @@ def _settle(
         }
         for url, greeting in targets.items()
     ]
-    _done(conn, step, "fired", now, len(rows))
+    batch.done.append({"b_id": step.id, "b_state": "fired", "b_n": len(rows)})
     journal.add(
         int(alert.id),
         "ladder_rung",
@@ -326,12 +329,12 @@ def _note(rung: Rung, alert: Any, batch: _Batch, since: dt.datetime, waited: int
     return f"本{card}自{day}发出，已满{waited}个工作日未确认处理，按预警分级报送规定报送{roles}"
 
 
-def _done(conn: Connection, step: Any, state: str, now: dt.datetime, recipients: int) -> None:
-    conn.execute(
-        update(ladder_steps)
-        .where(ladder_steps.c.id == step.id, ladder_steps.c.state == "scheduled")
-        .values(state=state, done_at=now, recipients=recipients)
-    )
+# A batch's settled steps in one executemany: built once, with parameters.
+_DONE = (
+    update(ladder_steps)
+    .where(ladder_steps.c.id == bindparam("b_id"), ladder_steps.c.state == "scheduled")
+    .values(state=bindparam("b_state"), done_at=bindparam("b_at"), recipients=bindparam("b_n"))
+)
 
 
 def _bare_context(alert: Any, console_url: str | None, tz: ZoneInfo) -> dict[str, Any]:

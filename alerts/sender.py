@@ -39,7 +39,6 @@ from sqlalchemy import Engine, func, select
 
 from alerts.channels.messages import ChannelMessage
 from alerts.claims import CLAIMABLE, LAPSED, Claimed, Outcome, backoff, claim, fail_alone, record, release
-from alerts.flood import collapse_floods
 from alerts.notify.base import Notifier, build_message
 from alerts.notify.mime import Mail
 from alerts.outbox import notify_operators
@@ -91,7 +90,8 @@ def drain(
 ) -> DrainResult:
     """Claim up to `limit` due notices and send them in one batch: one SMTP connection for
     the e-mails, one client per other channel (`alerts.outlets`). A notice claimed in its
-    channel's quiet hours goes back, due when they end (`alerts.timing`).
+    channel's quiet hours goes back, due when they end (`alerts.timing`). Floods are collapsed
+before (`alerts.flood`, by `alerts.dispatch.deliver`).
 
     `clock` measures how much of the lease the batch has used (seconds, any origin)."""
     rng = rng or random.Random()
@@ -99,7 +99,6 @@ def drain(
     lease = cfg.claim_lease_seconds
     tally: Counter[str] = Counter()
     started = clock()  # the lease runs from the claim
-    collapse_floods(engine, cfg, now)
     claimed = claim(engine, cfg, now, limit, now + timedelta(seconds=lease), tally)
     claimed = _out_of_quiet(engine, cfg, claimed, now, tz, calendar)
     batch: list[Claimed] = []

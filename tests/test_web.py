@@ -288,3 +288,15 @@ def test_the_office_cannot_disable_itself(con: Console) -> None:
     csrf = login(client, "office")
     r = client.post("/users/office/disable", data={"csrf_token": csrf})
     assert r.status_code == 400 and "不能停用自己的账户" in r.text
+
+
+def test_the_sms_short_link_opens_the_alerts_case_for_whoever_may_see_it(con: Console) -> None:
+    a1, b1 = con.alert_of("A-1"), con.alert_of("B-1")
+    anonymous = con.client().get(f"/s/{a1}", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    client = con.client()
+    login(client, "dept_a")
+    mine = client.get(f"/s/{a1}", follow_redirects=False)
+    assert mine.status_code == 303 and mine.headers["location"] == f"/cases/A-1#alert-{a1}"
+    assert client.get(f"/s/{b1}", follow_redirects=False).status_code == 404  # another department's
+    assert client.get("/s/999999", follow_redirects=False).status_code == 404

@@ -355,7 +355,11 @@ def _history(
         )
     else:
         return  # reports and operations notices belong to no alert
-    detail = {"notice": row.id, "recipient": row.recipient, "kind": row.kind, "message_id": row.message_id}
+    # A mobile number or a user id is personal data, and the history can never forget it:
+    # it names them masked (the notice row, which can be erased, holds them whole).
+    channel = getattr(row, "channel", "email")
+    recipient = row.recipient if channel == "email" else masked(row.recipient)
+    detail = {"notice": row.id, "recipient": recipient, "kind": row.kind, "message_id": row.message_id}
     if error is not None:
         detail["error"] = str(error)
     for alert_id in alert_ids:

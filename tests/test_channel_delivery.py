@@ -153,6 +153,31 @@ def test_a_gateway_outage_leaves_the_sms_queued_and_the_rest_goes_out(
     assert [a.ok for a in tried] == [False, False, True]
 
 
+def test_a_gateway_that_goes_away_and_comes_back_loses_nothing(tmp_path: Path, sqlite_url: str) -> None:
+    gateway = ChannelServer()
+    port = gateway.port
+    h = harness(tmp_path, sqlite_url, gateway)
+    try:
+        overdue(h, "C1", "C2")
+        h.poll(bj("2026-11-23 10:00"))
+        gateway.stop()  # the port is closed: every connection refused
+        down = send(h, "2026-11-23 10:01")
+        assert down.retrying == 2 + 2 + 2  # two SMS, two robot messages, two webhooks: one host, down
+        assert down.sent == 4  # the mails go regardless
+        pending = [n for n in h.notices() if n.status == "pending"]
+        assert len(pending) == 6 and all(MOBILE not in (n.last_error or "") for n in pending)
+        back = ChannelServer(port)  # the same address, answering again
+        try:
+            later = max(n.next_attempt_at for n in pending)
+            up = send(h, later)
+            assert up.sent == 6 and all(n.status == "sent" for n in h.notices())
+            assert len(back.on("/sms")) == 2 and len(back.delivered) == 2 + 2  # each SMS and webhook once
+        finally:
+            back.stop()
+    finally:
+        h.app.dispose()
+
+
 def test_sms_keeps_quiet_at_night_and_goes_out_at_seven(h: Harness, server: ChannelServer) -> None:
     overdue(h)
     h.poll(bj("2026-11-23 23:00"))
@@ -196,6 +221,9 @@ def test_a_first_start_sends_each_sms_recipient_one_digest(h: Harness, server: C
             alert_history.c.action == "notice_sent")).all()  # fmt: skip
     digested = {a for a, d in sent if d["kind"] == "digest" and d["recipient"].startswith("sms:")}
     assert len(digested) == 15
+    # The history, which can never forget, holds the number masked; the notice row holds it whole.
+    assert all(MOBILE not in json.dumps(d) for _, d in sent)
+    assert {d["recipient"] for _, d in sent if d["recipient"].startswith("sms:")} == {"sms:+86138****0009"}
 
 
 def test_a_channel_not_configured_waits_while_the_others_go(tmp_path: Path, sqlite_url: str) -> None:

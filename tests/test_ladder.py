@@ -227,3 +227,23 @@ def test_the_ladder_runs_on_each_database(tmp_path: Path, any_db_url: str) -> No
         assert len(history(h, "ladder_rung")) == 3
     finally:
         h.app.dispose()
+
+
+def test_the_case_page_shows_the_ladder_ahead_and_behind(h: Harness) -> None:
+    from monitor.access import Actor
+    from monitor.console.cases import case_view
+    from monitor.console.context import Services
+
+    overdue(h)
+    run(h, "2026-11-23 10:00")
+    services = Services(h.app.state, h.app.source, h.holder, BJ, h.config.notify)
+    view = case_view(services, Actor("王监察", "office"), "C1", bj("2026-11-23 11:00"))
+    [alert] = view.alerts
+    steps = {(s.rung, s.state_name, s.due) for s in alert.ladder}
+    assert steps == {
+        ("承办人", "已报送", "2026年11月23日10时"),
+        ("部门负责人", "已报送", "2026年11月23日10时"),
+        ("分管领导（3个工作日未确认或督办未答复）", "待报送", "2026年11月27日9时"),
+    }
+    notes = {e.action_name: e.note for e in alert.history}
+    assert notes["逐级报送"] in {"承办人（1条通知）", "部门负责人（1条通知）"}

@@ -9,6 +9,7 @@ the whole chain.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from monitor.engine.messages import fmt_deadline, fmt_instant, unit_label
 from monitor.errors import NotFoundError
 from monitor.explain import LEVEL_NAMES, clock_lines, step_text
 from monitor.source.reader import SourceReader
-from monitor.state.schema import alert_history, alerts, chain_head
+from monitor.state.schema import alert_history, alerts, chain_head, ladder_steps
 
 ACTION_NAMES = {
     "raised": "发出预警",
@@ -43,6 +44,7 @@ ACTION_NAMES = {
     "notice_failed": "通知发送失败",
     "silenced": "已静默",
 }
+LADDER_STATES = {"scheduled": "待报送", "fired": "已报送", "stopped": "已停止（预警已确认或解除）"}
 ROLE_NAMES = {"handler": "承办人", "department_head": "部门负责人", "leader": "分管领导", "liaison": "联络员"}
 
 
@@ -86,9 +88,21 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class LadderStep:
+    """One rung of the escalation ladder scheduled for the alert (alerts.ladder)."""
+
+    rung: str
+    level_name: str
+    due: str
+    state: str  # scheduled, fired, stopped
+    state_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlertView:
     alert: AlertItem
     history: tuple[HistoryEntry, ...]
+    ladder: tuple[LadderStep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +186,7 @@ def case_view(services: Services, actor: Actor, case_id: str, now: datetime) -> 
         legal = f"{item.legal_limit}{u}" if item.legal_limit is not None else "未设"
         limits = f"承诺时限：{promised}；法定时限：{legal}"
     with services.state.connect() as conn:
-        views, chain = _alerts(conn, case_id, tz)
+        views, chain = _alerts(conn, case_id, tz, rung_words(services.notify))
     return CaseView(
         case_id=case.case_id,
         item_code=case.item_code,
@@ -202,12 +216,40 @@ def case_view(services: Services, actor: Actor, case_id: str, now: datetime) -> 
     )
 
 
-def _alerts(conn: Connection, case_id: str, tz: Any) -> tuple[tuple[AlertView, ...], ChainCheck]:
+def rung_words(notify: Any) -> dict[str, str]:
+    """Each configured rung as the console shows it: its roles in Chinese, and its delay."""
+    out: dict[str, str] = {}
+    for rung in notify.ladder:
+        who = "、".join(ROLE_NAMES[r] for r in rung.roles) or "指定接收人"
+        unless = "未确认或督办未答复" if rung.unless == "answered" else "未确认"
+        when = f"（{rung.after_working_days}个工作日{unless}）" if rung.after_working_days else ""
+        out[rung.name] = who + when
+    return out
+
+
+def _alerts(
+    conn: Connection, case_id: str, tz: Any, rungs: Mapping[str, str] | None = None
+) -> tuple[tuple[AlertView, ...], ChainCheck]:
+    """The case's alerts, each with its history and ladder steps; `rungs`: who each rung of
+    the configured ladder reaches, in words (a rung no longer configured shows its name)."""
     rows = list(conn.execute(select(alerts).where(alerts.c.case_id == case_id).order_by(alerts.c.id)))
     ids = [int(r.id) for r in rows]
     history: dict[int, list[Any]] = {i: [] for i in ids}
+    ladder: dict[int, list[LadderStep]] = {i: [] for i in ids}
     raw: list[Any] = []
     if ids:
+        for step in conn.execute(
+            select(ladder_steps).where(ladder_steps.c.alert_id.in_(ids)).order_by(ladder_steps.c.due_at)
+        ):
+            ladder[int(step.alert_id)].append(
+                LadderStep(
+                    (rungs or {}).get(step.rung, step.rung),
+                    "红牌" if step.level == "red" else "黄牌预警",
+                    fmt_instant(step.due_at, tz),
+                    step.state,
+                    LADDER_STATES.get(step.state, step.state),
+                )
+            )
         for h in conn.execute(history_query().where(alert_history.c.alert_id.in_(ids))):
             raw.append(h)
         for h in conn.execute(
@@ -228,6 +270,7 @@ def _alerts(conn: Connection, case_id: str, tz: Any) -> tuple[tuple[AlertView, .
                 )
                 for h in history[int(r.id)]
             ),
+            tuple(ladder[int(r.id)]),
         )
         for r in rows
     )

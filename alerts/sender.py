@@ -72,6 +72,13 @@ class DrainResult:
         return self.sent + self.failed + self.retrying > 0
 
 
+BREAKER = 3  # transient failures in a row after which a channel's part of a batch stops
+
+
+class _ChannelDownError(Exception):
+    """A channel's service failed `BREAKER` messages in a row: its rest waits."""
+
+
 class _LeaseSpentError(Exception):
     """The batch has used most of its lease: the messages not yet tried go back."""
 
@@ -91,7 +98,10 @@ def drain(
     """Claim up to `limit` due notices and send them in one batch: one SMTP connection for
     the e-mails, one client per other channel (`alerts.outlets`). A notice claimed in its
     channel's quiet hours goes back, due when they end (`alerts.timing`). Floods are collapsed
-before (`alerts.flood`, by `alerts.dispatch.deliver`).
+    before (`alerts.flood`, by `alerts.dispatch.deliver`). A channel whose last
+    `BREAKER` messages in a row failed transiently (its service is down or timing out) is not
+    tried further in this batch: its other notices wait with backoff, as over SMTP when the
+    server does not answer, and the other channels go on.
 
     `clock` measures how much of the lease the batch has used (seconds, any origin)."""
     rng = rng or random.Random()
@@ -160,11 +170,32 @@ before (`alerts.flood`, by `alerts.dispatch.deliver`).
                 continue
             together = bool(getattr(out, "idempotent", False))
             part = [messages[i] for i in indices]
+            failing: list[DeliveryError] = []
 
-            def heard_of(j: int, error: DeliveryError | None, indices: list[int] = indices) -> None:
+            def heard_of(
+                j: int,
+                error: DeliveryError | None,
+                indices: list[int] = indices,
+                failing: list[DeliveryError] = failing,
+            ) -> None:
                 on_result(indices[j], error)
+                if error is None or error.permanent:
+                    failing.clear()
+                    return
+                failing.append(error)
+                if len(failing) >= BREAKER and j + 1 < len(indices):
+                    raise _ChannelDownError
 
-            outcomes = out.send_batch(part, heard_of)  # type: ignore[arg-type]
+            try:
+                outcomes = out.send_batch(part, heard_of)  # type: ignore[arg-type]
+            except _ChannelDownError:
+                why = f"{channel}: not tried: the {BREAKER} before it failed in a row ({failing[-1]})"
+                for index in indices:
+                    if index not in heard:
+                        keep(index, DeliveryError(why, permanent=False))
+                flush()
+                together = False
+                continue
             if len(outcomes) != len(part):
                 raise RuntimeError(f"{out.name}: {len(outcomes)} results for {len(part)} messages")
             for j, error in enumerate(outcomes):  # a notifier that did not call on_result

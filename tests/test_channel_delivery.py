@@ -301,3 +301,17 @@ def test_no_sms_is_lost_or_doubled_across_a_kill_mid_send(h: Harness, server: Ch
             for r in conn.execute(select(alert_history).where(alert_history.c.action == "notice_sent"))
         ]
     assert sorted(m for m in sent if m in sms_ids) == sorted(sms_ids)  # each once in the history
+
+
+def test_a_gateway_failing_three_in_a_row_is_not_tried_further_in_that_batch(
+    h: Harness, server: ChannelServer
+) -> None:
+    overdue(h, "C1", "C2", "C3", "C4", "C5")
+    h.poll(bj("2026-11-23 10:00"))
+    server.fail(10, path="/sms")
+    result = send(h, "2026-11-23 10:01")
+    assert len(server.on("/sms")) == 3  # then it stops asking a gateway that is failing
+    assert ("sms", "retrying", 5) in result.by_channel
+    assert ("webhook", "sent", 5) in result.by_channel and ("email", "sent", 10) in result.by_channel
+    untried = [n for n in by_channel(h)["sms"] if "not tried" in (n.last_error or "")]
+    assert len(untried) == 2 and all(n.status == "pending" and n.attempts == 1 for n in untried)

@@ -95,9 +95,17 @@ def backoff(attempt: int, cfg: NotifyConfig, rng: random.Random) -> timedelta:
 
 
 def claim(
-    engine: Engine, cfg: NotifyConfig, now: datetime, limit: int, until: datetime, tally: Counter[str]
+    engine: Engine,
+    cfg: NotifyConfig,
+    now: datetime,
+    limit: int,
+    until: datetime,
+    tally: Counter[str],
+    *,
+    skip_email: bool = False,
 ) -> list[Claimed]:
-    """Take up to `limit` due notices for this sender, committed at once."""
+    """Take up to `limit` due notices for this sender, committed at once; with `skip_email`,
+    only those of the other channels (the mail server is down)."""
     with engine.begin() as conn:
         query = (
             select(notices)
@@ -105,6 +113,8 @@ def claim(
             .order_by(notices.c.next_attempt_at, notices.c.id)
             .limit(limit)
         )
+        if skip_email:
+            query = query.where(notices.c.channel != "email")
         locked = engine.dialect.name != "sqlite"
         if locked:
             query = query.with_for_update(skip_locked=True)

@@ -33,10 +33,12 @@ def deliver(
     limit: int = 100,
     console_url: str | None = None,
     reach: Reach = nobody,
+    skip_email: bool = False,
 ) -> DrainResult:
     """Digests, reminders, overdue 督办 and due ladder rungs queued, then one batch sent;
     `console_url` (web.base_url): the overdue alert's notices link to the console's case
-    page; `reach`: who holds a role (monitor.people), for the ladder."""
+    page; `reach`: who holds a role (monitor.people), for the ladder; `skip_email`: send
+    only the other channels (the daemon, while it waits for the mail server)."""
     build_digests(engine, cfg, now, tz)
     send_reminders(engine, cfg, calendar, now, tz)
     # With the reminders, as often as the sender runs: a 督办's deadline is an instant, and
@@ -45,7 +47,7 @@ def deliver(
     climb(engine, cfg, calendar, now, tz, reach, console_url=console_url)
     # Once a send, after everything that queues: the batches after it send what it left.
     collapse_floods(engine, cfg, now)
-    return drain(engine, notifier, cfg, now, limit=limit, tz=tz, calendar=calendar)
+    return drain(engine, notifier, cfg, now, limit=limit, tz=tz, calendar=calendar, skip_email=skip_email)
 
 
 def deliver_all(

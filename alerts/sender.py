@@ -94,6 +94,7 @@ def drain(
     clock: Callable[[], float] = time.monotonic,
     tz: ZoneInfo = DEFAULT_TZ,
     calendar: WorkCalendar | None = None,
+    skip_email: bool = False,
 ) -> DrainResult:
     """Claim up to `limit` due notices and send them in one batch: one SMTP connection for
     the e-mails, one client per other channel (`alerts.outlets`). A notice claimed in its
@@ -103,13 +104,14 @@ def drain(
     tried further in this batch: its other notices wait with backoff, as over SMTP when the
     server does not answer, and the other channels go on.
 
-    `clock` measures how much of the lease the batch has used (seconds, any origin)."""
+    `clock` measures how much of the lease the batch has used (seconds, any origin);
+    `skip_email`: the other channels only, while the mail server is down."""
     rng = rng or random.Random()
     outlets = outlets_of(notifier, cfg.channels)
     lease = cfg.claim_lease_seconds
     tally: Counter[str] = Counter()
     started = clock()  # the lease runs from the claim
-    claimed = claim(engine, cfg, now, limit, now + timedelta(seconds=lease), tally)
+    claimed = claim(engine, cfg, now, limit, now + timedelta(seconds=lease), tally, skip_email=skip_email)
     claimed = _out_of_quiet(engine, cfg, claimed, now, tz, calendar)
     batch: list[Claimed] = []
     messages: list[Mail | ChannelMessage] = []

@@ -315,3 +315,41 @@ def test_a_gateway_failing_three_in_a_row_is_not_tried_further_in_that_batch(
     assert ("webhook", "sent", 5) in result.by_channel and ("email", "sent", 10) in result.by_channel
     untried = [n for n in by_channel(h)["sms"] if "not tried" in (n.last_error or "")]
     assert len(untried) == 2 and all(n.status == "pending" and n.attempts == 1 for n in untried)
+
+
+def test_while_the_daemon_waits_for_the_mail_server_the_sms_still_go(
+    tmp_path: Path, sqlite_url: str, server: ChannelServer
+) -> None:
+    """The SMTP server does not answer: the daemon waits for it with backoff, as before, and
+    between its attempts sends what the other channels can carry; the mails stay queued."""
+    import socket
+
+    from monitor.daemon.run import Daemon
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    h = harness(tmp_path, sqlite_url, server, smtp={"url": f"smtp://127.0.0.1:{closed}"})
+    try:
+        overdue(h)
+        h.poll(bj("2026-11-23 10:00"))
+        daemon = Daemon(h.app, clock=lambda: bj("2026-11-23 10:01"))
+        daemon.pipeline, daemon.started = h.pipeline, True
+        daemon.outlets = Outlets(
+            daemon.notifier, h.config.notify.channels, environ={"SUNLIGHT_WEBHOOK_SECRET": SECRET}
+        )
+        waits: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            daemon._stopping.set()  # one wait is enough to see what went meanwhile
+
+        daemon.deps.sleep = sleep
+        daemon.send_job()
+        assert waits == [1.0]
+        sent = {n.channel for n in h.notices() if n.status == "sent"}
+        assert sent == {"sms", "dingtalk", "webhook"}
+        assert all(n.status == "pending" and n.attempts == 0 for n in by_channel(h)["email"])
+        assert len(server.on("/sms")) == 1
+    finally:
+        h.app.dispose()

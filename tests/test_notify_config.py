@@ -20,7 +20,9 @@ CAL = load_calendar(RULES / "calendar")
 
 
 def config_with(tmp_path: Path, **notify: Any) -> Path:
-    return write_config(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", notify={"eml_dir": "outbox", **notify})
+    return write_config(
+        tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", notify={"eml_dir": "outbox", **notify}
+    )
 
 
 @pytest.mark.parametrize(

@@ -143,7 +143,14 @@ class Daemon:
             return True
         if self._smtp_seen and not self.deps.is_down("smtp"):
             return True
-        if not self.deps.wait_for("smtp", notifier.probe, self._stopping.is_set):
+
+        def probe() -> None:
+            # While the mail server is awaited, SMS and the robots do not wait with it: a red
+            # must reach its people by whatever channel is up.
+            self.send_notices(skip_email=True)
+            notifier.probe()
+
+        if not self.deps.wait_for("smtp", probe, self._stopping.is_set):
             return False
         self._smtp_seen = True
         return True
@@ -172,13 +179,13 @@ class Daemon:
         except Exception:
             log.exception("refreshing the state metrics failed; the last snapshot stays")
 
-    def send_notices(self) -> bool:
+    def send_notices(self, *, skip_email: bool = False) -> bool:
         try:
             cfg = self.app.config
             self.outlets.email = self.notifier  # the e-mail notifier of the moment (tests swap it)
             result = deliver(
                 self.app.state, self.outlets, cfg.notify, self.holder.calendar(), self.clock(), cfg.tz,
-                console_url=cfg.web.base_url, reach=self.app.reach(),
+                console_url=cfg.web.base_url, reach=self.app.reach(), skip_email=skip_email,
             )  # fmt: skip
         except Exception as exc:
             if self.diagnose():
@@ -197,7 +204,12 @@ class Daemon:
             m.channel_notices.labels(channel, outcome).inc(n)
         m.notices_set_aside.inc(result.set_aside)
         smtp = self.notifier if isinstance(self.notifier, SmtpNotifier) else None
-        if result.retrying and smtp is not None and not self.deps.check("smtp", smtp.probe):
+        if (
+            not skip_email
+            and result.retrying
+            and smtp is not None
+            and not self.deps.check("smtp", smtp.probe)
+        ):
             return False  # the server is down: the next send job waits for it
         return result.worked
 

@@ -57,7 +57,7 @@ def test_a_rung_that_reaches_nobody_or_a_name_used_twice_is_refused(tmp_path: Pa
     twice = [{"name": "x", "roles": ["leader"]}, {"name": "x", "roles": ["handler"]}]
     with pytest.raises(ConfigError, match="x appear more than once"):
         load_config(config_with(tmp_path, ladder=twice), environ={})
-    with pytest.raises(ConfigError, match="notify.ladder.0.roles.0"):
+    with pytest.raises(ConfigError, match=r"notify\.ladder\.0\.roles\.0"):
         load_config(config_with(tmp_path, ladder=[{"name": "x", "roles": ["mayor"]}]), environ={})
 
 

@@ -27,25 +27,6 @@ from alerts.channels.messages import ChannelMessage, Templates
 from alerts.notify.base import Notifier
 from monitor.errors import ConfigError
 
-# Keys a channel template may read that a notice rendered when queued (an operations
-# notice, a reminder of an e-mail) does not have in a context: said as plainly as it can be.
-_BARE = {
-    "action": "",
-    "alert_id": "",
-    "level": "",
-    "category": "",
-    "rule_id": "",
-    "basis": "",
-    "due": "",
-    "case_id": "",
-    "item_code": "",
-    "item_name": "",
-    "department": "",
-    "case_link": "",
-    "console_link": "",
-    "short_link": "",
-}
-
 
 class ChannelContent:
     """A claimed channel notice with what its message says, kept in the outbox row as sent
@@ -67,7 +48,9 @@ def context_of(row: Any) -> dict[str, Any]:
     if row.context:
         ctx: dict[str, Any] = dict(json.loads(row.context))
     else:
-        ctx = {**_BARE, "title": row.subject, "message": (row.body_text or "").strip().split("\n", 1)[0]}
+        # Rendered when queued (an operations notice, a reminder of an e-mail): its subject
+        # and first line; the keys it lacks are empty (alerts.channels.messages.OPTIONAL).
+        ctx = {"title": row.subject, "message": (row.body_text or "").strip().split("\n", 1)[0]}
     ctx["kind"] = row.kind
     return ctx
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import email.utils
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
 
+from alerts.channels.messages import ChannelMessage
 from alerts.notify.base import OnResult
 from monitor.errors import DeliveryError
 
@@ -51,6 +52,23 @@ class Fates:
         self.out.append(error)
         if self.on_result is not None:
             self.on_result(len(self.out) - 1, error)
+
+
+def send_each(
+    messages: Sequence[ChannelMessage],
+    on_result: OnResult | None,
+    timeout: float,
+    send_one: Callable[[httpx2.Client, ChannelMessage], DeliveryError | None],
+) -> list[DeliveryError | None]:
+    """Every notifier's batch: one client (its connections reused), each message's fate
+    told the moment it is known."""
+    fates = Fates(on_result)
+    if not messages:
+        return fates.out
+    with new_client(timeout) as client:
+        for message in messages:
+            fates.add(send_one(client, message))
+    return fates.out
 
 
 def scrub(text: str, secrets: tuple[str, ...]) -> str:

@@ -50,7 +50,7 @@ import httpx2
 from alerts.channels.address import masked
 from alerts.channels.apps import App, app_for
 from alerts.channels.config import RobotConfig
-from alerts.channels.http import Code, Codes, Fates, coded_reply, new_client, request
+from alerts.channels.http import Code, Codes, coded_reply, request, send_each
 from alerts.channels.messages import ChannelMessage, feishu_card
 from alerts.notify.base import OnResult
 from monitor.errors import DeliveryError
@@ -144,13 +144,7 @@ class RobotNotifier:
     def send_batch(
         self, messages: Sequence[ChannelMessage], on_result: OnResult | None = None
     ) -> list[DeliveryError | None]:
-        fates = Fates(on_result)
-        if not messages:
-            return fates.out
-        with new_client(self.cfg.timeout_seconds) as client:
-            for message in messages:
-                fates.add(self._send_one(client, message))
-        return fates.out
+        return send_each(messages, on_result, self.cfg.timeout_seconds, self._send_one)
 
     def close(self) -> None:
         self.app.forget()

@@ -33,7 +33,7 @@ from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
 
 from alerts.channels.address import masked
 from alerts.channels.config import SmsGatewayConfig
-from alerts.channels.http import Fates, json_object, new_client, request, scrub, status_error
+from alerts.channels.http import json_object, request, scrub, send_each, status_error
 from alerts.channels.messages import ChannelMessage
 from alerts.notify.base import OnResult
 from monitor.errors import ConfigError, DeliveryError
@@ -80,13 +80,7 @@ class SmsNotifier:
     def send_batch(
         self, messages: Sequence[ChannelMessage], on_result: OnResult | None = None
     ) -> list[DeliveryError | None]:
-        fates = Fates(on_result)
-        if not messages:
-            return fates.out
-        with new_client(self.cfg.timeout_seconds) as client:
-            for message in messages:
-                fates.add(self._send_one(client, message))
-        return fates.out
+        return send_each(messages, on_result, self.cfg.timeout_seconds, self._send_one)
 
     def close(self) -> None:
         """Nothing is held between batches."""

@@ -19,7 +19,7 @@ import httpx2
 
 from alerts.channels.address import masked
 from alerts.channels.config import WebhookConfig
-from alerts.channels.http import Fates, new_client, request, status_error
+from alerts.channels.http import request, send_each, status_error
 from alerts.channels.messages import ChannelMessage
 from alerts.notify.base import OnResult
 from monitor.errors import ConfigError, DeliveryError
@@ -65,13 +65,7 @@ class WebhookNotifier:
     def send_batch(
         self, messages: Sequence[ChannelMessage], on_result: OnResult | None = None
     ) -> list[DeliveryError | None]:
-        fates = Fates(on_result)
-        if not messages:
-            return fates.out
-        with new_client(self.cfg.timeout_seconds) as client:
-            for message in messages:
-                fates.add(self._send_one(client, message))
-        return fates.out
+        return send_each(messages, on_result, self.cfg.timeout_seconds, self._send_one)
 
     def close(self) -> None:
         """Nothing is held between batches."""

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, insert, or_,
 
 from alerts import history
 from alerts.channels.address import parse
-from alerts.outbox import message_id
+from alerts.outbox import NoticeRow, message_id, write
 from monitor.calendar import WorkCalendar
 from monitor.engine.messages import fmt_date, fmt_deadline
 from monitor.notifyconfig import NotifyConfig, Rung
@@ -107,11 +107,10 @@ def climb(
             if prefetch is not None:  # one read of the cases' steps for the whole batch
                 prefetch(sorted({a.case_id for a in batch.alerts.values()}))
             journal = history.Journal()
-            rows: list[dict[str, Any]] = []
+            rows: list[NoticeRow] = []
             for step in due:
                 rows += _settle(conn, journal, batch, rungs.get(step.rung), step, cal, now, tz, reach)
-            if rows:
-                conn.execute(insert(notices), rows)
+            write(conn, rows)
             if batch.done:
                 conn.execute(_DONE, [{**d, "b_at": now} for d in batch.done])
             journal.flush(conn)
@@ -230,7 +229,7 @@ def _settle(
     now: dt.datetime,
     tz: ZoneInfo,
     reach: Reach,
-) -> list[dict[str, Any]]:
+) -> list[NoticeRow]:
     """Fire or stop one due step; the notice rows it queues."""
     alert = batch.alerts.get(int(step.alert_id))
     why = _why_not(alert, step, rung, batch)
@@ -257,16 +256,13 @@ def _settle(
     context = batch.contexts[int(alert.id)]
     route = f"ladder-{rung.name}"
     rows = [
-        {
-            "alert_id": alert.id,
-            "kind": "ladder",
-            "route": route,
-            "recipient": url,
-            "channel": parse(url).channel,
-            "subject": "",
-            "body_text": "",
-            "body_html": "",
-            "context": json.dumps(
+        NoticeRow(
+            alert_id=int(alert.id),
+            kind="ladder",
+            route=route,
+            recipient=url,
+            channel=parse(url).channel,
+            context=json.dumps(
                 {
                     **context,
                     "action": "ladder",
@@ -277,12 +273,11 @@ def _settle(
                 ensure_ascii=False,
             ),
             # Unique per step and recipient: a step fires once (its row moves from `scheduled`).
-            "message_id": message_id(alert.id, int(step.id), route, url),
-            "status": "pending",
-            "created_at": now,
-            "next_attempt_at": now,
-            "attempts": 0,
-        }
+            message_id=message_id(alert.id, int(step.id), route, url),
+            status="pending",
+            created_at=now,
+            next_attempt_at=now,
+        )
         for url, greeting in targets.items()
     ]
     batch.done.append({"b_id": step.id, "b_state": "fired", "b_n": len(rows)})

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -37,6 +39,30 @@ def channel_of(recipient: str) -> str:
     return parse(recipient).channel
 
 
+@dataclass(frozen=True, slots=True)
+class NoticeRow:
+    """A notice as queued: what it is about, to whom and how, and its template context (the
+    sender renders it, and keeps the subject and bodies with the outcome)."""
+
+    alert_id: int | None
+    kind: str
+    route: str
+    recipient: str
+    channel: str
+    context: str | None
+    message_id: str
+    status: str  # pending, held (for a digest slot) or silenced
+    created_at: datetime
+    next_attempt_at: datetime
+    subject: str = ""
+    body_text: str = ""
+    body_html: str = ""
+
+    def values(self) -> dict[str, Any]:
+        """The row for `sunlight_notices`, attempts not yet counted."""
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, "attempts": 0}
+
+
 def message_tag(recipient: str) -> str:
     return hashlib.sha256(recipient.encode()).hexdigest()[:10]
 
@@ -59,7 +85,7 @@ def enqueue(
     *,
     journal: history.Journal | None = None,
     active_silences: list[Any] | None = None,
-    into: list[dict[str, Any]] | None = None,
+    into: list[NoticeRow] | None = None,
     console_url: str | None = None,
 ) -> int:
     """Write the notices one transition causes; returns how many were written.
@@ -87,7 +113,7 @@ def enqueue(
                 detail=silences.detail(silence),
             )
     evidence = has_keys(conn)
-    rows: dict[str, dict[str, Any]] = {}  # by Message-ID: a recipient listed twice gets one
+    rows: dict[str, NoticeRow] = {}  # by Message-ID: a recipient listed twice gets one
     for route_name in f.notify:
         route = cfg.routes.get(route_name)
         if route is None or f.level not in route.levels or route.escalate_after_working_days:
@@ -132,23 +158,19 @@ def enqueue(
             mid = message_id(transition.alert_id, transition.version, route_name, recipient)
             if mid in rows:
                 continue
-            rows[mid] = {
-                "alert_id": transition.alert_id,
-                "kind": transition.action,
-                "route": route_name,
-                "recipient": recipient,
-                "channel": channel_of(recipient),
-                # Rendered by the sender (alerts.render.with_content), outside this transaction.
-                "subject": "",
-                "body_text": "",
-                "body_html": "",
-                "context": json.dumps(context, ensure_ascii=False),
-                "message_id": mid,
-                "status": status,
-                "created_at": now,
-                "next_attempt_at": at,
-                "attempts": 0,
-            }
+            # Rendered by the sender (alerts.render.with_content), outside this transaction.
+            rows[mid] = NoticeRow(
+                alert_id=transition.alert_id,
+                kind=transition.action,
+                route=route_name,
+                recipient=recipient,
+                channel=channel_of(recipient),
+                context=json.dumps(context, ensure_ascii=False),
+                message_id=mid,
+                status=status,
+                created_at=now,
+                next_attempt_at=at,
+            )
     if into is not None:
         into.extend(rows.values())  # the caller writes a batch's notices at once (`write`)
     else:
@@ -156,12 +178,12 @@ def enqueue(
     return len(rows)
 
 
-def write(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def write(conn: Connection, rows: Sequence[NoticeRow]) -> None:
     """Queue notices built by `enqueue`. One statement, no savepoint: a transition's version
     is new, so its Message-IDs cannot be queued already; the alert changes and their notices
     commit together."""
     if rows:
-        conn.execute(notices.insert(), rows)
+        conn.execute(notices.insert(), [r.values() for r in rows])
 
 
 def insert_notice(conn: Connection, **values: Any) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
@@ -95,7 +95,7 @@ class Routed:
     """The route stage's rows: the notices the batch's alert changes cause (as
     `alerts.outbox.enqueue` builds them: pending, held for a digest slot, or silenced)."""
 
-    notices: list[dict[str, Any]]
+    notices: list[outbox.NoticeRow]
     transitions: int
 
 
@@ -168,7 +168,7 @@ def route(
 ) -> Routed:
     """The notices the alert changes cause, each routed, silenced or held
     (`alerts.outbox.enqueue`); the changes counted in the metrics."""
-    notices: list[dict[str, Any]] = []
+    notices: list[outbox.NoticeRow] = []
     transitions = 0
     quiet = silences.active(conn, ctx.now) if moved else []
     for j in judged:

@@ -239,6 +239,9 @@ def _out_of_quiet(
     kept: list[Claimed] = []
     later: dict[datetime, list[Claimed]] = {}
     for c in claimed:
+        if c.row.channel not in cfg.quiet_hours:
+            kept.append(c)  # no quiet hours: the level (read from the context) is not needed
+            continue
         until = quiet_until(cfg, c.row.channel, level_of(c.row), now, tz, calendar)
         if until is None:
             kept.append(c)

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, and_, bindparam, exists, insert, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 
 from alerts import history
 from alerts.channels.address import parse
@@ -120,7 +121,9 @@ def climb(
 
 
 def schedule(engine: Engine, cfg: NotifyConfig, cal: WorkCalendar, tz: ZoneInfo) -> int:
-    """A step per applicable rung for every open alert at a level that has none yet."""
+    """A step per applicable rung for every open alert at a level that has none yet. A rung
+    added to the configuration later applies to the alerts that reach a level from then on;
+    a rung taken out stops the steps still scheduled for it, in the history."""
     wanted = or_(
         *(
             and_(
@@ -157,8 +160,13 @@ def schedule(engine: Engine, cfg: NotifyConfig, cal: WorkCalendar, tz: ZoneInfo)
                         }
                     )
             if values:
-                conn.execute(insert(ladder_steps), values)
-                made += len(values)
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(ladder_steps), values)
+                    made += len(values)
+                except IntegrityError:
+                    return made  # another sender (a second replica) is scheduling: the rest is its
+
         if len(rows) < BATCH:
             return made
 

@@ -228,3 +228,17 @@ def test_webhook_body_follows_the_schema_without_personal_data() -> None:
 def test_email_is_not_rendered_here() -> None:
     with pytest.raises(ValueError, match=r"alerts\.render"):
         render("zhang@example.gov.cn")
+
+
+@pytest.mark.parametrize(
+    ("address", "limit"), [("wecom://k", 4096), ("dingtalk://t", 18000), ("feishu://t", 18000)]
+)
+def test_a_card_too_long_for_its_service_is_cut_at_a_line_and_says_so(address: str, limit: int) -> None:
+    long = "；".join(f"第{i}项情况说明：承诺时限已过，尚未作出决定" for i in range(2000))
+    message = render(address, message=long)
+    assert len(message.text.encode()) <= limit
+    assert "（内容过长，已截断；完整内容请在电子监察平台查看）" in message.text
+    assert "XK-2026-000123" in message.text  # the facts before the long part are kept
+    assert "https://jc.example.gov.cn/cases/XK-2026-000123" in message.text  # and the links after it
+    short = render(address)
+    assert "截断" not in short.text

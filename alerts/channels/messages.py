@@ -126,7 +126,9 @@ class Templates:
         if address.channel == "sms":
             text = self._sms(facts)
         elif address.channel in FILES:
-            text = self._render(FILES[address.channel], _markdown_context(facts)).strip()
+            text = fit(
+                self._render(FILES[address.channel], _markdown_context(facts)).strip(), address.channel
+            )
         else:
             raise ValueError(
                 f"no channel template for {address.channel!r} (e-mail is rendered by alerts.render)"
@@ -290,6 +292,36 @@ def _link(url: str) -> str:
 
 def _one_line(value: str) -> str:
     return " ".join(value.split())
+
+
+# What each service takes in one message, in UTF-8 bytes: WeCom's markdown `content` 4096;
+# DingTalk's and Feishu's bodies about 20,000, less what the JSON around the text takes.
+MAX_BYTES = {"wecom": 4096, "dingtalk": 18000, "feishu": 18000}
+CUT = "\n\n……（内容过长，已截断；完整内容请在电子监察平台查看）"
+
+
+def fit(text: str, channel: str) -> str:
+    """`text` within the service's size, cut at a line and said to be cut, its last line kept
+    when it holds the links (the cards end with them): a message the service would refuse
+    for its size is a notice lost."""
+    limit = MAX_BYTES.get(channel)
+    if limit is None or len(text.encode()) <= limit:
+        return text
+    lines = text.split("\n")
+    tail = lines.pop() if "](" in lines[-1] else ""
+    ending = CUT + ("\n\n" + tail if tail else "")
+    room = limit - len(ending.encode())
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        size = len(line.encode()) + 1
+        if used + size > room:
+            break
+        kept.append(line)
+        used += size
+    if not kept:  # one line longer than the limit: cut inside it, on a character
+        kept = [text.encode()[:room].decode(errors="ignore")]
+    return "\n".join(kept) + ending
 
 
 def _describe(exc: TemplateError) -> str:

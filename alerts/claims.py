@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from alerts import history
@@ -110,7 +110,11 @@ def claim(
         query = (
             select(notices)
             .where(notices.c.status.in_(CLAIMABLE), notices.c.next_attempt_at <= now)
-            .order_by(notices.c.next_attempt_at, notices.c.id)
+            # The short channels first: a first start's thousands of mails must not hold back
+            # the few SMS and robot messages that reach the responsible persons.
+            .order_by(
+                case((notices.c.channel == "email", 1), else_=0), notices.c.next_attempt_at, notices.c.id
+            )
             .limit(limit)
         )
         if skip_email:

@@ -353,3 +353,16 @@ def test_while_the_daemon_waits_for_the_mail_server_the_sms_still_go(
         assert len(server.on("/sms")) == 1
     finally:
         h.app.dispose()
+
+
+def test_the_few_sms_and_robot_messages_go_before_a_backlog_of_mails(
+    h: Harness, server: ChannelServer
+) -> None:
+    from alerts.sender import drain
+
+    overdue(h, "C1", "C2", "C3")
+    h.poll(bj("2026-11-23 10:00"))
+    first = drain(h.app.state, outlets(h), h.config.notify, bj("2026-11-23 10:01"), limit=9, tz=BJ)
+    assert first.sent == 9
+    sent = [n.channel for n in h.notices() if n.status == "sent"]
+    assert sorted(sent) == sorted(["sms", "dingtalk", "webhook"] * 3)  # the mails wait for the next batch

@@ -64,8 +64,10 @@ def test_feishu_app_message_with_tenant_token(server: ChannelServer) -> None:
     assert send.query == {"receive_id_type": "open_id"} and send.headers["authorization"] == "Bearer t-1"
     assert send.json["receive_id"] == "ou_7d8a6e" and send.json["uuid"] == "<n1.a7@sunlight>"
     assert json.loads(send.json["content"])["header"]["template"] == "red"
+    # The documented fix is the app's availability scope in the console: configuration.
     server.error({"code": 230013, "msg": "Bot has NO availability to this user."}, status=400)
-    assert fate(notifier, msg).permanent
+    error = fate(notifier, msg)
+    assert not error.permanent and "check the configuration" in str(error)
 
 
 def test_work_notice_without_credentials_or_with_refused_ones_is_transient(server: ChannelServer) -> None:
@@ -76,3 +78,25 @@ def test_work_notice_without_credentials_or_with_refused_ones_is_transient(serve
     assert not error.permanent and "dk-secret" not in str(error)
     server.error({"errcode": 33012, "errmsg": "无效的USERID"}, path="/topapi")
     assert fate(robot("dingtalk", server, APP_ENV), message("dingtalk://user/u1")).permanent
+
+
+APP_CODES = [
+    ("dingtalk", "/topapi", {"errcode": 45009, "errmsg": "接口调用超过限制"}, 200, False, 60.0),
+    ("dingtalk", "/topapi", {"errcode": 45002, "errmsg": "消息内容超过限制"}, 200, True, None),
+    ("wecom", "/cgi-bin/message/send", {"errcode": 81013, "errmsg": "user & party & tag all invalid"},
+     200, False, None),
+    ("feishu", "/open-apis/im/v1/messages", {"code": 230025, "msg": "The length of the message content "
+     "reaches its limit."}, 400, True, None),
+    ("feishu", "/open-apis/im/v1/messages", {"code": 230020, "msg": "This operation triggers the "
+     "frequency limit."}, 400, False, 10.0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("channel", "path", "reply", "status", "permanent", "wait"), APP_CODES)
+def test_documented_work_notice_codes(server: ChannelServer, channel: str, path: str,
+                                      reply: dict[str, object], status: int, permanent: bool,
+                                      wait: float | None) -> None:  # fmt: skip
+    server.error(reply, status=status, path=path)
+    error = fate(robot(channel, server, APP_ENV), message(f"{channel}://user/u1"))
+    assert (error.permanent, error.retry_after) == (permanent, wait)
+    assert str(reply.get("errcode", reply.get("code"))) in str(error)

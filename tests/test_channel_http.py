@@ -262,7 +262,8 @@ def test_documented_robot_codes(server: ChannelServer, address: str, reply: dict
 @pytest.mark.parametrize(
     ("code", "permanent", "wait"),
     [("isv.MOBILE_NUMBER_ILLEGAL", True, None), ("isv.SMS_CONTENT_ILLEGAL", True, None),
-     ("isv.BUSINESS_LIMIT_CONTROL", False, 60.0), ("isv.AMOUNT_NOT_ENOUGH", False, None)],
+     ("isv.BUSINESS_LIMIT_CONTROL", False, 60.0), ("isv.MONTH_LIMIT_CONTROL", False, 60.0),
+     ("isv.AMOUNT_NOT_ENOUGH", False, None), ("isv.PARAM_LENGTH_LIMIT", False, None)],
 )  # fmt: skip
 def test_sms_reply_codes(server: ChannelServer, code: str, permanent: bool, wait: float | None) -> None:
     server.error({"code": code, "message": "号码 13800000000 不可用"})

@@ -2,30 +2,62 @@
 corpconversation asyncsend_v2, WeCom cgi-bin/message/send, Feishu im/v1/messages. Each needs
 an access token from the service (gettoken / tenant_access_token), kept for its lifetime.
 
-Codes beyond the group robots' (alerts/channels/robots.py):
+Codes beyond the group robots' (alerts/channels/robots.py), each with where its meaning was
+read (the numbered sources below):
 
-| service | code | meaning | fate |
-| --- | --- | --- | --- |
-| DingTalk | 40014, 42001 | access token invalid / expired | token fetched again, once; then transient |
-| DingTalk | 40089, 88 | bad appkey/appsecret / auth error (sub_code) | transient (config) |
-| DingTalk | 90018, 90006, 90005 | calls a second / a minute exceeded | transient, wait 1 / 60 / 60 s |
-| DingTalk | 33012 | invalid userid | permanent |
-| WeCom | 40014, 42001 | access_token invalid / expired | token fetched again, once |
-| WeCom | 40001, 40013, 40056, 60020 | secret, corpid, agentid or IP refused | transient (config) |
-| WeCom | 45009, 45033 | frequency / concurrency limit | transient, retry after 60 / 5 s |
-| WeCom | 40003, 81013 | invalid UserID / every user invalid | permanent |
-| WeCom | 0 with "invaliduser" | sent to nobody: the user id is unknown | permanent |
-| Feishu | 99991661, 99991663, 99991671 | token missing / invalid | token fetched again, once |
-| Feishu | 10003, 10014 | app_id / app_secret invalid | transient (config) |
-| Feishu | 99991400, 230020 | frequency limit (app / chat) | transient, retry after 10 s |
-| Feishu | 230013 | the bot is not available to this user | permanent |
+| service | code | meaning | fate | source |
+| --- | --- | --- | --- | --- |
+| DingTalk | 40014, 42001 | 不合法的access_token / access_token超时 | token fetched again, once | [1] |
+| DingTalk | 40089 | 不合法的corpid或corpsecret (appkey/appsecret) | transient (config) | [1], [2] |
+| DingTalk | 88 | 鉴权异常: the reason is in sub_code/sub_msg | transient (config) | [3] |
+| DingTalk | 90018 | over 40 calls a second, one appkey, one API | transient, wait 1 s | [4] |
+| DingTalk | 90006, 90005 | one API called too often (appkey / corp) | transient, wait 60 s | [1], [4] |
+| DingTalk | 45009 | 接口调用超过限制 | transient, wait 60 s | [1] |
+| DingTalk | 45002 | 消息内容超过限制 (message too long) | permanent | [1] |
+| DingTalk | 33012 | 无效的userid | permanent | [3] |
+| WeCom | 40014, 42001 | 不合法的access_token / access_token已过期 | token fetched again, once | [5] |
+| WeCom | 40001, 40013, 40056 | 不合法的secret / CorpID / agentid | transient (config) | [5] |
+| WeCom | 60020 | 访问ip不在白名单之中 | transient (config) | [5] |
+| WeCom | 45009, 45033 | 接口调用超过限制 / 接口并发调用超过限制 | transient, retry after 60 / 5 s | [5] |
+| WeCom | 40003 | 无效的UserID | permanent | [5] |
+| WeCom | 81013 | UserID、部门ID、标签ID全部非法或无权限 | transient (config) | [5] |
+| WeCom | 0 with "invaliduser" | sent to nobody: the user id is unknown | permanent | [6] |
+| Feishu | 99991661 | Missing access token for authorization | token fetched again, once | [7] |
+| Feishu | 99991663, 99991671 | Invalid access token (tenant token) | token fetched again, once | [7], [8] |
+| Feishu | 10003, 10014 | invalid param (app_id) / app secret invalid | transient (config) | [8], [9] |
+| Feishu | 99991400 | request trigger frequency limit (app) | transient, retry after 10 s | [8] |
+| Feishu | 230020 | This operation triggers the frequency limit (chat) | transient, retry after 10 s | [10] |
+| Feishu | 230013 | Bot has NO availability to this user | transient (config) | [10] |
+| Feishu | 230025 | The length of the message content reaches its limit | permanent | [10] |
 
-Sources: DingTalk 服务端API错误码 (open.dingtalk.com; 88, 33012, 40014, 42001 as quoted in
-blog.csdn.net/weixin_38171468/article/details/106051120; 90018/90006/90005 as documented in
-landray ekp's DingErrorCodeConstant.java); WeCom 全局错误码 (developer.work.weixin.qq.com/
-document/path/90455); Feishu 服务端错误码说明 (open.larkoffice.com/document/server-docs/
-api-call-guide/generic-error-code; 99991400/99991671 as in apitable's FeishuErrorCode.java;
-230013/230020 from the im/v1/messages page as remembered, not re-read here).
+Fates the sources decided: WeCom 81013 also means "no permission" and Feishu 230013 is fixed in
+the developer console (the app's availability scope, then a new version), so both are
+configuration, not a refusal for good: a notice is not lost to a scope someone forgot.
+A token still refused after the fresh one is transient. The waits are this module's choice;
+only 90018's "a second" is the vendor's.
+
+Sources:
+[1] DingTalk 全局返回码 (open.dingtalk.com/document/orgapp/server-api-error-codes-1), read as
+    DingTalk's own docs repository has it: ddtalk/dingTalkDoc source/includes/_server.md
+    (附录一: 40014, 42001, 40089, 45002, 45009, 90005, 90006).
+[2] landray ekp's DingTalk error enum, as quoted in public code: 40089 "不合法的corpid或
+    corpsecret或者不合法的appkey或appsecret".
+[3] DingTalk 错误码格式说明 (88 with sub_code) and the user API's table (33012 无效的userid),
+    as mirrored in public copies of open.dingtalk.com's pages; not re-read on open.dingtalk.com.
+[4] passwa11/ekp src/com/landray/kmss/third/ding/constant/DingErrorCodeConstant.java
+    (90018 40 a second, 90006 and 90005 1500 a minute).
+[5] WeCom 全局错误码 (developer.work.weixin.qq.com/document/path/90313, /90455) as quoted by
+    WxJava: weixin-java-common/src/main/java/me/chanjar/weixin/common/error/WxCpErrorMsgEnum.java.
+[6] WeCom 发送应用消息 (document/path/90236): invaliduser lists the ids not delivered to;
+    from memory, not re-read here.
+[7] Feishu 服务端错误码说明 (open.larkoffice.com/document/server-docs/api-call-guide/
+    generic-error-code); the replies 99991661/99991663 as recorded by public probes of the API.
+[8] apitable/apitable FeishuErrorCode.java (10003 INVALID_PARAMETER, 99991671 INVALID_TOKEN,
+    99991400 REQUEST_TRIGGER_FREQUENCY_LIMIT) and FeishuExceptionConstants.java (99991663).
+[9] 10014 "app secret invalid": the tenant_access_token reply as many public clients and tests
+    quote it; not found on an official page here.
+[10] Feishu/Lark im/v1 message error table (open.larksuite.com/document/uAjLw4CM/ukTMukTMukTM/
+    reference/im-v1/message/update, the table im/v1/messages shares): 230013, 230020, 230025.
 """
 
 from __future__ import annotations
@@ -46,8 +78,8 @@ EARLY = 300.0  # seconds before a token's stated expiry that it is fetched again
 
 DINGTALK = Codes(
     "DingTalk",
-    rate_limited={90018: 1.0, 90006: 60.0, 90005: 60.0},
-    permanent={33012: "invalid userid"},
+    rate_limited={90018: 1.0, 90006: 60.0, 90005: 60.0, 45009: 60.0},
+    permanent={33012: "invalid userid", 45002: "message too long"},
     configuration={
         40014: "access token invalid",
         42001: "access token expired",
@@ -58,8 +90,9 @@ DINGTALK = Codes(
 WECOM = Codes(
     "WeCom",
     rate_limited={45009: 60.0, 45033: 5.0},
-    permanent={40003: "invalid UserID", 81013: "no valid user"},
+    permanent={40003: "invalid UserID"},
     configuration={
+        81013: "no valid user, or none the app may reach",
         40014: "access_token invalid",
         42001: "access_token expired",
         40001: "corp secret invalid",
@@ -71,12 +104,13 @@ WECOM = Codes(
 FEISHU = Codes(
     "Feishu",
     rate_limited={99991400: 10.0, 230020: 10.0},
-    permanent={230013: "bot not available to this user"},
+    permanent={230025: "message too long"},
     configuration={
+        230013: "bot not available to this user (the app's availability scope)",
         99991661: "token missing",
         99991663: "token invalid",
         99991671: "token invalid",
-        10003: "app_id invalid",
+        10003: "invalid param (app_id)",
         10014: "app_secret invalid",
     },
 )

@@ -63,7 +63,11 @@ class SmsGatewayConfig(_Strict):
         "isv.SMS_CONTENT_ILLEGAL",
     )
     # Reply codes that mean "too many, later": retried after `rate_limit_seconds`.
-    rate_limit_codes: tuple[str, ...] = ("isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL")
+    rate_limit_codes: tuple[str, ...] = (
+        "isv.BUSINESS_LIMIT_CONTROL",
+        "isv.DAY_LIMIT_CONTROL",
+        "isv.MONTH_LIMIT_CONTROL",
+    )
     rate_limit_seconds: float = Field(default=60.0, gt=0)
     token_env: str = "SUNLIGHT_SMS_TOKEN"  # noqa: S105 - the variable's name, not a token
     timeout_seconds: float = Field(default=10.0, gt=0)

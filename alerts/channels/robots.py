@@ -1,37 +1,56 @@
 """Group robots of DingTalk, WeCom and Feishu (and, through alerts/channels/apps.py, the same
 services' work notices to one person's user id).
 
-Reply codes (errcode for DingTalk and WeCom, code for Feishu) and their fates:
+Reply codes (errcode for DingTalk and WeCom, code for Feishu), their fates and where each
+meaning was read (the numbered sources below):
 
-| service | code | meaning | fate |
-| --- | --- | --- | --- |
-| DingTalk | 0 | sent | accepted |
-| DingTalk | 310000 | keyword missing / sign not match / IP not in whitelist | transient (config) |
-| DingTalk | 300001 | token is not exist | transient (config) |
-| DingTalk | 400101, 400102, 400106 | no access_token / robot stopped / no robot | transient (config) |
-| DingTalk | 410100, 130101 | too fast (20 a minute, then blocked 10 minutes) | transient, wait 600 s |
-| DingTalk | 430101–430104 | unsafe link / text / image / content | permanent |
-| DingTalk | 400105, 460101 | unsupported msgtype / message too long | permanent |
-| DingTalk | -1 | system busy | transient |
-| WeCom | 0 | sent | accepted |
-| WeCom | 93000 | invalid webhook url (wrong or deleted key) | transient (config) |
-| WeCom | 45009 | api freq out of limit | transient, retry after 60 s |
-| WeCom | 40008, 40058, 44004, 45002 | bad msgtype / parameter, empty or too long content | permanent |
-| WeCom | -1 | system busy | transient |
-| Feishu | 0 | sent | accepted |
-| Feishu | 19021 | sign match fail or timestamp not within one hour | transient (config, or clock) |
-| Feishu | 19022, 19024 | IP not allowed / key words not found | transient (config) |
-| Feishu | 19001 | incoming webhook token invalid | transient (config) |
-| Feishu | 11232 | frequency limited (100 a minute, 5 a second) | transient, retry after 10 s |
-| Feishu | 9499 | bad request (body malformed or over 20 KB) | permanent |
+| service | code | meaning | fate | source |
+| --- | --- | --- | --- | --- |
+| DingTalk | 0 | sent | accepted | [1] |
+| DingTalk | 310000 | keywords / timestamp / sign not match / IP whitelist | transient (config, clock) | [1] |
+| DingTalk | 300001 | token is not exist | transient (config) | [2] |
+| DingTalk | 400101 | access_token不存在 | transient (config) | [1] |
+| DingTalk | 400102, 400106 | 机器人已停用 / 机器人不存在 | transient (config) | [1] |
+| DingTalk | 410100 | 发送速度太快而限流 (20 a minute, then 10 minutes off) | transient, wait 600 s | [1] |
+| DingTalk | 130101 | send too fast, exceed 20 times per minute | transient, wait 600 s | [2] |
+| DingTalk | 430101–430104 | 含有不安全的外链 / 不合适的文本 / 图片 / 内容 | permanent | [1] |
+| DingTalk | 400105 | 不支持的消息类型 | permanent | [1] |
+| DingTalk | 460101 | message too long: NOT CONFIRMED, no source found | permanent | — |
+| DingTalk | -1 | 系统繁忙 | transient | [3] |
+| WeCom | 0 | sent | accepted | [4] |
+| WeCom | 93000 | invalid webhook url (wrong or deleted key) | transient (config) | [5] |
+| WeCom | 45009 | 接口调用超过限制 (a robot: 20 a minute) | transient, retry after 60 s | [4], [6] |
+| WeCom | 40008, 40058 | 不合法的msgtype参数 / 不合法的参数 | permanent | [4] |
+| WeCom | 44004, 45002 | 文本消息content参数为空 / 消息内容大小超过限制 | permanent | [4] |
+| WeCom | -1 | 系统繁忙 | transient | [4] |
+| Feishu | 0 | success | accepted | [7] |
+| Feishu | 19021 | sign match fail or timestamp is not within one hour | transient (config, or clock) | [7] |
+| Feishu | 19022, 19024 | Ip Not Allowed / Key Words Not Found | transient (config) | [7] |
+| Feishu | 19001 | param invalid: incoming webhook access token invalid | transient (config) | [8] |
+| Feishu | 11232 | frequency limited (100 a minute, 5 a second a robot) | transient, retry after 10 s | [7] |
+| Feishu | 9499 | Bad Request (body malformed, or over 20 KB) | permanent | [7] |
 
-Sources: DingTalk 自定义机器人接入 and its error-code page (open.dingtalk.com/document/orgapp/
-custom-robot-access; 310000 and the 20-a-minute limit also in developer.aliyun.com/ask/585233
-and juejin.cn/post/7129698690297495583); WeCom 全局错误码 (developer.work.weixin.qq.com/
-document/path/90455 for -1, 40008, 40014, 45009, …) and 群机器人配置说明 (document/path/91770,
-93000); Feishu 自定义机器人使用指南 (open.feishu.cn/document/ukTMukTMukTM/ucTM5YjL3ETO24yNxkjN:
-9499, 19021, 19022, 19024, the 100/min 5/s limit and 11232; 19001 from its FAQ). The DingTalk
-430xxx/400xxx/460101 codes are from the robot error-code page as remembered, not re-read here.
+DingTalk 400013 (群已被解散, the robot's group is gone) is in the same table [1]; it is not in
+DINGTALK below, so it takes the fate of a code no table knows, transient, which is the
+robot-gone rule anyway. The waits are this module's choice except DingTalk's ten minutes.
+
+Sources:
+[1] DingTalk 自定义机器人发送群消息, its 错误码 and 安全设置错误码 tables
+    (open.dingtalk.com/document/orgapp/custom-robots-send-group-messages), as quoted verbatim
+    by public clients; the 20-a-minute, 10-minutes limit also in its 消息发送频率限制.
+[2] The errmsg strings DingTalk returns, as public clients record them (130101 with "send too
+    fast, exceed 20 times per minute"; 300001 "token is not exist", quoted from an Aliyun copy
+    of the error table); not read on open.dingtalk.com.
+[3] DingTalk 全局返回码: ddtalk/dingTalkDoc source/includes/_server.md (附录一).
+[4] WeCom 全局错误码 (developer.work.weixin.qq.com/document/path/90313) as quoted by WxJava:
+    weixin-java-common/src/main/java/me/chanjar/weixin/common/error/WxCpErrorMsgEnum.java.
+[5] WeCom 93000: the reply as public clients record it; the official 群机器人配置说明
+    (document/path/91770) was not re-read here.
+[6] WeCom 群机器人配置说明 (document/path/91770): 20 messages a minute a robot; from memory.
+[7] Feishu 自定义机器人使用指南 (open.larkoffice.com/document/ukTMukTMukTM/ucTM5YjL3ETO24yNxkjN):
+    9499, 19021, 19022, 19024, 11232, the 100/min 5/s limit and the 20 KB body.
+[8] Feishu 19001: the reply to a wrong or deleted hook as many public clients record it; not
+    found in the guide's text read here.
 """
 
 from __future__ import annotations

@@ -11,9 +11,24 @@ refuses this number or text for good; one in `rate_limit_codes` is retried after
 `rate_limit_seconds`; any other code is transient (balance, signature, template approval and
 credentials are all fixed by someone, after which the same notice goes). Without `accepted`,
 any 2xx is accepted, 401/403/404 are transient (configuration) and another 4xx is permanent.
-The defaults are Aliyun's codes (help.aliyun.com/document_detail/101346: OK,
-isv.MOBILE_NUMBER_ILLEGAL, isv.BLACK_KEY_CONTROL_LIMIT, isv.SMS_CONTENT_ILLEGAL,
-isv.BUSINESS_LIMIT_CONTROL, isv.DAY_LIMIT_CONTROL).
+The defaults are Aliyun's codes (SendSms replies, field `Code`):
+
+| code | meaning | fate | source |
+| --- | --- | --- | --- |
+| OK | 请求成功 | accepted | [1] |
+| isv.MOBILE_NUMBER_ILLEGAL | 非法手机号 | permanent | [2] |
+| isv.BLACK_KEY_CONTROL_LIMIT | 黑名单管控 | permanent | [2] |
+| isv.SMS_CONTENT_ILLEGAL | 短信内容包含禁止发送内容 | permanent | [1] |
+| isv.BUSINESS_LIMIT_CONTROL | 业务限流 (per number and signature) | transient, `rate_limit_seconds` | [2] |
+| isv.DAY_LIMIT_CONTROL | 触发日发送限额 (set in the console) | transient, `rate_limit_seconds` | [1] |
+| isv.MONTH_LIMIT_CONTROL | 触发月发送限额 (set in the console) | transient, `rate_limit_seconds` | [1] |
+
+isv.PARAM_LENGTH_LIMIT (参数超出长度限制, a personal account's 15-character variables [2]) is
+left transient: an account someone upgrades sends the same text.
+
+Sources: [1] 国内消息API错误码 (help.aliyun.com/document_detail/101346, read in its current
+version); [2] the same table's older version as Aliyun SDK clients quote it (isv.* codes with
+their 错误信息), those codes not seen in the excerpt of the current page read here.
 
 The mobile number is personal data: errors name it masked, and a gateway's reply that quotes
 it is cleaned before it is quoted in turn.

@@ -17,7 +17,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from alerts.outbox import message_tag
 from monitor.config import NotifyConfig
@@ -81,6 +82,29 @@ def collapse_floods(engine: Engine, cfg: NotifyConfig, now: datetime) -> int:
                 "department": departments.pop() if len(departments) == 1 else "",
                 "short_link": _alert_list(facts),
             }
+            if _digest(conn, rows, ids, channel, recipient, context, tag, now):
+                made += 1
+    return made
+
+
+class _RacedError(Exception):
+    """Another sender took some of these notices first: this digest is undone."""
+
+
+def _digest(
+    conn: Connection,
+    rows: list[Any],
+    ids: list[int],
+    channel: str,
+    recipient: str,
+    context: dict[str, Any],
+    tag: str,
+    now: datetime,
+) -> bool:
+    """Queue one digest for `ids` in a savepoint, undone if another sender (a second
+    replica) digested or claimed any of them meanwhile: no notice in two digests, no empty one."""
+    try:
+        with conn.begin_nested():
             inserted = conn.execute(
                 notices.insert().values(
                     alert_id=None,
@@ -88,7 +112,7 @@ def collapse_floods(engine: Engine, cfg: NotifyConfig, now: datetime) -> int:
                     route=rows[0].route,
                     recipient=recipient,
                     channel=channel,
-                    subject=f"【阳光监察】{len(facts)}条预警汇总",
+                    subject=f"【阳光监察】{len(ids)}条预警汇总",
                     body_text="",
                     body_html="",
                     context=json.dumps(context, ensure_ascii=False),
@@ -100,14 +124,16 @@ def collapse_floods(engine: Engine, cfg: NotifyConfig, now: datetime) -> int:
                 )
             ).inserted_primary_key
             assert inserted is not None
-            digest_id = inserted[0]
-            conn.execute(
+            moved = conn.execute(
                 update(notices)
                 .where(notices.c.id.in_(ids), notices.c.status == "pending")
-                .values(status="digested", digest_id=digest_id)
-            )
-            made += 1
-    return made
+                .values(status="digested", digest_id=inserted[0])
+            ).rowcount
+            if moved != len(ids):
+                raise _RacedError
+    except (_RacedError, IntegrityError):  # the same digest's Message-ID queued by the other
+        return False
+    return True
 
 
 def _fact(row: Any) -> dict[str, Any]:

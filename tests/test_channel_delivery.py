@@ -366,3 +366,26 @@ def test_the_few_sms_and_robot_messages_go_before_a_backlog_of_mails(
     assert first.sent == 9
     sent = [n.channel for n in h.notices() if n.status == "sent"]
     assert sorted(sent) == sorted(["sms", "dingtalk", "webhook"] * 3)  # the mails wait for the next batch
+
+
+def test_a_digest_races_another_sender_and_is_undone(h: Harness, server: ChannelServer) -> None:
+    """Another sender claimed one of the notices between the flood's read and its digest:
+    the digest is not queued and no notice is left in it."""
+    from sqlalchemy import update
+
+    from alerts.flood import _digest
+    from monitor.state.schema import notices
+
+    overdue(h, "C1", "C2")
+    h.poll(bj("2026-11-23 10:00"))
+    sms = by_channel(h)["sms"]
+    with h.app.state.begin() as conn:
+        conn.execute(update(notices).where(notices.c.id == sms[1].id).values(status="sending"))
+        assert not _digest(
+            conn, sms, [n.id for n in sms], "sms", sms[0].recipient, {}, "t", bj("2026-11-23 10:01")
+        )
+    after = by_channel(h)["sms"]
+    assert [n.kind for n in after] == ["raised", "raised"]  # no digest row
+    assert sorted(n.status for n in after) == ["pending", "sending"] and all(
+        n.digest_id is None for n in after
+    )

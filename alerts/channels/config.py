@@ -70,6 +70,9 @@ class SmsGatewayConfig(_Strict):
     )
     rate_limit_seconds: float = Field(default=60.0, gt=0)
     token_env: str = "SUNLIGHT_SMS_TOKEN"  # noqa: S105 - the variable's name, not a token
+    # Aliyun's AccessKey, for `{{ aliyun_query({...}) }}` (alerts.channels.cloudsign).
+    access_key_env: str = "SUNLIGHT_SMS_ACCESS_KEY_ID"
+    access_secret_env: str = "SUNLIGHT_SMS_ACCESS_KEY_SECRET"  # noqa: S105 - a variable's name
     timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("url", "body")

@@ -47,6 +47,7 @@ import httpx2
 from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
 
 from alerts.channels.address import masked
+from alerts.channels.cloudsign import aliyun_query
 from alerts.channels.config import SmsGatewayConfig
 from alerts.channels.http import json_object, request, scrub, send_each, status_error
 from alerts.channels.messages import ChannelMessage
@@ -78,14 +79,28 @@ class SmsNotifier:
         sources = {"url": cfg.url, **{f"headers.{k}": v for k, v in cfg.headers.items()}}
         if cfg.method == "POST":
             sources["body"] = cfg.body
-        uses_token = False
+        uses_token = uses_aliyun = False
         self.templates: dict[str, Template] = {}
         for key, source in sources.items():
             try:
-                uses_token |= "token" in meta.find_undeclared_variables(env.parse(source))
+                names = meta.find_undeclared_variables(env.parse(source))
+                uses_token |= "token" in names
+                uses_aliyun |= "aliyun_query" in names
                 self.templates[key] = env.from_string(source)
             except TemplateError as exc:
                 raise ConfigError(f"channels.sms.{key}: {exc}") from None
+        self.signers: dict[str, Any] = {}
+        if uses_aliyun:  # Aliyun's SendSms signs its query (alerts.channels.cloudsign)
+            key_id, secret = environ.get(cfg.access_key_env, ""), environ.get(cfg.access_secret_env, "")
+            if not key_id or not secret:
+                raise ConfigError(
+                    f"channels.sms: the request uses aliyun_query but {cfg.access_key_env} or "
+                    f"{cfg.access_secret_env} is not set"
+                )
+            self.signers["aliyun_query"] = aliyun_query(key_id, secret, clock)
+            self._signing_secrets: tuple[str, ...] = (key_id, secret)
+        else:
+            self._signing_secrets = ()
         self.token = environ.get(cfg.token_env, "")
         if uses_token and not self.token:
             raise ConfigError(
@@ -113,8 +128,9 @@ class SmsNotifier:
             "text": message.text,
             "message_id": message.message_id,
             "token": self.token,
+            **self.signers,
         }
-        secrets = (mobile, national, self.token)
+        secrets = (mobile, national, self.token, *self._signing_secrets)
         try:
             url = self.templates["url"].render(values)
             headers = {

@@ -396,3 +396,56 @@ def test_sms_to_aliyun_signs_its_query_as_the_api_checks_it(server: ChannelServe
     assert signature == expected
     with pytest.raises(ConfigError, match="SUNLIGHT_SMS_ACCESS_KEY_ID or SUNLIGHT_SMS_ACCESS_KEY_SECRET"):
         SmsNotifier(cfg, {}, clock=lambda: NOW)
+
+
+def test_sms_to_tencent_cloud_carries_a_tc3_signature_of_the_body_as_sent(server: ChannelServer) -> None:
+    """Tencent Cloud SMS (API 3.0): the Authorization header is TC3-HMAC-SHA256 over the
+    canonical request (content-type, host, the body's SHA-256) with the key derived from the
+    date, the service and tc3_request; recomputed here from what the server received."""
+    from tests.channel_servers import Reply
+
+    content_type = "application/json; charset=utf-8"
+    cfg = SmsGatewayConfig(
+        url=f"{server.base}/sms",
+        content_type=content_type,
+        headers={
+            "X-TC-Action": "SendSms",
+            "X-TC-Version": "2021-01-11",
+            "X-TC-Timestamp": "{{ timestamp }}",
+            "Authorization": "{{ tencent_authorization() }}",
+        },
+        body='{"PhoneNumberSet": [{{ mobile | json }}], "SmsSdkAppId": "1400000000", "SignName": "阳光监察",'
+        ' "TemplateId": "100001", "TemplateParamSet": [{{ text | json }}],'
+        ' "SessionContext": {{ message_id | json }}}',
+        accepted={"field": "Response.SendStatusSet.0.Code", "value": "Ok"},
+    )
+    env = {"SUNLIGHT_SMS_ACCESS_KEY_ID": "AKID-test", "SUNLIGHT_SMS_ACCESS_KEY_SECRET": "key-test"}
+    notifier = SmsNotifier(cfg, env, clock=lambda: NOW)
+    server.then(Reply(200, {"Response": {"SendStatusSet": [{"Code": "Ok"}], "RequestId": "r"}}, path="/sms"))
+    msg = message("sms:+8613800000001")
+    assert notifier.send_batch([msg]) == [None]
+    (req,) = server.on("/sms")
+    assert req.json["PhoneNumberSet"] == ["+8613800000001"] and req.json["TemplateParamSet"] == [msg.text]
+    stamp = req.headers["x-tc-timestamp"]
+    assert stamp == str(int(NOW))
+    host = f"127.0.0.1:{server.port}".split(":")[0]  # the URL's host, as the notifier signs it
+    day = "2026-02-25"
+    canonical = (
+        f"POST\n/\n\ncontent-type:{content_type}\nhost:{host}\n\ncontent-type;host\n"
+        + hashlib.sha256(req.body).hexdigest()
+    )
+    scope = f"{day}/127/tc3_request"
+    to_sign = f"TC3-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+
+    def mac(key: bytes, text: str) -> bytes:
+        return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+    signing = mac(mac(mac(b"TC3key-test", day), "127"), "tc3_request")
+    expected = hmac.new(signing, to_sign.encode(), hashlib.sha256).hexdigest()
+    assert req.headers["authorization"] == (
+        f"TC3-HMAC-SHA256 Credential=AKID-test/{scope}, SignedHeaders=content-type;host, Signature={expected}"
+    )
+    server.then(
+        Reply(200, {"Response": {"SendStatusSet": [{"Code": "LimitExceeded.PhoneNumberDailyLimit"}]}})
+    )
+    assert notifier.send_batch([msg])[0] is not None  # refused: not "Ok"

@@ -47,7 +47,7 @@ import httpx2
 from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
 
 from alerts.channels.address import masked
-from alerts.channels.cloudsign import aliyun_query
+from alerts.channels.cloudsign import aliyun_query, tc3_authorization
 from alerts.channels.config import SmsGatewayConfig
 from alerts.channels.http import json_object, request, scrub, send_each, status_error
 from alerts.channels.messages import ChannelMessage
@@ -85,22 +85,22 @@ class SmsNotifier:
             try:
                 names = meta.find_undeclared_variables(env.parse(source))
                 uses_token |= "token" in names
-                uses_aliyun |= "aliyun_query" in names
+                uses_aliyun |= bool(names & {"aliyun_query", "tencent_authorization"})
                 self.templates[key] = env.from_string(source)
             except TemplateError as exc:
                 raise ConfigError(f"channels.sms.{key}: {exc}") from None
         self.signers: dict[str, Any] = {}
-        if uses_aliyun:  # Aliyun's SendSms signs its query (alerts.channels.cloudsign)
+        self._keys: tuple[str, str] = ("", "")
+        if uses_aliyun:  # a cloud API that signs its requests (alerts.channels.cloudsign)
             key_id, secret = environ.get(cfg.access_key_env, ""), environ.get(cfg.access_secret_env, "")
             if not key_id or not secret:
                 raise ConfigError(
-                    f"channels.sms: the request uses aliyun_query but {cfg.access_key_env} or "
-                    f"{cfg.access_secret_env} is not set"
+                    f"channels.sms: the request is signed (aliyun_query, tencent_authorization) but "
+                    f"{cfg.access_key_env} or {cfg.access_secret_env} is not set"
                 )
             self.signers["aliyun_query"] = aliyun_query(key_id, secret, clock)
-            self._signing_secrets: tuple[str, ...] = (key_id, secret)
-        else:
-            self._signing_secrets = ()
+            self._keys = (key_id, secret)
+        self._signing_secrets: tuple[str, ...] = tuple(k for k in self._keys if k)
         self.token = environ.get(cfg.token_env, "")
         if uses_token and not self.token:
             raise ConfigError(
@@ -133,12 +133,20 @@ class SmsNotifier:
         secrets = (mobile, national, self.token, *self._signing_secrets)
         try:
             url = self.templates["url"].render(values)
+            text = self.templates["body"].render(values) if "body" in self.templates else ""
+            stamp = int(self.clock())
+            host = urlsplit(url).hostname or ""
+
+            def tencent_authorization() -> str:  # signs the body as it is sent, at `timestamp`
+                return tc3_authorization(*self._keys, host, stamp, text, self.cfg.content_type)
+
+            signing = {**values, "timestamp": stamp, "tencent_authorization": tencent_authorization}
             headers = {
-                k[len("headers.") :]: t.render(values)
+                k[len("headers.") :]: t.render(signing)
                 for k, t in self.templates.items()
                 if k.startswith("headers.")
             }
-            body = self.templates["body"].render(values).encode() if "body" in self.templates else None
+            body = text.encode() if "body" in self.templates else None
         except TemplateError as exc:
             return DeliveryError(
                 f"{where}: the request template failed: {scrub(str(exc), secrets)}", permanent=False
@@ -184,11 +192,15 @@ class SmsNotifier:
 
 
 def _at(data: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path; a number steps into a list (`Response.SendStatusSet.0.Code`)."""
     value: Any = data
     for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
             return None
-        value = value[part]
     return value
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from alerts.outbox import message_tag
+from alerts.outbox import NoticeRow, message_tag
 from monitor.config import NotifyConfig
 from monitor.state.schema import notices
 
@@ -105,24 +105,20 @@ def _digest(
     replica) digested or claimed any of them meanwhile: no notice in two digests, no empty one."""
     try:
         with conn.begin_nested():
-            inserted = conn.execute(
-                notices.insert().values(
-                    alert_id=None,
-                    kind="digest",
-                    route=rows[0].route,
-                    recipient=recipient,
-                    channel=channel,
-                    subject=f"【阳光监察】{len(ids)}条预警汇总",
-                    body_text="",
-                    body_html="",
-                    context=json.dumps(context, ensure_ascii=False),
-                    message_id=f"<sunlight.flood.{tag}.{message_tag(recipient)}@sunlight.local>",
-                    status="pending",
-                    attempts=0,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-            ).inserted_primary_key
+            digest = NoticeRow(
+                alert_id=None,
+                kind="digest",
+                route=rows[0].route,
+                recipient=recipient,
+                channel=channel,
+                context=json.dumps(context, ensure_ascii=False),
+                message_id=f"<sunlight.flood.{tag}.{message_tag(recipient)}@sunlight.local>",
+                status="pending",
+                created_at=now,
+                next_attempt_at=now,
+                subject=f"【阳光监察】{len(ids)}条预警汇总",
+            )
+            inserted = conn.execute(notices.insert().values(**digest.values())).inserted_primary_key
             assert inserted is not None
             moved = conn.execute(
                 update(notices)

@@ -33,12 +33,13 @@ from sqlalchemy.exc import IntegrityError
 from alerts import history
 from alerts.channels.address import parse
 from alerts.outbox import NoticeRow, message_id, write
+from alerts.render import LEVEL_NAMES
 from monitor.calendar import WorkCalendar
 from monitor.engine.messages import fmt_date, fmt_deadline
 from monitor.notifyconfig import NotifyConfig, Rung
+from monitor.people.person import ROLE_NAMES
 from monitor.state.schema import alerts, ladder_steps, notices, supervisions
 
-ROLE_NAMES = {"handler": "承办人", "department_head": "部门负责人", "leader": "分管领导", "liaison": "联络员"}
 BATCH = 500  # steps scheduled or fired per transaction
 
 
@@ -324,7 +325,7 @@ def _note(rung: Rung, alert: Any, batch: _Batch, since: dt.datetime, waited: int
     roles = "、".join(ROLE_NAMES[r] for r in rung.roles) or "有关人员"
     if not rung.after_working_days:
         return f"按预警分级报送规定告知{roles}"
-    card = "红牌" if alert.level == "red" else "黄牌预警"
+    card = LEVEL_NAMES[alert.level]
     if alert.state == "acknowledged":  # fired for the 督办 still awaiting its reply
         issued = batch.unanswered[int(alert.id)].issued_at.astimezone(tz).date()
         return f"本{card}的督办函于{fmt_date(issued)}发出，至今未收到答复，按预警分级报送规定报送{roles}"

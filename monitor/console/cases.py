@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from alerts.audit.keys import has_keys, keyring_of
 from alerts.audit.replay import Replay, history_query
+from alerts.render import LEVEL_NAMES as NOTICE_LEVELS
 from alerts.render import mask_id, mask_name, mask_phone
 from monitor.access import Actor, ForbiddenError
 from monitor.console.alerts import AlertItem, item_of
@@ -26,6 +27,7 @@ from monitor.engine import evaluate
 from monitor.engine.messages import fmt_deadline, fmt_instant, unit_label
 from monitor.errors import NotFoundError
 from monitor.explain import LEVEL_NAMES, clock_lines, step_text
+from monitor.people.person import ROLE_NAMES
 from monitor.source.reader import SourceReader
 from monitor.state.schema import alert_history, alerts, chain_head, ladder_steps
 
@@ -45,7 +47,6 @@ ACTION_NAMES = {
     "silenced": "已静默",
 }
 LADDER_STATES = {"scheduled": "待报送", "fired": "已报送", "stopped": "已停止（预警已确认或解除）"}
-ROLE_NAMES = {"handler": "承办人", "department_head": "部门负责人", "leader": "分管领导", "liaison": "联络员"}
 
 
 def _note(action: str, detail: dict[str, Any]) -> str:
@@ -244,7 +245,7 @@ def _alerts(
             ladder[int(step.alert_id)].append(
                 LadderStep(
                     (rungs or {}).get(step.rung, step.rung),
-                    "红牌" if step.level == "red" else "黄牌预警",
+                    NOTICE_LEVELS[step.level],
                     fmt_instant(step.due_at, tz),
                     step.state,
                     LADDER_STATES.get(step.state, step.state),
